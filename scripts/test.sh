@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: setup (with the reference tools the tests use), gofmt, go vet,
+# go test (OpenBLAS build), and the race detector on the packages where it is affordable.
+# Extra arguments go to `go test` (e.g. scripts/test.sh -run Conv -v).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+bash scripts/setup.sh --test-deps
+
+export CGO_ENABLED=1
+tags=openblas
+
+echo "test: gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.deps/*'))
+if [[ -n $unformatted ]]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+echo "test: go vet"
+go vet -tags "$tags" ./...
+echo "test: go vet (pure-Go build, no OpenBLAS)"
+go vet ./...
+
+echo "test: go test"
+go test -tags "$tags" -timeout 60m "$@" ./...
+
+# The race detector multiplies run time by 5-10x: run it on the packages with concurrency
+# (CLI plumbing, ONNX Runtime loading, data loading), not on the numeric kernels.
+race_pkgs=$(go list ./cli/... ./onnx/ort/... ./datasets/... 2>/dev/null || true)
+if [[ -n $race_pkgs ]]; then
+	echo "test: go test -race"
+	go test -tags "$tags" -race -timeout 30m -short $race_pkgs
+fi
+echo "test: all passed"
