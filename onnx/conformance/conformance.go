@@ -1,0 +1,251 @@
+package conformance
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/onnx/importer"
+	"github.com/pgaug/pgaug/onnx/onnxio"
+)
+
+// Status is the outcome of one case.
+type Status int
+
+// Case outcomes.
+const (
+	Passed  Status = iota
+	Failed         // ran, outputs differ (or the import failed for another reason)
+	Skipped        // uses an operator, attribute or input type the importer does not support
+)
+
+func (s Status) String() string { return [...]string{"passed", "failed", "skipped"}[s] }
+
+// Result is the outcome of one case.
+type Result struct {
+	Name   string
+	Status Status
+	Detail string // why it failed or was skipped
+	MaxAbs float64
+}
+
+// Tolerance of the comparison: |got − want| ≤ Atol + Rtol·|want| (the ONNX
+// backend tests use rtol 1e-3 and atol 1e-7; float32 kernels that sum in a
+// different order need a slightly larger atol).
+type Tolerance struct{ Rtol, Atol float64 }
+
+// DefaultTolerance is the tolerance the conformance tests use.
+var DefaultTolerance = Tolerance{Rtol: 1e-3, Atol: 1e-5}
+
+// RunCase runs the case in dir (its first test data set).
+func RunCase(dir string, tol Tolerance) Result {
+	r := Result{Name: filepath.Base(dir)}
+	mp, err := onnxio.Load(filepath.Join(dir, "model.onnx"))
+	if err != nil {
+		return fail(r, err)
+	}
+	m, err := importer.Import(mp, importer.Options{Source: r.Name})
+	if err != nil {
+		return classify(r, err)
+	}
+	inputs, err := readTensors(filepath.Join(dir, "test_data_set_0"), "input")
+	if err != nil {
+		return fail(r, err)
+	}
+	expected, err := readTensors(filepath.Join(dir, "test_data_set_0"), "output")
+	if err != nil {
+		return fail(r, err)
+	}
+	if len(inputs) != len(m.Inputs) {
+		return fail(r, fmt.Errorf("%d input files for %d graph inputs", len(inputs), len(m.Inputs)))
+	}
+	shapes := map[string][]int{}
+	dense := make([]*tensor.Dense, len(inputs))
+	for i, in := range inputs {
+		if !isFloat(in) {
+			return skip(r, fmt.Sprintf("input %d is %v (graph inputs must be floating point)", i, in.DType))
+		}
+		shape := make([]int, len(in.Dims))
+		for k, d := range in.Dims {
+			shape[k] = int(d)
+		}
+		shapes[m.Inputs[i].Name] = shape
+		data, err := float32s(in)
+		if err != nil {
+			return fail(r, err)
+		}
+		if len(shape) == 0 {
+			dense[i] = tensor.New(tensor.FromScalar(data[0]))
+		} else {
+			dense[i] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+		}
+	}
+	g, err := m.Build(shapes)
+	if err != nil {
+		return classify(r, err)
+	}
+	defer g.Close()
+	outs, err := g.Forward(dense...)
+	if err != nil {
+		return fail(r, err)
+	}
+	if len(outs) < len(expected) {
+		return fail(r, fmt.Errorf("%d outputs, %d expected", len(outs), len(expected)))
+	}
+	for i, want := range expected {
+		if !isFloat(want) {
+			return skip(r, fmt.Sprintf("output %d is %v", i, want.DType))
+		}
+		wd, err := float32s(want)
+		if err != nil {
+			return fail(r, err)
+		}
+		got := outs[i]
+		gd := got.Data().([]float32)
+		if len(gd) != len(wd) || !sameShape(got.Shape(), want.Dims) {
+			return fail(r, fmt.Errorf("output %d has shape %v, want %v", i, got.Shape(), want.Dims))
+		}
+		for k := range wd {
+			d := math.Abs(float64(gd[k]) - float64(wd[k]))
+			if math.IsNaN(d) && !(math.IsNaN(float64(gd[k])) && math.IsNaN(float64(wd[k]))) {
+				return fail(r, fmt.Errorf("output %d element %d is %v, want %v", i, k, gd[k], wd[k]))
+			}
+			r.MaxAbs = math.Max(r.MaxAbs, d)
+			if d > tol.Atol+tol.Rtol*math.Abs(float64(wd[k])) {
+				return fail(r, fmt.Errorf("output %d element %d is %v, want %v (|diff| %.3g)", i, k, gd[k], wd[k], d))
+			}
+		}
+	}
+	r.Status = Passed
+	return r
+}
+
+func sameShape(s tensor.Shape, dims []int64) bool {
+	if s.IsScalar() {
+		for _, d := range dims {
+			if d != 1 {
+				return false
+			}
+		}
+		return true
+	}
+	if len(s) != len(dims) {
+		return false
+	}
+	for i := range s {
+		if int64(s[i]) != dims[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func fail(r Result, err error) Result {
+	r.Status, r.Detail = Failed, err.Error()
+	return r
+}
+
+func skip(r Result, why string) Result {
+	r.Status, r.Detail = Skipped, why
+	return r
+}
+
+func classify(r Result, err error) Result {
+	var ue *importer.UnsupportedError
+	if errors.As(err, &ue) {
+		return skip(r, fmt.Sprintf("%s %s", ue.Op, ue.What))
+	}
+	return fail(r, err)
+}
+
+func readTensors(dir, prefix string) ([]*onnxio.Tensor, error) {
+	var out []*onnxio.Tensor
+	for i := 0; ; i++ {
+		p := filepath.Join(dir, fmt.Sprintf("%s_%d.pb", prefix, i))
+		if _, err := os.Stat(p); err != nil {
+			break
+		}
+		t, err := onnxio.ReadTensorFile(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// RunAll runs every case directory under root (sorted by name).
+func RunAll(root string, tol Tolerance) ([]Result, error) {
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, e := range entries {
+		if e.IsDir() {
+			if _, err := os.Stat(filepath.Join(root, e.Name(), "model.onnx")); err == nil {
+				names = append(names, e.Name())
+			}
+		}
+	}
+	sort.Strings(names)
+	out := make([]Result, 0, len(names))
+	for _, n := range names {
+		out = append(out, RunCase(filepath.Join(root, n), tol))
+	}
+	return out, nil
+}
+
+// Summary counts results by status and lists the failures and skip reasons.
+func Summary(results []Result) string {
+	var c [3]int
+	var b strings.Builder
+	reasons := map[string]int{}
+	for _, r := range results {
+		c[r.Status]++
+		switch r.Status {
+		case Failed:
+			fmt.Fprintf(&b, "  FAIL %s: %s\n", r.Name, r.Detail)
+		case Skipped:
+			reasons[r.Detail]++
+		}
+	}
+	keys := make([]string, 0, len(reasons))
+	for k := range reasons {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  skipped ×%d: %s\n", reasons[k], k)
+	}
+	return fmt.Sprintf("%d cases: %d passed, %d failed, %d skipped as unsupported\n%s", len(results), c[Passed], c[Failed], c[Skipped], b.String())
+}
+
+func isFloat(t *onnxio.Tensor) bool {
+	switch t.DType {
+	case onnxio.DTypeFloat32, onnxio.DTypeFloat16, onnxio.DTypeBFloat16, onnxio.DTypeFloat64:
+		return true
+	}
+	return false
+}
+
+// float32s returns a floating-point tensor's data as float32.
+func float32s(t *onnxio.Tensor) ([]float32, error) {
+	switch t.DType {
+	case onnxio.DTypeFloat32, onnxio.DTypeFloat16, onnxio.DTypeBFloat16:
+		return t.Float32, nil
+	case onnxio.DTypeFloat64:
+		out := make([]float32, len(t.Float64))
+		for i, v := range t.Float64 {
+			out[i] = float32(v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("tensor %q is %v, not floating point", t.Name, t.DType)
+}

@@ -1,0 +1,59 @@
+package conformance
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// sharedDir finds ../shared beside the module root (tests only; the product
+// never needs it).
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("module root not found")
+		}
+		dir = parent
+	}
+	shared := filepath.Join(filepath.Dir(dir), "shared")
+	if _, err := os.Stat(shared); err != nil {
+		t.Fatalf("the tests need ../shared beside the repository: %v", err)
+	}
+	return shared
+}
+
+// minPassing guards against regressions: the number of node cases that
+// passed when this was last raised. Raise it as operators are added.
+const minPassing = 1
+
+func TestNodeConformance(t *testing.T) {
+	results, err := RunAll(filepath.Join(sharedDir(t), "onnx-conformance", "node"), DefaultTolerance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	passed, failed := 0, 0
+	for _, r := range results {
+		switch r.Status {
+		case Passed:
+			passed++
+		case Failed:
+			failed++
+		}
+	}
+	t.Log(Summary(results))
+	if failed > 0 {
+		t.Errorf("%d conformance cases failed", failed)
+	}
+	if passed < minPassing {
+		t.Errorf("only %d cases passed, at least %d did before", passed, minPassing)
+	}
+}

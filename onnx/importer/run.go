@@ -1,0 +1,66 @@
+package importer
+
+import (
+	"fmt"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Forward runs the graph once on the given inputs (in Model.Inputs order,
+// float32) and returns copies of the outputs. It keeps one tape machine per
+// graph; it is meant for inference and verification (training loops build
+// their own machine over the loss).
+func (g *Graph) Forward(inputs ...*tensor.Dense) ([]*tensor.Dense, error) {
+	if len(inputs) != len(g.Inputs) {
+		return nil, fmt.Errorf("%s: %d inputs given, the model has %d", g.Model.Source, len(inputs), len(g.Inputs))
+	}
+	if g.vm == nil {
+		g.reads = make([]gorgonia.Value, len(g.Outputs))
+		for i, o := range g.Outputs {
+			gorgonia.Read(o, &g.reads[i])
+		}
+		g.vm = gorgonia.NewTapeMachine(g.G)
+	}
+	for i, in := range inputs {
+		if !in.Shape().Eq(g.Inputs[i].Shape()) {
+			return nil, fmt.Errorf("%s: input %q has shape %v, the graph was built for %v", g.Model.Source, g.Model.Inputs[i].Name, in.Shape(), g.Inputs[i].Shape())
+		}
+		if err := gorgonia.Let(g.Inputs[i], in); err != nil {
+			return nil, fmt.Errorf("setting input %q: %w", g.Model.Inputs[i].Name, err)
+		}
+	}
+	g.vm.Reset()
+	if err := g.vm.RunAll(); err != nil {
+		return nil, fmt.Errorf("%s: forward pass: %w", g.Model.Source, err)
+	}
+	out := make([]*tensor.Dense, len(g.reads))
+	for i, v := range g.reads {
+		d, err := denseCopy(v)
+		if err != nil {
+			return nil, fmt.Errorf("output %q: %w", g.Model.Outputs[i].Name, err)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+// Close releases the graph's machine.
+func (g *Graph) Close() {
+	if g.vm != nil {
+		g.vm.Close()
+		g.vm = nil
+	}
+}
+
+func denseCopy(v gorgonia.Value) (*tensor.Dense, error) {
+	switch d := v.Data().(type) {
+	case []float32:
+		return tensor.New(tensor.WithShape(v.Shape().Clone()...), tensor.WithBacking(append([]float32(nil), d...))), nil
+	case float32:
+		return tensor.New(tensor.FromScalar(d)), nil
+	case nil:
+		return nil, fmt.Errorf("not computed")
+	}
+	return nil, fmt.Errorf("unexpected %T", v.Data())
+}
