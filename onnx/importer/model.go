@@ -17,7 +17,7 @@ import (
 // Opset range the importer accepts for the default ONNX domain.
 const (
 	MinOpset = 7
-	MaxOpset = 22
+	MaxOpset = 25
 
 	MinIRVersion = 3
 	MaxIRVersion = 13
