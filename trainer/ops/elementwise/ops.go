@@ -383,7 +383,9 @@ func (op *expandOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 func (op *expandOp) ReturnsPtr() bool     { return false }
 func (op *expandOp) CallsExtern() bool    { return false }
 func (op *expandOp) OverwritesInput() int { return -1 }
-func (op *expandOp) String() string       { return fmt.Sprintf("Expand%v→%v×%v", op.from, op.to, op.scale) }
+func (op *expandOp) String() string {
+	return fmt.Sprintf("Expand%v→%v×%v", op.from, op.to, op.scale)
+}
 func (op *expandOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.elementwise.Expand|%v|%v|%v", op.from, op.to, op.scale)
 }

@@ -57,7 +57,9 @@ func (op *lrnOp) String() string {
 	}
 	return fmt.Sprintf("LRN%+v", op.p)
 }
-func (op *lrnOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "pgaug.lrn|%v|%+v|%v", op.grad, op.p, op.shape) }
+func (op *lrnOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "pgaug.lrn|%v|%+v|%v", op.grad, op.p, op.shape)
+}
 func (op *lrnOp) Hashcode() uint32 {
 	h := fnv.New32a()
 	op.WriteHash(h)
