@@ -1,0 +1,177 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+)
+
+// Param is one tensor to update: its values and its gradient (same length),
+// both updated in place (Value by the step; Grad is left for the caller to zero).
+type Param struct {
+	Name  string
+	Value []float32
+	Grad  []float32
+}
+
+// Optimizer updates parameters from their gradients.
+type Optimizer interface {
+	// Step applies one update with learning rate lr.
+	Step(params []Param, lr float64) error
+	// State returns the optimizer's buffers by parameter name, and the step count.
+	State() (buffers map[string][][]float32, steps int64)
+	// SetState restores what State returned.
+	SetState(buffers map[string][][]float32, steps int64)
+}
+
+// SGD is stochastic gradient descent as torch.optim.SGD.
+type SGD struct {
+	Momentum, Dampening, WeightDecay float64
+	Nesterov                         bool
+
+	buf   map[string][]float32
+	steps int64
+}
+
+// Step implements Optimizer.
+func (o *SGD) Step(params []Param, lr float64) error {
+	if o.buf == nil {
+		o.buf = map[string][]float32{}
+	}
+	if o.Nesterov && (o.Momentum <= 0 || o.Dampening != 0) {
+		return fmt.Errorf("SGD: Nesterov momentum needs momentum > 0 and dampening 0")
+	}
+	for _, p := range params {
+		if err := check(p); err != nil {
+			return err
+		}
+		b, had := o.buf[p.Name]
+		if o.Momentum != 0 && !had {
+			b = make([]float32, len(p.Value))
+			o.buf[p.Name] = b
+		}
+		mom, damp, wd := float32(o.Momentum), float32(1-o.Dampening), float32(o.WeightDecay)
+		for i := range p.Value {
+			d := p.Grad[i] + wd*p.Value[i]
+			if o.Momentum != 0 {
+				if !had {
+					b[i] = d
+				} else {
+					b[i] = mom*b[i] + damp*d
+				}
+				if o.Nesterov {
+					d += mom * b[i]
+				} else {
+					d = b[i]
+				}
+			}
+			p.Value[i] -= float32(lr) * d
+		}
+	}
+	o.steps++
+	return nil
+}
+
+// State implements Optimizer.
+func (o *SGD) State() (map[string][][]float32, int64) {
+	out := map[string][][]float32{}
+	for k, v := range o.buf {
+		out[k] = [][]float32{append([]float32(nil), v...)}
+	}
+	return out, o.steps
+}
+
+// SetState implements Optimizer.
+func (o *SGD) SetState(s map[string][][]float32, steps int64) {
+	o.buf = map[string][]float32{}
+	for k, v := range s {
+		o.buf[k] = append([]float32(nil), v[0]...)
+	}
+	o.steps = steps
+}
+
+// Adam is torch.optim.Adam (Decoupled false: L2 weight decay added to the
+// gradient) or torch.optim.AdamW (Decoupled true).
+type Adam struct {
+	Beta1, Beta2, Eps, WeightDecay float64
+	Decoupled                      bool
+
+	m, v  map[string][]float32
+	steps int64
+}
+
+// NewAdam returns Adam with PyTorch's defaults (β 0.9/0.999, ε 1e-8).
+func NewAdam(weightDecay float64) *Adam {
+	return &Adam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: weightDecay}
+}
+
+// NewAdamW returns AdamW with PyTorch's defaults (weight decay 1e-2 unless given).
+func NewAdamW(weightDecay float64) *Adam {
+	return &Adam{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: weightDecay, Decoupled: true}
+}
+
+// Step implements Optimizer.
+func (o *Adam) Step(params []Param, lr float64) error {
+	if o.m == nil {
+		o.m, o.v = map[string][]float32{}, map[string][]float32{}
+	}
+	o.steps++
+	t := float64(o.steps)
+	bc1 := 1 - math.Pow(o.Beta1, t)
+	bc2 := 1 - math.Pow(o.Beta2, t)
+	stepSize := lr / bc1
+	sqrtBC2 := math.Sqrt(bc2)
+	b1, b2 := o.Beta1, o.Beta2
+	for _, p := range params {
+		if err := check(p); err != nil {
+			return err
+		}
+		m, ok := o.m[p.Name]
+		if !ok {
+			m = make([]float32, len(p.Value))
+			o.m[p.Name] = m
+			o.v[p.Name] = make([]float32, len(p.Value))
+		}
+		v := o.v[p.Name]
+		for i := range p.Value {
+			g := float64(p.Grad[i])
+			w := float64(p.Value[i])
+			if o.Decoupled {
+				w *= 1 - lr*o.WeightDecay
+			} else {
+				g += o.WeightDecay * w
+			}
+			mi := b1*float64(m[i]) + (1-b1)*g
+			vi := b2*float64(v[i]) + (1-b2)*g*g
+			m[i], v[i] = float32(mi), float32(vi)
+			denom := math.Sqrt(vi)/sqrtBC2 + o.Eps
+			p.Value[i] = float32(w - stepSize*mi/denom)
+		}
+	}
+	return nil
+}
+
+// State implements Optimizer.
+func (o *Adam) State() (map[string][][]float32, int64) {
+	out := map[string][][]float32{}
+	for k := range o.m {
+		out[k] = [][]float32{append([]float32(nil), o.m[k]...), append([]float32(nil), o.v[k]...)}
+	}
+	return out, o.steps
+}
+
+// SetState implements Optimizer.
+func (o *Adam) SetState(s map[string][][]float32, steps int64) {
+	o.m, o.v = map[string][]float32{}, map[string][]float32{}
+	for k, bufs := range s {
+		o.m[k] = append([]float32(nil), bufs[0]...)
+		o.v[k] = append([]float32(nil), bufs[1]...)
+	}
+	o.steps = steps
+}
+
+func check(p Param) error {
+	if len(p.Value) != len(p.Grad) {
+		return fmt.Errorf("parameter %q: %d values but %d gradients", p.Name, len(p.Value), len(p.Grad))
+	}
+	return nil
+}
