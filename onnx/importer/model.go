@@ -73,6 +73,11 @@ type Model struct {
 	paramByID map[string]*Param
 	BN        map[string]*BatchNormStats // by node name
 
+	// InputGradients makes graphs compute gradients with respect to the
+	// model's inputs (for saliency maps). Off by default: the first layer
+	// then skips its input gradient, which no training step needs.
+	InputGradients bool
+
 	consts   map[string]*hostTensor // import-time constants (not parameters)
 	nodes    []*nodeCtx             // nodes left to build, topological order
 	training atomic.Bool
