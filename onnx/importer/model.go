@@ -289,9 +289,6 @@ func Import(mp *onnxpb.ModelProto, opts Options) (*Model, error) {
 						knownNode[n.outputs[i]] = n.name
 						if n.op == "Constant" {
 							knownOrigin[n.outputs[i]] = FromConstantNode
-						} else if n.op == "Identity" {
-							knownOrigin[n.outputs[i]] = knownOrigin[n.inputs[0]]
-							knownNode[n.outputs[i]] = knownNode[n.inputs[0]]
 						} else {
 							knownOrigin[n.outputs[i]] = FromFolded
 						}
