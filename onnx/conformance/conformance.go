@@ -65,9 +65,18 @@ func RunCase(dir string, tol Tolerance) Result {
 	if len(inputs) != len(m.Inputs) {
 		return fail(r, fmt.Errorf("%d input files for %d graph inputs", len(inputs), len(m.Inputs)))
 	}
-	shapes := map[string][]int{}
-	dense := make([]*tensor.Dense, len(inputs))
+	constant := map[string]bool{}
+	for _, name := range m.ConstantInputs() {
+		constant[name] = true
+	}
+	opts := importer.BuildOptions{Shapes: map[string][]int{}, Constants: map[string]*onnxio.Tensor{}}
+	var dense []*tensor.Dense
 	for i, in := range inputs {
+		name := m.Inputs[i].Name
+		if constant[name] {
+			opts.Constants[name] = in
+			continue
+		}
 		if !isFloat(in) {
 			return skip(r, fmt.Sprintf("input %d is %v (graph inputs must be floating point)", i, in.DType))
 		}
@@ -75,18 +84,18 @@ func RunCase(dir string, tol Tolerance) Result {
 		for k, d := range in.Dims {
 			shape[k] = int(d)
 		}
-		shapes[m.Inputs[i].Name] = shape
+		opts.Shapes[name] = shape
 		data, err := float32s(in)
 		if err != nil {
 			return fail(r, err)
 		}
 		if len(shape) == 0 {
-			dense[i] = tensor.New(tensor.FromScalar(data[0]))
+			dense = append(dense, tensor.New(tensor.FromScalar(data[0])))
 		} else {
-			dense[i] = tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data))
+			dense = append(dense, tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data)))
 		}
 	}
-	g, err := m.Build(shapes)
+	g, err := m.BuildWith(opts)
 	if err != nil {
 		return classify(r, err)
 	}

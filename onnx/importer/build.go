@@ -6,6 +6,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/onnx/onnxio"
 )
 
 // value is an ONNX value during a build: a graph node, or a constant known
@@ -30,9 +32,11 @@ func (v value) shape() []int {
 type Graph struct {
 	Model *Model
 	G     *gorgonia.ExprGraph
-	// Inputs and Outputs follow Model.Inputs and Model.Outputs.
-	Inputs  []*gorgonia.Node
-	Outputs []*gorgonia.Node
+	// Inputs follow Model.Inputs, less the inputs bound as constants;
+	// InputNames names them. Outputs follow Model.Outputs.
+	Inputs     []*gorgonia.Node
+	InputNames []string
+	Outputs    []*gorgonia.Node
 	// ParamNodes maps a parameter name to its node (only parameters the graph uses).
 	ParamNodes map[string]*gorgonia.Node
 	values     map[string]value
@@ -82,16 +86,40 @@ func (g *Graph) Learnables() gorgonia.Nodes {
 // Build builds a graph for the given input shapes (by input name; inputs
 // whose shape is fully static in the model may be left out).
 func (m *Model) Build(shapes map[string][]int) (*Graph, error) {
-	return m.BuildInto(gorgonia.NewGraph(), shapes)
+	return m.BuildWith(BuildOptions{Shapes: shapes})
 }
 
-// BuildInto builds the model into an existing graph (several models may share
-// one graph, e.g. a policy and a classifier). Node names are prefixed with the
-// model's Source to stay unique.
-func (m *Model) BuildInto(eg *gorgonia.ExprGraph, shapes map[string][]int) (*Graph, error) {
+// BuildOptions say how to build a graph.
+type BuildOptions struct {
+	// Graph to build into (nil: a new one). Several models may share one
+	// graph, e.g. a policy and a classifier; node names are prefixed with the
+	// model's Source and a sequence number to stay unique.
+	Graph *gorgonia.ExprGraph
+	// Shapes of the inputs, by name (inputs with static shapes may be left out).
+	Shapes map[string][]int
+	// Constants gives values to inputs that must be known at build time (see
+	// Model.ConstantInputs); they are not graph inputs of the built graph.
+	Constants map[string]*onnxio.Tensor
+}
+
+// BuildWith builds a graph as opts say.
+func (m *Model) BuildWith(opts BuildOptions) (*Graph, error) {
+	eg := opts.Graph
+	if eg == nil {
+		eg = gorgonia.NewGraph()
+	}
+	shapes := opts.Shapes
 	g := &Graph{Model: m, G: eg, ParamNodes: map[string]*gorgonia.Node{}, values: map[string]value{}}
 	b := &builder{m: m, g: g, prefix: fmt.Sprintf("%s#%d/", m.Source, m.seq.Add(1))}
 	for _, spec := range m.Inputs {
+		if c, ok := opts.Constants[spec.Name]; ok {
+			h, err := hostFromTensor(c)
+			if err != nil {
+				return nil, fmt.Errorf("%s: constant input %q: %w", m.Source, spec.Name, err)
+			}
+			g.values[spec.Name] = value{host: h}
+			continue
+		}
 		shape, err := resolveInputShape(spec, shapes[spec.Name])
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", m.Source, err)
@@ -101,10 +129,11 @@ func (m *Model) BuildInto(eg *gorgonia.ExprGraph, shapes map[string][]int) (*Gra
 		}
 		n := gorgonia.NewTensor(eg, tensor.Float32, len(shape), gorgonia.WithShape(shape...), gorgonia.WithName(b.prefix+"input:"+spec.Name))
 		g.Inputs = append(g.Inputs, n)
+		g.InputNames = append(g.InputNames, spec.Name)
 		g.values[spec.Name] = value{node: n}
 	}
 	for name := range shapes {
-		if _, ok := g.values[name]; !ok {
+		if v, ok := g.values[name]; !ok || v.node == nil {
 			return nil, fmt.Errorf("%s has no input %q (inputs: %v)", m.Source, name, m.inputNames())
 		}
 	}
@@ -225,6 +254,9 @@ func (b *builder) buildNode(n *nodeCtx) error {
 		return nodeError(n, err)
 	}
 	for i, o := range outs {
+		if o.node != nil && !o.node.Shape().IsScalar() && o.node.Shape().TotalSize() == 0 {
+			return n.unsupported(fmt.Sprintf("producing an empty tensor of shape %v", o.node.Shape()), "tensors with at least one element")
+		}
 		if i < len(n.outputs) && n.outputs[i] != "" {
 			b.g.values[n.outputs[i]] = o
 		}

@@ -96,3 +96,28 @@ func hostFromProto(t *onnxpb.TensorProto) (*hostTensor, error) {
 	}
 	return newIntHost(dimsToInts(dims), data), nil
 }
+
+// hostFromTensor converts a decoded tensor (floats to float32, integers and
+// booleans to int64).
+func hostFromTensor(t *onnxio.Tensor) (*hostTensor, error) {
+	shape := dimsToInts(t.Dims)
+	switch t.DType {
+	case onnxio.DTypeFloat32, onnxio.DTypeFloat16, onnxio.DTypeBFloat16:
+		return newFloatHost(shape, append([]float32(nil), t.Float32...)), nil
+	case onnxio.DTypeFloat64:
+		f := make([]float32, len(t.Float64))
+		for i, v := range t.Float64 {
+			f[i] = float32(v)
+		}
+		return newFloatHost(shape, f), nil
+	case onnxio.DTypeBool:
+		v := make([]int64, len(t.Bool))
+		for i, b := range t.Bool {
+			if b {
+				v[i] = 1
+			}
+		}
+		return newIntHost(shape, v), nil
+	}
+	return newIntHost(shape, append([]int64(nil), t.Int64...)), nil
+}

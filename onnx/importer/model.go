@@ -103,6 +103,28 @@ func ImportFile(file string) (*Model, error) {
 	return m, nil
 }
 
+// ConstantInputs lists the graph inputs that the model uses only where
+// ONNX needs a build-time constant (a Reshape's shape, a Resize's scales,
+// Pad's pads, ...). Give their values with BuildOptions.Constants.
+func (m *Model) ConstantInputs() []string {
+	var out []string
+	for _, in := range m.Inputs {
+		used, allConst := false, true
+		for _, n := range m.nodes {
+			for slot, name := range n.inputs {
+				if name == in.Name {
+					used = true
+					allConst = allConst && isConstSlot(n.op, slot)
+				}
+			}
+		}
+		if used && allConst {
+			out = append(out, in.Name)
+		}
+	}
+	return out
+}
+
 // Param returns the parameter called name, or nil.
 func (m *Model) Param(name string) *Param { return m.paramByID[name] }
 

@@ -141,3 +141,20 @@ func slotRole(op string, slot int) slotRoleKind {
 	}
 	return roleNone
 }
+
+// constSlots lists, per operator, the input slots that must be constant at
+// build time (shapes, axes, scales, bounds, ...).
+var constSlots = map[string][]int{
+	"Resize": {1, 2, 3}, "Upsample": {1}, "Pad": {1, 2, 3}, "Reshape": {1}, "Clip": {1, 2},
+	"Squeeze": {1}, "Unsqueeze": {1}, "ReduceMean": {1}, "ReduceSum": {1}, "Slice": {1, 2, 3, 4},
+	"Expand": {1}, "ConstantOfShape": {0}, "Dropout": {1, 2}, "Range": {0, 1, 2},
+}
+
+func isConstSlot(op string, slot int) bool {
+	for _, s := range constSlots[op] {
+		if s == slot {
+			return true
+		}
+	}
+	return false
+}

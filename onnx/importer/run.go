@@ -7,8 +7,8 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// Forward runs the graph once on the given inputs (in Model.Inputs order,
-// float32) and returns copies of the outputs. It keeps one tape machine per
+// Forward runs the graph once on the given inputs (in Graph.InputNames
+// order, float32) and returns copies of the outputs. It keeps one tape machine per
 // graph; it is meant for inference and verification (training loops build
 // their own machine over the loss).
 func (g *Graph) Forward(inputs ...*tensor.Dense) ([]*tensor.Dense, error) {
@@ -23,11 +23,11 @@ func (g *Graph) Forward(inputs ...*tensor.Dense) ([]*tensor.Dense, error) {
 		g.vm = gorgonia.NewTapeMachine(g.G)
 	}
 	for i, in := range inputs {
-		if !in.Shape().Eq(g.Inputs[i].Shape()) {
-			return nil, fmt.Errorf("%s: input %q has shape %v, the graph was built for %v", g.Model.Source, g.Model.Inputs[i].Name, in.Shape(), g.Inputs[i].Shape())
+		if !in.Shape().Eq(g.Inputs[i].Shape()) && !(in.Shape().IsScalar() && g.Inputs[i].Shape().IsScalar()) {
+			return nil, fmt.Errorf("%s: input %q has shape %v, the graph was built for %v", g.Model.Source, g.InputNames[i], in.Shape(), g.Inputs[i].Shape())
 		}
 		if err := gorgonia.Let(g.Inputs[i], in); err != nil {
-			return nil, fmt.Errorf("setting input %q: %w", g.Model.Inputs[i].Name, err)
+			return nil, fmt.Errorf("setting input %q: %w", g.InputNames[i], err)
 		}
 	}
 	g.vm.Reset()
@@ -54,6 +54,12 @@ func (g *Graph) Close() {
 }
 
 func denseCopy(v gorgonia.Value) (*tensor.Dense, error) {
+	if v == nil {
+		return nil, fmt.Errorf("not computed")
+	}
+	if s := v.Shape(); !s.IsScalar() && s.TotalSize() == 0 {
+		return nil, fmt.Errorf("empty tensor of shape %v", s)
+	}
 	switch d := v.Data().(type) {
 	case []float32:
 		return tensor.New(tensor.WithShape(v.Shape().Clone()...), tensor.WithBacking(append([]float32(nil), d...))), nil
