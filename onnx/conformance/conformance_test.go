@@ -57,3 +57,22 @@ func TestNodeConformance(t *testing.T) {
 		t.Errorf("only %d cases passed, at least %d did before", passed, minPassing)
 	}
 }
+
+// TestLightModels imports every whole-network graph of the ONNX project's
+// light models and compares the output with the expected one.
+func TestLightModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole networks at 224×224: skipped with -short")
+	}
+	paths, err := filepath.Glob(filepath.Join(sharedDir(t), "onnx-conformance", "light", "*.onnx"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no light models found: %v", err)
+	}
+	for _, p := range paths {
+		r := RunLight(p, DefaultTolerance)
+		t.Logf("%s: %s %s (max |diff| %.3g)", r.Name, r.Status, r.Detail, r.MaxAbs)
+		if r.Status != Passed {
+			t.Errorf("%s: %s: %s", r.Name, r.Status, r.Detail)
+		}
+	}
+}
