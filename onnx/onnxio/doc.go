@@ -2,7 +2,8 @@
 // converts their tensors to and from Go slices.
 //
 // Models are the protobuf types of package onnx/onnxpb. Load reads a model
-// file of IR version 3 to 10 and resolves tensors stored as external data
+// file of IR version 3 to 10 (and the newer 11 to 13, whose additions are
+// kept as unknown fields) and resolves tensors stored as external data
 // (files beside the model, as exporters write for models over 2 GB); Save
 // writes a model atomically, optionally moving large tensors to an external
 // data file. Malformed or truncated input gives an error naming the file,

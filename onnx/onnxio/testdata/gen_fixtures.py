@@ -1,4 +1,5 @@
-"""Regenerates the test fixtures in this directory (run from this directory).
+"""Regenerates the test fixtures in this directory: cd here, then /usr/bin/python3 gen_fixtures.py
+(Debian's python3-onnx and python3-numpy, which scripts/setup.sh --test-deps installs).
 
 Uses the ONNX Python package and NumPy as independent references; pgaug itself never
 needs Python. The fixtures are committed, so the tests do not need Python either.
