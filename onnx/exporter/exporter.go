@@ -41,8 +41,7 @@ func Export(m *importer.Model, opts Options) (*onnxpb.ModelProto, error) {
 		values[p.Name] = p.Value.Data().([]float32)
 	}
 	for _, bn := range m.BN {
-		values[bn.MeanName] = bn.Mean
-		values[bn.VarName] = bn.Var
+		values[bn.MeanName], values[bn.VarName] = bn.State.Stats()
 	}
 
 	// Original dims of every value we write (parameters may be stored with a

@@ -6,6 +6,7 @@ import (
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
+	"github.com/pgaug/pgaug/trainer/ops/activation"
 	"github.com/pgaug/pgaug/trainer/ops/elementwise"
 )
 
@@ -24,9 +25,9 @@ func init() {
 		"Div":       buildBinary(elementwise.KindDiv),
 		"Sum":       buildSum(false),
 		"Mean":      buildSum(true),
-		"Relu":      buildUnary(gorgonia.Rectify),
-		"Sigmoid":   buildUnary(gorgonia.Sigmoid),
-		"Tanh":      buildUnary(gorgonia.Tanh),
+		"Relu":      buildUnary(activation.Relu),
+		"Sigmoid":   buildUnary(activation.Sigmoid),
+		"Tanh":      buildUnary(activation.Tanh),
 		"Exp":       buildUnary(gorgonia.Exp),
 		"Log":       buildUnary(gorgonia.Log),
 		"Sqrt":      buildUnary(gorgonia.Sqrt),

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pgaug/pgaug/onnx/onnxio"
 	"github.com/pgaug/pgaug/onnx/onnxpb"
+	"github.com/pgaug/pgaug/trainer/ops/batchnorm"
 )
 
 // Opset range the importer accepts for the default ONNX domain.
@@ -44,12 +45,13 @@ type Param struct {
 	Node      string // the Constant node (FromConstantNode) or producing node (FromFolded)
 }
 
-// BatchNormStats holds the running statistics of one BatchNormalization
-// node. They are updated in place by training-mode forward passes.
+// BatchNormStats ties the running statistics of one BatchNormalization node
+// to the ONNX values they came from. State is updated in place by
+// training-mode forward passes of every graph built from the model.
 type BatchNormStats struct {
 	Node              string
 	MeanName, VarName string
-	Mean, Var         []float32
+	State             *batchnorm.State
 }
 
 // IOSpec describes a graph input or output: dims are -1 where dynamic, with
@@ -80,8 +82,8 @@ type Model struct {
 
 	consts   map[string]*hostTensor // import-time constants (not parameters)
 	nodes    []*nodeCtx             // nodes left to build, topological order
-	training atomic.Bool
-	seq      atomic.Int64 // unique names for constant nodes
+	mode     *batchnorm.ModeFlag    // shared by every BatchNormalization of every graph
+	seq      atomic.Int64           // unique names for constant nodes
 }
 
 // Options tune an import.
@@ -131,10 +133,16 @@ func (m *Model) Param(name string) *Param { return m.paramByID[name] }
 // SetTraining switches every graph built from the model between training
 // mode (batch statistics in BatchNormalization, running statistics updated)
 // and inference mode. Statistics are never reset by a switch.
-func (m *Model) SetTraining(on bool) { m.training.Store(on) }
+func (m *Model) SetTraining(on bool) {
+	if on {
+		m.mode.Set(batchnorm.Train)
+	} else {
+		m.mode.Set(batchnorm.Eval)
+	}
+}
 
 // Training reports the mode set by SetTraining (false after Import).
-func (m *Model) Training() bool { return m.training.Load() }
+func (m *Model) Training() bool { return m.mode.Mode() == batchnorm.Train }
 
 // NumParams returns the number of parameter elements (all, and trainable).
 func (m *Model) NumParams() (all, trainable int) {
@@ -223,6 +231,7 @@ func Import(mp *onnxpb.ModelProto, opts Options) (*Model, error) {
 		paramByID: map[string]*Param{},
 		BN:        map[string]*BatchNormStats{},
 		consts:    map[string]*hostTensor{},
+		mode:      batchnorm.NewModeFlag(batchnorm.Eval),
 	}
 	if m.Source == "" {
 		m.Source = "model " + g.GetName()
@@ -398,12 +407,18 @@ func Import(mp *onnxpb.ModelProto, opts Options) (*Model, error) {
 		mean, okM := known[n.inputs[3]]
 		variance, okV := known[n.inputs[4]]
 		if !okM || !okV {
-			return nil, nodeError(n, fmt.Errorf("running mean %q and variance %q must be constants", n.inputs[3], n.inputs[4]))
+			return nil, n.unsupported(fmt.Sprintf("with running mean %q and variance %q given as graph inputs", n.inputs[3], n.inputs[4]),
+				"running statistics stored in the model (initializers or constants)")
 		}
-		m.BN[n.name] = &BatchNormStats{
-			Node: n.name, MeanName: n.inputs[3], VarName: n.inputs[4],
-			Mean: append([]float32(nil), mean.floats()...), Var: append([]float32(nil), variance.floats()...),
+		if mean.numel() != variance.numel() {
+			return nil, nodeError(n, fmt.Errorf("running mean has %d values, variance %d", mean.numel(), variance.numel()))
 		}
+		st := batchnorm.NewState(mean.numel(), float64(n.attrFloat("epsilon", batchnorm.DefaultEpsilon)),
+			batchnorm.MomentumFromONNX(float64(n.attrFloat("momentum", float32(batchnorm.MomentumToONNX(batchnorm.DefaultMomentum))))))
+		if err := st.SetStats(mean.floats(), variance.floats()); err != nil {
+			return nil, nodeError(n, err)
+		}
+		m.BN[n.name] = &BatchNormStats{Node: n.name, MeanName: n.inputs[3], VarName: n.inputs[4], State: st}
 	}
 	return m, nil
 }

@@ -1,0 +1,143 @@
+package resample
+
+// PyTorch reference harness (each operator package of trainer/ops keeps its
+// own copy). Tests fail, never skip, when Python or PyTorch is missing: the
+// test dependencies (scripts/setup.sh --test-deps) include Debian's
+// python3-torch.
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const torchPrelude = `import os, sys
+import numpy as np
+import torch
+import torch.nn.functional as F
+torch.set_num_threads(1)
+DIR = sys.argv[1]
+def load(name, *shape):
+    a = np.fromfile(os.path.join(DIR, name + '.in'), dtype='<f4')
+    return torch.from_numpy(a.reshape(shape) if shape else a)
+def save(name, t):
+    if torch.is_tensor(t):
+        t = t.detach().cpu().contiguous().numpy()
+    np.asarray(t, dtype='<f4').tofile(os.path.join(DIR, name + '.out'))
+`
+
+// pythonWithTorch is the interpreter the reference scripts run under:
+// $PGAUG_PYTHON, else Debian's /usr/bin/python3 (which has python3-torch),
+// else python3 from PATH.
+func pythonWithTorch() string {
+	if p := os.Getenv("PGAUG_PYTHON"); p != "" {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	return "python3"
+}
+
+// runTorch writes inputs as raw little-endian float32 files, runs script
+// (after torchPrelude, which defines load(name, *shape) and save(name, t)) and
+// returns every array the script saved, by name.
+func runTorch(t *testing.T, script string, inputs map[string][]float32) map[string][]float32 {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range inputs {
+		buf := make([]byte, 4*len(data))
+		for i, v := range data {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+".in"), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full := torchPrelude + script
+	cmd := exec.Command(pythonWithTorch(), "-c", full, dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		var b strings.Builder
+		for i, line := range strings.Split(full, "\n") {
+			fmt.Fprintf(&b, "%4d  %s\n", i+1, line)
+		}
+		t.Fatalf("PyTorch reference failed (%s): %v\n%s\nscript:\n%s", pythonWithTorch(), err, out, b.String())
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := make(map[string][]float32, len(files))
+	for _, f := range files {
+		buf, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := make([]float32, len(buf)/4)
+		for i := range d {
+			d[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+		}
+		res[strings.TrimSuffix(filepath.Base(f), ".out")] = d
+	}
+	return res
+}
+
+// mustGet returns the saved array name, failing when it is missing or has the
+// wrong length.
+func mustGet(t *testing.T, res map[string][]float32, name string, n int) []float32 {
+	t.Helper()
+	d, ok := res[name]
+	if !ok {
+		t.Fatalf("the PyTorch script saved no %q", name)
+	}
+	if len(d) != n {
+		t.Fatalf("PyTorch %q has %d elements, want %d", name, len(d), n)
+	}
+	return d
+}
+
+// assertClose fails when got and want differ by more than atol + rtol·|want|
+// anywhere (NaN matches NaN, infinities must match exactly).
+func assertClose(t *testing.T, what string, got, want []float32, atol, rtol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d elements, want %d", what, len(got), len(want))
+	}
+	bad := 0
+	for i := range got {
+		g, w := float64(got[i]), float64(want[i])
+		if math.IsNaN(w) || math.IsNaN(g) {
+			if math.IsNaN(w) != math.IsNaN(g) {
+				bad++
+				if bad <= 5 {
+					t.Errorf("%s[%d] = %v, want %v", what, i, g, w)
+				}
+			}
+			continue
+		}
+		if math.IsInf(w, 0) || math.IsInf(g, 0) {
+			if g != w {
+				bad++
+				if bad <= 5 {
+					t.Errorf("%s[%d] = %v, want %v", what, i, g, w)
+				}
+			}
+			continue
+		}
+		if math.Abs(g-w) > atol+rtol*math.Abs(w) {
+			bad++
+			if bad <= 5 {
+				t.Errorf("%s[%d] = %.8g, want %.8g (diff %.3g)", what, i, g, w, g-w)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Fatalf("%s: %d of %d elements differ", what, bad, len(got))
+	}
+}

@@ -1,0 +1,124 @@
+package spatial
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+
+	"github.com/chewxy/hm"
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// fnType builds a type signature over float tensors of the given ranks; the
+// last rank is the result's.
+func fnType(ranks ...int) hm.Type {
+	a := hm.TypeVariable('a')
+	ts := make([]hm.Type, len(ranks))
+	for i, r := range ranks {
+		ts[i] = gorgonia.TensorType{Dims: r, Of: a}
+	}
+	return hm.NewFnType(ts...)
+}
+
+func hashOf(s fmt.Stringer) uint32 {
+	h := fnv.New32a()
+	fmt.Fprint(h, s.String())
+	return h.Sum32()
+}
+
+func writeHash(h hash.Hash, s fmt.Stringer) { fmt.Fprint(h, s.String()) }
+
+// shapeOf returns the i-th DimSizer as a tensor.Shape of the given rank.
+func shapeOf(op, what string, ds []gorgonia.DimSizer, i, rank int) (tensor.Shape, error) {
+	if i >= len(ds) {
+		return nil, fmt.Errorf("%s: missing %s", op, what)
+	}
+	s, ok := ds[i].(tensor.Shape)
+	if !ok {
+		return nil, fmt.Errorf("%s: %s has a shape of type %T, expected tensor.Shape", op, what, ds[i])
+	}
+	if len(s) != rank {
+		return nil, fmt.Errorf("%s: %s has shape %v, expected %d dimensions", op, what, s, rank)
+	}
+	return s, nil
+}
+
+func checkArity(op string, want int, got int) error {
+	if got != want {
+		return fmt.Errorf("%s: got %d inputs, expected %d", op, got, want)
+	}
+	return nil
+}
+
+// f32 returns the contiguous float32 data and the shape of a value, copying
+// views that need an iterator.
+func f32(op, what string, v gorgonia.Value, rank int) ([]float32, tensor.Shape, error) {
+	d, ok := v.(*tensor.Dense)
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: %s is a %T, expected a *tensor.Dense", op, what, v)
+	}
+	if d.Dtype() != tensor.Float32 {
+		return nil, nil, fmt.Errorf("%s: %s is %v, expected float32", op, what, d.Dtype())
+	}
+	s := d.Shape()
+	if len(s) != rank {
+		return nil, nil, fmt.Errorf("%s: %s has shape %v, expected %d dimensions", op, what, s, rank)
+	}
+	if d.RequiresIterator() {
+		d = d.Materialize().(*tensor.Dense)
+	}
+	data, ok := d.Data().([]float32)
+	if !ok || len(data) < s.TotalSize() {
+		return nil, nil, fmt.Errorf("%s: %s (shape %v) has no contiguous float32 data", op, what, s)
+	}
+	return data[:s.TotalSize()], s.Clone(), nil
+}
+
+// output returns a float32 tensor of the given shape, reusing prealloc when it
+// is a plain tensor of exactly that shape. Its contents are unspecified.
+func output(prealloc gorgonia.Value, shape ...int) (*tensor.Dense, []float32) {
+	if d, ok := prealloc.(*tensor.Dense); ok && d.Dtype() == tensor.Float32 && !d.IsMaterializable() &&
+		!d.IsMasked() && d.Shape().Eq(tensor.Shape(shape)) {
+		if data, ok := d.Data().([]float32); ok && len(data) == d.Shape().TotalSize() {
+			return d, data
+		}
+	}
+	n := 1
+	for _, s := range shape {
+		n *= s
+	}
+	data := make([]float32, n)
+	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data)), data
+}
+
+// nodeShape checks a node's rank and dtype before an op is applied to it.
+func nodeShape(op, what string, n *gorgonia.Node, rank int) (tensor.Shape, error) {
+	if n == nil {
+		return nil, fmt.Errorf("%s: %s is nil", op, what)
+	}
+	if n.Dtype() != tensor.Float32 {
+		return nil, fmt.Errorf("%s: %s %q is %v, expected float32", op, what, n.Name(), n.Dtype())
+	}
+	s := n.Shape()
+	if len(s) != rank {
+		return nil, fmt.Errorf("%s: %s %q has shape %v, expected %d dimensions", op, what, n.Name(), s, rank)
+	}
+	return s, nil
+}
+
+// The operators satisfy gorgonia's interfaces.
+var (
+	_ gorgonia.SDOp            = (*convOp)(nil)
+	_ gorgonia.SDOp            = (*convTransposeOp)(nil)
+	_ gorgonia.SDOp            = (*poolOp)(nil)
+	_ gorgonia.SDOp            = globalPoolOp{}
+	_ gorgonia.UsePreallocDoer = (*convOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*convTransposeOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*convWeightGradOp)(nil)
+	_ gorgonia.UsePreallocDoer = biasGradOp{}
+	_ gorgonia.UsePreallocDoer = (*poolOp)(nil)
+	_ gorgonia.UsePreallocDoer = (*poolGradOp)(nil)
+	_ gorgonia.UsePreallocDoer = globalPoolOp{}
+	_ gorgonia.UsePreallocDoer = globalPoolGradOp{}
+)

@@ -1,0 +1,43 @@
+// Package spatial provides differentiable NCHW float32 spatial operators for
+// gorgonia graphs, with the semantics of the ONNX operators (opsets 11–22):
+//
+//   - Conv2D / Conv2DBias: ONNX Conv (strides, dilations, group — grouped
+//     and depthwise —, asymmetric pads, auto_pad), weight OIHW.
+//   - ConvTranspose2D / ConvTranspose2DBias: ONNX ConvTranspose (strides,
+//     dilations, group, pads, output_padding, output_shape, auto_pad), weight
+//     C_in × C_out/group × kH × kW.
+//   - MaxPool2D, AveragePool2D: ONNX MaxPool (Y output only) and AveragePool
+//     (kernel, strides, asymmetric pads, dilations, ceil_mode,
+//     count_include_pad), with PyTorch's rules for ties, padding and windows
+//     that run past the padded edge.
+//   - GlobalAveragePool2D, GlobalMaxPool2D.
+//
+// The attributes are given in ConvParams, ConvTransposeParams and PoolParams,
+// whose zero values are the ONNX defaults; ResolveAutoPad and
+// ConvTransposeGeometry expose how auto_pad and output_shape resolve to
+// explicit pads. Every constructor checks shapes and attributes and returns
+// an error naming the operator and what it expected; the ops never panic on
+// bad input.
+//
+// Each operator is a gorgonia.Op and a gorgonia.SDOp: its gradients are graph
+// nodes of further custom ops (a convolution's input gradient is a transposed
+// convolution and vice versa; weight and bias gradients have their own ops;
+// pooling gradients find the argmax again rather than keeping state). The ops
+// take their batch size, and most their sizes, from the input values, and
+// every parameter enters Hashcode, so gorgonia never merges two different
+// operators. Do returns a fresh tensor and never modifies its inputs;
+// UsePreallocDo reuses an output tensor of the right shape.
+//
+// Convolutions run as im2col + SGEMM (blas.Float32) + col2im, with the column
+// buffers reused across calls (sync.Pool); 1×1 stride-1 unpadded
+// convolutions use the input directly. With a single-threaded BLAS (gonum, or
+// OpenBLAS with one thread) the batch is split across GOMAXPROCS goroutines;
+// with a multi-threaded OpenBLAS the images go one after the other and each
+// SGEMM uses OpenBLAS's threads, since calling it from several goroutines at
+// once makes its threads collide.
+//
+// gorgonia traps that still apply to graphs built with these ops: name every
+// input node uniquely (unnamed nodes of one shape are merged), read
+// intermediate values with gorgonia.Read, and remember that gradients
+// accumulate across RunAll calls until a solver step clears them.
+package spatial

@@ -1,0 +1,421 @@
+package spatial
+
+import (
+	"runtime"
+	"sync"
+
+	gblas "gonum.org/v1/gonum/blas"
+
+	"github.com/pgaug/pgaug/trainer/blas"
+)
+
+// geom is the full geometry of one convolution: the window plus the sizes of
+// the two images it relates. The "big" image is a convolution's input and a
+// transposed convolution's output; the "small" one is a convolution's output
+// and a transposed convolution's input. The weight is o × c/group × kh × kw
+// (OIHW for Conv, C_in × C_out/group × kH × kW for ConvTranspose, where C_in
+// is the small image's channels).
+type geom struct {
+	attrs
+	n         int
+	c, h, w   int // big image
+	o, oh, ow int // small image
+}
+
+func (g geom) cg() int     { return g.c / g.group }
+func (g geom) og() int     { return g.o / g.group }
+func (g geom) kk() int     { return g.kh * g.kw }
+func (g geom) kg() int     { return g.cg() * g.kk() } // rows of the column matrix per group
+func (g geom) bigSz() int  { return g.c * g.h * g.w }
+func (g geom) smlSz() int  { return g.o * g.oh * g.ow }
+func (g geom) pix() int    { return g.oh * g.ow }
+func (g geom) colsSz() int { return g.c * g.kk() * g.pix() }
+
+// direct is true when the column matrix is the big image itself: a 1×1,
+// stride-1, unpadded window whose output covers the whole input.
+func (g geom) direct() bool {
+	return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 &&
+		g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0 && g.oh == g.h && g.ow == g.w
+}
+
+// flops is the multiply-add count ×2 of one pass (forward, data or weight
+// gradient).
+func (g geom) flops() float64 {
+	return 2 * float64(g.n) * float64(g.o) * float64(g.pix()) * float64(g.kg())
+}
+
+// scratch buffers for the column matrices, reused across calls.
+var scratchPool = sync.Pool{New: func() any { return new([]float32) }}
+
+func getScratch(n int) *[]float32 {
+	p := scratchPool.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+func putScratch(p *[]float32) { scratchPool.Put(p) }
+
+// workers is how many goroutines share a batch.
+func workers(n int) int {
+	w := runtime.GOMAXPROCS(0)
+	if w > n {
+		w = n
+	}
+	if w < 1 {
+		w = 1
+	}
+	return w
+}
+
+// parallel runs f over [0, n) split into contiguous chunks, one per worker.
+func parallel(n int, f func(worker, lo, hi int)) {
+	nw := workers(n)
+	if nw == 1 {
+		f(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for k := 0; k < nw; k++ {
+		lo, hi := k*n/nw, (k+1)*n/nw
+		if lo == hi {
+			continue
+		}
+		wg.Add(1)
+		go func(k, lo, hi int) {
+			defer wg.Done()
+			f(k, lo, hi)
+		}(k, lo, hi)
+	}
+	wg.Wait()
+}
+
+// span gives, for an offset x0 of the input index ix = ox*s + x0, the range
+// [lo, hi) of output indices whose input index lies in [0, in).
+func span(x0, s, in, out int) (lo, hi int) {
+	if x0 < 0 {
+		lo = (-x0 + s - 1) / s
+	}
+	if in-x0 > 0 {
+		hi = (in - x0 + s - 1) / s
+	}
+	if hi > out {
+		hi = out
+	}
+	if lo > hi {
+		lo = hi
+	}
+	return lo, hi
+}
+
+// im2col writes the column matrix of one big image, channels [c0, c1): row
+// (c, ki, kj), column (oy, ox) holds img[c, oy*sh-pt+ki*dh, ox*sw-pl+kj*dw],
+// zero outside.
+func im2col(g *geom, img, cols []float32, c0, c1 int) {
+	P, hw := g.pix(), g.h*g.w
+	for c := c0; c < c1; c++ {
+		plane := img[c*hw : (c+1)*hw]
+		for ki := 0; ki < g.kh; ki++ {
+			y0 := ki*g.dh - g.pt
+			ylo, yhi := span(y0, g.sh, g.h, g.oh)
+			for kj := 0; kj < g.kw; kj++ {
+				x0 := kj*g.dw - g.pl
+				xlo, xhi := span(x0, g.sw, g.w, g.ow)
+				row := cols[((c*g.kh+ki)*g.kw+kj)*P : ((c*g.kh+ki)*g.kw+kj+1)*P]
+				clear(row[:ylo*g.ow])
+				clear(row[yhi*g.ow:])
+				for oy := ylo; oy < yhi; oy++ {
+					dst := row[oy*g.ow : (oy+1)*g.ow]
+					iy := oy*g.sh + y0
+					src := plane[iy*g.w : (iy+1)*g.w]
+					clear(dst[:xlo])
+					clear(dst[xhi:])
+					if g.sw == 1 {
+						copy(dst[xlo:xhi], src[xlo+x0:])
+					} else {
+						for ox := xlo; ox < xhi; ox++ {
+							dst[ox] = src[ox*g.sw+x0]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im writes one big image, channels [c0, c1), as the sum of the column
+// matrix's entries (the adjoint of im2col).
+func col2im(g *geom, cols, img []float32, c0, c1 int) {
+	P, hw := g.pix(), g.h*g.w
+	clear(img[c0*hw : c1*hw])
+	for c := c0; c < c1; c++ {
+		plane := img[c*hw : (c+1)*hw]
+		for ki := 0; ki < g.kh; ki++ {
+			y0 := ki*g.dh - g.pt
+			ylo, yhi := span(y0, g.sh, g.h, g.oh)
+			for kj := 0; kj < g.kw; kj++ {
+				x0 := kj*g.dw - g.pl
+				xlo, xhi := span(x0, g.sw, g.w, g.ow)
+				if xlo >= xhi {
+					continue
+				}
+				row := cols[((c*g.kh+ki)*g.kw+kj)*P : ((c*g.kh+ki)*g.kw+kj+1)*P]
+				for oy := ylo; oy < yhi; oy++ {
+					src := row[oy*g.ow : (oy+1)*g.ow]
+					iy := oy*g.sh + y0
+					dst := plane[iy*g.w : (iy+1)*g.w]
+					if g.sw == 1 {
+						d := dst[xlo+x0 : xhi+x0]
+						s := src[xlo:xhi]
+						s = s[:len(d)]
+						for i := range d {
+							d[i] += s[i]
+						}
+					} else {
+						for ox := xlo; ox < xhi; ox++ {
+							dst[ox*g.sw+x0] += src[ox]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func addChannelBias(data, bias []float32, c0, c1, plane int) {
+	for c := c0; c < c1; c++ {
+		b := bias[c]
+		row := data[c*plane : (c+1)*plane]
+		for i := range row {
+			row[i] += b
+		}
+	}
+}
+
+// Parallel strategy. With a single-threaded SGEMM (gonum's pure Go BLAS
+// counts as single-threaded: its goroutines share the Go scheduler) and at
+// least as many images as workers, each worker takes a share of the batch and
+// runs im2col, SGEMM and col2im on its images alone. Otherwise the images go
+// one after the other: im2col and col2im are split by channel across the
+// workers, and each SGEMM either runs on the BLAS's own threads or is split
+// by output columns across the workers. Calling a multi-threaded OpenBLAS
+// from several goroutines at once is avoided: its spinning threads collide
+// (measured 4× slower).
+
+// strategyOverride forces a strategy in tests: 0 auto, 1 split the batch, 2
+// one image at a time.
+var strategyOverride int
+
+func splitBatch(n int) bool {
+	switch strategyOverride {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	return n >= workers(n) && workers(n) > 1 && blasThreads() <= 1 && runtime.GOMAXPROCS(0) > 1
+}
+
+// gemm is C = A·B (+ beta·C) in row-major storage, with op(B) of n columns
+// split across nw goroutines unless the BLAS threads by itself.
+func gemm(tA, tB gblas.Transpose, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, nw int) {
+	bl := blas.Float32()
+	if nw <= 1 || n < 2*64 || blasThreads() > 1 {
+		bl.Sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	parallel(nw, func(w, _, _ int) {
+		j0, j1 := w*n/nw, (w+1)*n/nw
+		// Keep the chunks 16-column aligned for the BLAS kernels.
+		j0, j1 = j0&^15, j1&^15
+		if w == nw-1 {
+			j1 = n
+		}
+		if j1 <= j0 {
+			return
+		}
+		bo := j0
+		if tB == gblas.Trans {
+			bo = j0 * ldb
+		}
+		bl.Sgemm(tA, tB, m, j1-j0, k, 1, a, lda, b[bo:], ldb, beta, c[j0:], ldc)
+	})
+}
+
+// convForward computes small = W ⋆ big (+ bias per small channel): Conv's
+// forward pass and ConvTranspose's input gradient.
+func convForward(g *geom, big, w, bias, small []float32) {
+	og, kg, P := g.og(), g.kg(), g.pix()
+	one := func(x, y, cols []float32, nw int) {
+		if cols == nil {
+			cols = x
+		} else if nw > 1 {
+			parallel(g.c, func(_, c0, c1 int) { im2col(g, x, cols, c0, c1) })
+		} else {
+			im2col(g, x, cols, 0, g.c)
+		}
+		for gi := 0; gi < g.group; gi++ {
+			gemm(gblas.NoTrans, gblas.NoTrans, og, P, kg, w[gi*og*kg:], kg, cols[gi*kg*P:], P, 0, y[gi*og*P:], P, nw)
+		}
+		if bias != nil {
+			addChannelBias(y, bias, 0, g.o, P)
+		}
+	}
+	perImage(g, splitBatch(g.n), func(i int, cols []float32, nw int) {
+		one(big[i*g.bigSz():(i+1)*g.bigSz()], small[i*g.smlSz():(i+1)*g.smlSz()], cols, nw)
+	})
+}
+
+// perImage runs f on every image with a column-matrix scratch buffer (nil
+// for direct geometries) and the number of workers f may use within the
+// image.
+func perImage(g *geom, split bool, f func(i int, cols []float32, nw int)) {
+	colsSz := g.colsSz()
+	if g.direct() {
+		colsSz = 0
+	}
+	if split {
+		parallel(g.n, func(_, lo, hi int) {
+			sp := getScratch(colsSz)
+			defer putScratch(sp)
+			for i := lo; i < hi; i++ {
+				f(i, colsOrNil(sp, g), 1)
+			}
+		})
+		return
+	}
+	sp := getScratch(colsSz)
+	defer putScratch(sp)
+	nw := workers(g.c)
+	for i := 0; i < g.n; i++ {
+		f(i, colsOrNil(sp, g), nw)
+	}
+}
+
+func colsOrNil(sp *[]float32, g *geom) []float32 {
+	if g.direct() {
+		return nil
+	}
+	return *sp
+}
+
+// convBackwardData computes big = col2im(Wᵀ · small) (+ bias per big
+// channel): ConvTranspose's forward pass and Conv's input gradient.
+func convBackwardData(g *geom, small, w, bias, big []float32) {
+	og, kg, cg, P, hw := g.og(), g.kg(), g.cg(), g.pix(), g.h*g.w
+	perImage(g, splitBatch(g.n), func(i int, cols []float32, nw int) {
+		y := small[i*g.smlSz() : (i+1)*g.smlSz()]
+		x := big[i*g.bigSz() : (i+1)*g.bigSz()]
+		if cols == nil {
+			for gi := 0; gi < g.group; gi++ {
+				gemm(gblas.Trans, gblas.NoTrans, cg, P, og, w[gi*og*kg:], kg, y[gi*og*P:], P, 0, x[gi*cg*P:], P, nw)
+			}
+			if bias != nil {
+				addChannelBias(x, bias, 0, g.c, hw)
+			}
+			return
+		}
+		for gi := 0; gi < g.group; gi++ {
+			gemm(gblas.Trans, gblas.NoTrans, kg, P, og, w[gi*og*kg:], kg, y[gi*og*P:], P, 0, cols[gi*kg*P:], P, nw)
+		}
+		post := func(c0, c1 int) {
+			col2im(g, cols, x, c0, c1)
+			if bias != nil {
+				addChannelBias(x, bias, c0, c1, hw)
+			}
+		}
+		if nw > 1 {
+			parallel(g.c, func(_, c0, c1 int) { post(c0, c1) })
+		} else {
+			post(0, g.c)
+		}
+	})
+}
+
+// convBackwardWeight computes dw = Σ_images small · im2col(big)ᵀ: the weight
+// gradient of Conv (big = x, small = dy) and of ConvTranspose (big = dy,
+// small = x). dw is overwritten.
+func convBackwardWeight(g *geom, big, small, dw []float32) {
+	og, kg, P := g.og(), g.kg(), g.pix()
+	if g.n == 0 {
+		clear(dw)
+		return
+	}
+	one := func(i int, acc, cols []float32, beta float32, nw int) {
+		x := big[i*g.bigSz() : (i+1)*g.bigSz()]
+		y := small[i*g.smlSz() : (i+1)*g.smlSz()]
+		if cols == nil {
+			cols = x
+		} else if nw > 1 {
+			parallel(g.c, func(_, c0, c1 int) { im2col(g, x, cols, c0, c1) })
+		} else {
+			im2col(g, x, cols, 0, g.c)
+		}
+		for gi := 0; gi < g.group; gi++ {
+			gemm(gblas.NoTrans, gblas.Trans, og, kg, P, y[gi*og*P:], P, cols[gi*kg*P:], P, beta, acc[gi*og*kg:], kg, nw)
+		}
+	}
+	if !splitBatch(g.n) {
+		perImage(g, false, func(i int, cols []float32, nw int) {
+			beta := float32(1)
+			if i == 0 {
+				beta = 0
+			}
+			one(i, dw, cols, beta, nw)
+		})
+		return
+	}
+	// Worker 0 accumulates into dw, the others into partial sums.
+	nw := workers(g.n)
+	parts := make([]*[]float32, nw)
+	colsSz := g.colsSz()
+	if g.direct() {
+		colsSz = 0
+	}
+	parallel(g.n, func(k, lo, hi int) {
+		acc := dw
+		if k > 0 {
+			parts[k] = getScratch(len(dw))
+			acc = *parts[k]
+		}
+		sp := getScratch(colsSz)
+		defer putScratch(sp)
+		for i := lo; i < hi; i++ {
+			beta := float32(1)
+			if i == lo {
+				beta = 0
+			}
+			one(i, acc, colsOrNil(sp, g), beta, 1)
+		}
+	})
+	for _, p := range parts {
+		if p == nil {
+			continue
+		}
+		s := (*p)[:len(dw)]
+		for j := range dw {
+			dw[j] += s[j]
+		}
+		putScratch(p)
+	}
+}
+
+// channelSums computes db[c] = Σ_{n,h,w} dy[n,c,h,w] (the bias gradient).
+func channelSums(dy []float32, n, c, plane int, db []float32) {
+	acc := make([]float64, c)
+	for i := 0; i < n; i++ {
+		for ch := 0; ch < c; ch++ {
+			row := dy[(i*c+ch)*plane : (i*c+ch+1)*plane]
+			var s float64
+			for _, v := range row {
+				s += float64(v)
+			}
+			acc[ch] += s
+		}
+	}
+	for ch, s := range acc {
+		db[ch] = float32(s)
+	}
+}
