@@ -47,7 +47,7 @@ command -v go >/dev/null || die "Go is not on PATH (install Go 1.26 or later fir
 apt_packages=(libopenblas-dev pkg-config gcc)
 command -v npm >/dev/null || apt_packages+=(npm)
 if ((test_deps)); then
-	apt_packages+=(python3-torch python3-torchvision python3-onnx python3-numpy protobuf-compiler)
+	apt_packages+=(python3-torch python3-torchvision python3-onnx python3-numpy protobuf-compiler dataset-fashion-mnist)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

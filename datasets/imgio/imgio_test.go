@@ -1,0 +1,107 @@
+package imgio
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pgaug/pgaug/datasets/arrowds"
+)
+
+func encodePNG(t *testing.T, img image.Image) []byte {
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestPNG16RoundTripAndConversions(t *testing.T) {
+	g := image.NewGray16(image.Rect(0, 0, 2, 2))
+	vals := []uint16{0, 1, 40000, 65535}
+	for i, v := range vals {
+		g.SetGray16(i%2, i/2, color.Gray16{Y: v})
+	}
+	img, err := Decode(bytes.NewReader(encodePNG(t, g)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, pt := Native(img); c != 1 || pt != arrowds.Uint16 {
+		t.Errorf("native %d %s", c, pt)
+	}
+	p16, _ := ToPixels(img, 1, arrowds.Uint16)
+	if !reflect.DeepEqual(p16.Pix16, vals) {
+		t.Errorf("16-bit %v, want %v", p16.Pix16, vals)
+	}
+	p8, _ := ToPixels(img, 1, arrowds.Uint8)
+	if !reflect.DeepEqual(p8.Pix, []uint8{0, 0, 156, 255}) { // 40000/257 = 155.6
+		t.Errorf("16 to 8 bit: %v", p8.Pix)
+	}
+	rgb, _ := ToPixels(img, 3, arrowds.Uint16)
+	if rgb.Channels != 3 || !reflect.DeepEqual(rgb.Pix16[6:9], []uint16{40000, 40000, 40000}) {
+		t.Errorf("gray to RGB: %v", rgb.Pix16)
+	}
+	c := image.NewNRGBA(image.Rect(0, 0, 1, 1))
+	c.SetNRGBA(0, 0, color.NRGBA{R: 200, G: 100, B: 50, A: 255})
+	if c3, pt := Native(c); c3 != 3 || pt != arrowds.Uint8 {
+		t.Errorf("native colour %d %s", c3, pt)
+	}
+	l, _ := ToPixels(c, 1, arrowds.Uint8)
+	if l.Pix[0] != 124 { // 0.299*200 + 0.587*100 + 0.114*50 = 124.2
+		t.Errorf("luma %d, want 124", l.Pix[0])
+	}
+	o, _ := ToPixels(c, 3, arrowds.Uint8)
+	if !reflect.DeepEqual(o.Pix, []uint8{200, 100, 50}) {
+		t.Errorf("RGB %v", o.Pix)
+	}
+	if _, err := ToPixels(c, 2, arrowds.Uint8); err == nil {
+		t.Error("2 channels must be refused")
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	if _, err := Decode(strings.NewReader("not an image")); err == nil || !strings.Contains(err.Error(), "not a readable PNG or JPEG") {
+		t.Errorf("garbage: %v", err)
+	}
+	p := filepath.Join(t.TempDir(), "x.png")
+	os.WriteFile(p, encodePNG(t, image.NewGray(image.Rect(0, 0, 3, 3)))[:40], 0o644)
+	if _, err := DecodeFile(p); err == nil || !strings.Contains(err.Error(), p) {
+		t.Errorf("truncated file: %v", err)
+	}
+}
+
+func TestGridAndWritePNG(t *testing.T) {
+	a := arrowds.Image{Height: 2, Width: 2, Channels: 1, Pix: []uint8{10, 20, 30, 40}}
+	b := arrowds.Image{Height: 1, Width: 1, Channels: 1, Pix16: []uint16{65535}}
+	g := Grid([][]arrowds.Image{{a, b}, {a}}, 4)
+	gray, ok := g.(*image.Gray)
+	if !ok || g.Bounds().Dx() != 2*6+2 || g.Bounds().Dy() != 2*6+2 {
+		t.Fatalf("grid %T %v", g, g.Bounds())
+	}
+	// Cell (0,0) shows a scaled 2x: its top-left 2x2 block is 10.
+	if gray.GrayAt(2, 2).Y != 10 || gray.GrayAt(3, 3).Y != 10 || gray.GrayAt(4, 2).Y != 20 || gray.GrayAt(8, 2).Y != 255 {
+		t.Errorf("grid pixels wrong")
+	}
+	c := Grid([][]arrowds.Image{{{Height: 1, Width: 1, Channels: 3, Pix: []uint8{1, 2, 3}}}}, 2)
+	if _, ok := c.(*image.RGBA); !ok {
+		t.Errorf("colour grid is %T", c)
+	}
+	out := filepath.Join(t.TempDir(), "sub", "g.png")
+	if err := WritePNG(out, g); err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeFile(out)
+	if err != nil || back.Bounds() != g.Bounds() {
+		t.Errorf("written grid: %v %v", err, back)
+	}
+	ents, _ := os.ReadDir(filepath.Dir(out))
+	if len(ents) != 1 {
+		t.Errorf("WritePNG left %d files", len(ents))
+	}
+}
