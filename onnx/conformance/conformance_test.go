@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"os"
+
+	"github.com/pgaug/pgaug/onnx/ort"
 	"path/filepath"
 	"testing"
 )
@@ -36,6 +38,9 @@ func sharedDir(t *testing.T) string {
 const minPassing = 179
 
 func TestNodeConformance(t *testing.T) {
+	if _, err := ort.Init(""); err != nil {
+		t.Fatal(err)
+	}
 	results, err := RunAll(filepath.Join(sharedDir(t), "onnx-conformance", "node"), DefaultTolerance)
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func RunLight(modelPath string, tol Tolerance) Result {
 	if err != nil {
 		return fail(r, err)
 	}
-	wd, err := float32s(want)
+	wd, err := want.AsFloat32()
 	if err != nil {
 		return fail(r, err)
 	}

@@ -80,10 +80,10 @@ type Model struct {
 	// then skips its input gradient, which no training step needs.
 	InputGradients bool
 
-	consts   map[string]*hostTensor // import-time constants (not parameters)
-	nodes    []*nodeCtx             // nodes left to build, topological order
-	mode     *batchnorm.ModeFlag    // shared by every BatchNormalization of every graph
-	seq      atomic.Int64           // unique names for constant nodes
+	consts map[string]*hostTensor // import-time constants (not parameters)
+	nodes  []*nodeCtx             // nodes left to build, topological order
+	mode   *batchnorm.ModeFlag    // shared by every BatchNormalization of every graph
+	seq    atomic.Int64           // unique names for constant nodes
 }
 
 // Options tune an import.

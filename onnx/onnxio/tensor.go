@@ -224,3 +224,38 @@ func decodeTyped(t *Tensor, tp *onnxpb.TensorProto, n int) error {
 	}
 	return nil
 }
+
+// IsFloat reports whether the tensor holds floating-point values.
+func (t *Tensor) IsFloat() bool {
+	switch t.DType {
+	case DTypeFloat32, DTypeFloat16, DTypeBFloat16, DTypeFloat64:
+		return true
+	}
+	return false
+}
+
+// AsFloat32 returns a floating-point tensor's values as float32 (the
+// Float32 slice itself for float32, float16 and bfloat16; a converted copy
+// for float64).
+func (t *Tensor) AsFloat32() ([]float32, error) {
+	switch t.DType {
+	case DTypeFloat32, DTypeFloat16, DTypeBFloat16:
+		return t.Float32, nil
+	case DTypeFloat64:
+		out := make([]float32, len(t.Float64))
+		for i, v := range t.Float64 {
+			out[i] = float32(v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("tensor %q is %v, not floating point", t.Name, t.DType)
+}
+
+// Shape returns the dims as ints.
+func (t *Tensor) Shape() []int {
+	out := make([]int, len(t.Dims))
+	for i, d := range t.Dims {
+		out[i] = int(d)
+	}
+	return out
+}
