@@ -58,7 +58,7 @@ func NewApp(stdout, stderr io.Writer) *cli.App {
 // code: 0 on success, 1 on error (printed once, on stderr), 2 on usage errors.
 func Main(args []string) int {
 	app := NewApp(os.Stdout, os.Stderr)
-	if err := app.Run(args); err != nil {
+	if err := app.Run(intersperse(app, args)); err != nil {
 		fmt.Fprintf(os.Stderr, "pgaug: %v\n", err)
 		if ec, ok := err.(cli.ExitCoder); ok && ec.ExitCode() != 0 {
 			return ec.ExitCode()

@@ -22,7 +22,8 @@ import (
 func run(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	err := NewApp(&out, &errb).Run(append([]string{"pgaug"}, args...))
+	app := NewApp(&out, &errb)
+	err := app.Run(intersperse(app, append([]string{"pgaug"}, args...)))
 	code := 0
 	if err != nil {
 		code = 1

@@ -11,7 +11,7 @@ import (
 
 // modelCommands returns the commands of the "model" group.
 func modelCommands() []*cli.Command {
-	return []*cli.Command{modelInspectCommand()}
+	return []*cli.Command{modelInspectCommand(), modelVerifyCommand(), modelRoundtripCommand()}
 }
 
 func modelInspectCommand() *cli.Command {

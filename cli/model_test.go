@@ -37,7 +37,7 @@ func writeTestModel(t *testing.T) string {
 func runApp(args ...string) (stdout, stderr string, err error) {
 	var out, errOut bytes.Buffer
 	app := NewApp(&out, &errOut)
-	err = app.Run(append([]string{"pgaug"}, args...))
+	err = app.Run(intersperse(app, append([]string{"pgaug"}, args...)))
 	return out.String(), errOut.String(), err
 }
 

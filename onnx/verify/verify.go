@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 
 	"gorgonia.org/tensor"
 
@@ -80,7 +81,7 @@ func (r Report) WriteText(w io.Writer) error {
 		return err
 	}
 	for _, n := range names {
-		fmt.Fprintf(w, "  input  %-24s %v\n", n, r.Inputs[n])
+		fmt.Fprintf(w, "  input  %-24s %s\n", n, shapeString(r.Inputs[n]))
 	}
 	fmt.Fprintf(w, "  %-24s %-12s %-16s %12s %12s\n", "output", "against", "shape", "max abs", "max rel")
 	for _, d := range r.Diffs {
@@ -88,7 +89,7 @@ func (r Report) WriteText(w io.Writer) error {
 		if !(d.MaxRel <= r.Tolerance) {
 			status = "ABOVE TOLERANCE"
 		}
-		fmt.Fprintf(w, "  %-24s %-12s %-16v %12.3g %12.3g  %s\n", d.Output, d.Against, d.Shape, d.MaxAbs, d.MaxRel, status)
+		fmt.Fprintf(w, "  %-24s %-12s %-16s %12.3g %12.3g  %s\n", d.Output, d.Against, shapeString(d.Shape), d.MaxAbs, d.MaxRel, status)
 	}
 	verdict := "within"
 	if !r.OK() {
@@ -283,4 +284,15 @@ func toDense(t *onnxio.Tensor) (*tensor.Dense, error) {
 		return tensor.New(tensor.FromScalar(f[0])), nil
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), f...))), nil
+}
+
+func shapeString(s []int) string {
+	if len(s) == 0 {
+		return "scalar"
+	}
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = fmt.Sprint(d)
+	}
+	return strings.Join(parts, "x")
 }
