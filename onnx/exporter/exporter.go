@@ -28,10 +28,6 @@ const MinExportOpset = 13
 
 // Export returns a new ModelProto with m's current values. m.Proto is not modified.
 func Export(m *importer.Model, opts Options) (*onnxpb.ModelProto, error) {
-	if m.Opset < MinExportOpset {
-		return nil, fmt.Errorf("exporting %s: its opset is %d; export writes opset %d or later and converting older graphs is not supported yet",
-			m.Source, m.Opset, MinExportOpset)
-	}
 	out := proto.Clone(m.Proto).(*onnxpb.ModelProto)
 	g := out.GetGraph()
 
@@ -122,6 +118,11 @@ func Export(m *importer.Model, opts Options) (*onnxpb.ModelProto, error) {
 		pruneDead(g)
 	}
 
+	if m.Opset < MinExportOpset {
+		if err := upgradeTo13(out, m.Opset); err != nil {
+			return nil, fmt.Errorf("exporting %s (opset %d) at opset %d: %w", m.Source, m.Opset, MinExportOpset, err)
+		}
+	}
 	out.ProducerName = proto.String(Producer)
 	ver := opts.ProducerVersion
 	if ver == "" {
