@@ -11,7 +11,7 @@ import (
 
 // modelCommands returns the commands of the "model" group.
 func modelCommands() []*cli.Command {
-	return []*cli.Command{modelInspectCommand(), modelVerifyCommand(), modelRoundtripCommand()}
+	return append([]*cli.Command{modelInspectCommand(), modelVerifyCommand(), modelRoundtripCommand()}, zooCommands()...)
 }
 
 func modelInspectCommand() *cli.Command {

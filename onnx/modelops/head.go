@@ -95,8 +95,12 @@ func replaceHead(model *onnxpb.ModelProto, classes int, seed uint64) (*HeadChang
 			break
 		}
 		if !passThrough[n.GetOpType()] {
-			return nil, fmt.Errorf("output %q comes from %s; want a Gemm, MatMul+Add or MatMul classifier, reached through %s only",
-				out.GetName(), nodeLabel(n), passThroughList())
+			via := ""
+			if len(h.Through) > 0 {
+				via = " through " + strings.Join(h.Through, ", ")
+			}
+			return nil, fmt.Errorf("output %q comes%s from %s; want a Gemm, MatMul+Add or MatMul classifier, reached through %s only",
+				out.GetName(), via, nodeLabel(n), passThroughList())
 		}
 		if n.GetOpType() == "Flatten" && attrInt(n, "axis", 1) != 1 {
 			return nil, fmt.Errorf("%s between the classifier and output %q has axis %d; only axis 1 keeps the class dimension",

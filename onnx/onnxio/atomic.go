@@ -51,3 +51,7 @@ func writeBytesAtomic(path string, data []byte) error {
 		return err
 	})
 }
+
+// WriteFileAtomic writes data to path atomically (temporary file in the same
+// directory, synced, renamed over path).
+func WriteFileAtomic(path string, data []byte) error { return writeBytesAtomic(path, data) }

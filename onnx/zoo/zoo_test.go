@@ -21,7 +21,7 @@ import (
 	"github.com/pgaug/pgaug/trainer/optim"
 )
 
-// small variants of every network, for the import, export and training
+// small variants of the networks, for the import, export and training
 // tests.
 var smallCases = []struct {
 	name                      string
@@ -31,9 +31,10 @@ var smallCases = []struct {
 	{"resnet10t", 2, 1, 32},
 	{"resnet18", 3, 3, 32},
 	{"resnet50", 2, 3, 32},
-	{"densenet121", 2, 3, 32},
-	{"densenet169", 2, 1, 32},
+	{"densenet121", 2, 1, 32},
 	{"ternausnet11", 1, 3, 32},
+	// densenet169 differs from densenet121 in block lengths only; it is
+	// checked once, against PyTorch, in TestMatchesPyTorch.
 }
 
 func importModel(t *testing.T, m *onnxpb.ModelProto, source string) *importer.Model {
@@ -179,13 +180,17 @@ func TestTrains(t *testing.T) {
 			var x, y *tensor.Dense
 			if c.name == "ternausnet11" {
 				// No BatchNorm: a VGG U-Net starts slowly under SGD.
-				kind, lr, opt = netstep.BinaryCrossEntropy, 1e-3, optim.NewAdam(0)
+				kind, lr, opt, steps = netstep.BinaryCrossEntropy, 3e-3, optim.NewAdam(0), 8
 				x, y = segTask(rng, 2, c.inChannels, c.size)
 			} else {
 				x, y = classTask(rng, 4, c.inChannels, c.size, c.classes)
 			}
-			if c.name == "smallcnn" {
+			switch c.name {
+			case "smallcnn":
 				steps = 20
+			case "resnet50":
+				// With batch 4 PyTorch's ResNet-50 also overshoots at 0.01.
+				lr = 1e-3
 			}
 			net := netstep.New(importModel(t, m, c.name), kind)
 			defer net.Close()
