@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/onnx/importer"
@@ -65,10 +66,59 @@ func RunLight(modelPath string, tol Tolerance) Result {
 		d := math.Abs(float64(gd[k]) - float64(wd[k]))
 		r.MaxAbs = math.Max(r.MaxAbs, d)
 		if !(d <= tol.Atol+tol.Rtol*math.Abs(float64(wd[k]))) {
-			return fail(r, fmt.Errorf("output element %d is %v, want %v (|diff| %.3g)", k, gd[k], wd[k], d))
+			r = fail(r, fmt.Errorf("output element %d is %v, want %v (|diff| %.3g)", k, gd[k], wd[k], d))
+			return illConditionedSoftmax(r, m, g, wd)
 		}
 	}
 	r.Status = Passed
 	r.Detail = fmt.Sprintf("%.1fs", time.Since(start).Seconds())
+	return r
+}
+
+// illConditionedSoftmax recognises the light models whose constant weights
+// make every logit the same huge number (SqueezeNet: about 9.5e9): the
+// expected output is then a uniform softmax, but float32 sums taken in
+// another order (another BLAS, ONNX Runtime) differ in the last bits, which
+// is thousands of units at that scale, and the softmax of such logits is
+// anything but uniform. The only thing the expected output says is "all
+// logits are equal"; that is what is checked then.
+func illConditionedSoftmax(r Result, m *importer.Model, g *importer.Graph, want []float32) Result {
+	for _, v := range want {
+		if v != want[0] {
+			return r
+		}
+	}
+	var logits string
+	for _, n := range m.Proto.GetGraph().GetNode() {
+		if n.GetOpType() == "Softmax" && len(n.GetOutput()) > 0 && n.GetOutput()[0] == m.Outputs[0].Name {
+			logits = n.GetInput()[0]
+		}
+	}
+	if logits == "" {
+		return r
+	}
+	node, err := g.Value(logits)
+	if err != nil {
+		return r
+	}
+	// Forward already ran: read the logits through a fresh run with a Read.
+	var v gorgonia.Value
+	gorgonia.Read(node, &v)
+	vm := gorgonia.NewTapeMachine(g.G)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil || v == nil {
+		return r
+	}
+	d := v.Data().([]float32)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, x := range d {
+		lo, hi = math.Min(lo, float64(x)), math.Max(hi, float64(x))
+	}
+	spread := (hi - lo) / math.Max(math.Abs(hi), 1e-30)
+	if spread > 1e-6 {
+		return r
+	}
+	r.Status = IllConditioned
+	r.Detail = fmt.Sprintf("expected a uniform softmax; the %d logits are %.6g and equal to float32 precision (relative spread %.2g), which makes their softmax depend on summation order", len(d), hi, spread)
 	return r
 }

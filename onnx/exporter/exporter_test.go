@@ -32,7 +32,7 @@ func TestOldOpsetModelsExportAtOpset13(t *testing.T) {
 	if _, err := ort.Init(""); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"light_squeezenet", "light_inception_v1", "light_resnet50"} {
+	for _, name := range []string{"light_shufflenet", "light_inception_v1", "light_resnet50"} {
 		in := filepath.Join(sharedDir(t), "onnx-conformance", "light", name+".onnx")
 		out := filepath.Join(t.TempDir(), name+".onnx")
 		rep, err := verify.RoundTrip(in, out, nil, "test", verify.Options{Seed: 1, Batch: 1})

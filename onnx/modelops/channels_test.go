@@ -219,4 +219,21 @@ func TestAdaptInputChannelsMatchesExportScript(t *testing.T) {
 	if d := dims(rgb.GetGraph().GetInput()[0]); !slices.Equal(d, dims(gray.GetGraph().GetInput()[0])) {
 		t.Errorf("input dims %v, the script's %v", d, dims(gray.GetGraph().GetInput()[0]))
 	}
+
+	// The PyTorch export's head is replaced as a zoo model's is, and the
+	// result runs alike in gorgonia and ONNX Runtime.
+	h, err := modelops.ReplaceHead(rgb, 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Weight != "fc.weight" || h.Bias != "fc.bias" || h.OldClasses != 3 || h.InFeatures != 512 {
+		t.Fatalf("head %+v", h)
+	}
+	v, err := modelops.Verify(rgb, modelops.VerifyOptions{ORT: modelops.ORTRequire})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.ORTChecked || !slices.Equal(v.OutputShape, []int{2, 2}) || !slices.Equal(v.InputShape, []int{2, 1, 32, 32}) {
+		t.Fatalf("verification %+v", v)
+	}
 }

@@ -199,3 +199,30 @@ func TestLoadWeights(t *testing.T) {
 		t.Fatal("conv2.weight not loaded, or fc.weight overwritten")
 	}
 }
+
+// Malformed models give errors, never panics.
+func TestMalformedModels(t *testing.T) {
+	noInputs := &onnxpb.ModelProto{Graph: &onnxpb.GraphProto{
+		Node: []*onnxpb.NodeProto{
+			{OpType: proto.String("Identity"), Output: []string{"y"}},
+			{OpType: proto.String("MatMul"), Input: []string{"x"}, Output: []string{"z"}},
+		},
+		Output: []*onnxpb.ValueInfoProto{{Name: proto.String("y")}},
+	}}
+	matmulOut := proto.Clone(noInputs).(*onnxpb.ModelProto)
+	matmulOut.Graph.Output[0].Name = proto.String("z")
+	for i, m := range []*onnxpb.ModelProto{nil, {}, noInputs, matmulOut} {
+		if _, err := modelops.ReplaceHead(m, 2, 0); err == nil {
+			t.Errorf("model %d: ReplaceHead accepted it", i)
+		}
+		if _, err := modelops.AdaptInputChannels(m, 1, modelops.ChannelSum); err == nil {
+			t.Errorf("model %d: AdaptInputChannels accepted it", i)
+		}
+		if _, err := modelops.Verify(m, modelops.VerifyOptions{ORT: modelops.ORTOff}); err == nil {
+			t.Errorf("model %d: Verify accepted it", i)
+		}
+		if _, err := modelops.LoadWeights(m, m, true); err == nil && m.GetGraph() == nil {
+			t.Errorf("model %d: LoadWeights accepted a model without a graph", i)
+		}
+	}
+}

@@ -66,3 +66,19 @@ func ExampleConvert() {
 	// Output:
 	// [input [N×1×16×16]] [logits [N×3]] 3 [2 3]
 }
+
+// Load one model's weights into another by tensor name: here a trained
+// 10-class network's backbone into a fresh 2-class one (the differently
+// shaped head is reported and left as it is).
+func ExampleLoadWeights() {
+	trained, _ := zoo.Build("smallcnn", zoo.Options{Classes: 10, Size: 16, Seed: 1})
+	fresh, _ := zoo.Build("smallcnn", zoo.Options{Classes: 2, Size: 16, Seed: 2})
+	r, err := modelops.LoadWeights(fresh, trained, false)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(len(r.Loaded), "loaded; mismatched:", r.Mismatched)
+	// Output:
+	// 15 loaded; mismatched: [fc.weight: [10 64] in the source, [2 64] here fc.bias: [10] in the source, [2] here]
+}

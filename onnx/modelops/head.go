@@ -109,12 +109,15 @@ func replaceHead(model *onnxpb.ModelProto, classes int, seed uint64) (*HeadChang
 		if len(ix.consumers[v]) > 1 && v != out.GetName() {
 			return nil, fmt.Errorf("value %q before output %q is also read by other nodes; the head is not a plain chain", v, out.GetName())
 		}
+		if len(n.GetInput()) == 0 {
+			return nil, fmt.Errorf("%s has no input", nodeLabel(n))
+		}
 		h.Through = append([]string{nodeLabel(n)}, h.Through...)
 		v = n.GetInput()[0]
 		reshaped[v] = true
 	}
 	for _, c := range ix.consumers[v] {
-		if !reshaped[c.GetOutput()[0]] {
+		if len(c.GetOutput()) == 0 || !reshaped[c.GetOutput()[0]] {
 			return nil, fmt.Errorf("the classifier output %q is also read by %s; replacing it would change that node's input", v, nodeLabel(c))
 		}
 	}
@@ -232,6 +235,9 @@ func replaceMatMul(ix *graphIndex, mm *onnxpb.NodeProto, b *constTensor, h *Head
 		h.Op = "MatMul+Add"
 	}
 	label := nodeLabel(mm)
+	if len(mm.GetInput()) != 2 {
+		return fmt.Errorf("%s has %d inputs, want 2", label, len(mm.GetInput()))
+	}
 	w, err := ix.constant(mm.GetInput()[1], "weight (B) of "+label)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package zoo_test
 import (
 	"math"
 	"slices"
-	"time"
 	"testing"
 
 	"github.com/pgaug/pgaug/onnx/modelops"
@@ -42,9 +41,7 @@ var torchCases = []torchCase{
 func TestMatchesPyTorch(t *testing.T) {
 	for _, c := range torchCases {
 		t.Run(c.arch, func(t *testing.T) {
-			t0 := time.Now()
 			tm, x, want := torchExport(t, c.arch, c.classes, c.inChannels, c.size)
-			t.Log("export", time.Since(t0))
 			zm, err := zoo.Build(c.arch, zoo.Options{Classes: c.classes, InChannels: c.inChannels, Size: c.size, Seed: 11})
 			if err != nil {
 				t.Fatal(err)
@@ -54,7 +51,6 @@ func TestMatchesPyTorch(t *testing.T) {
 			checkBatchNormInit(t, zm)
 			checkInitDistributions(t, zm, tm, c.inChannels != 3)
 
-			t.Log("checks", time.Since(t0))
 			rep, err := modelops.LoadWeights(zm, tm, true)
 			if err != nil {
 				t.Fatal(err)
@@ -63,7 +59,6 @@ func TestMatchesPyTorch(t *testing.T) {
 				t.Fatalf("loaded %d tensors, %d of PyTorch's unused: %v", len(rep.Loaded), len(rep.Unused), rep.Unused)
 			}
 			got := runORT(t, zm, x)
-			t.Log("ort", time.Since(t0))
 			if !slices.Equal(got.Shape, want.Dims) {
 				t.Fatalf("output shape %v, PyTorch's %v", got.Shape, want.Dims)
 			}
