@@ -9,7 +9,6 @@ cd "$root"
 bash scripts/setup.sh --test-deps >/dev/null
 
 export PGAUG_BENCH_DIR=${PGAUG_BENCH_DIR:-$(mktemp -d)}
-export OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2
 benchtime=${BENCHTIME:-5x}
 
 gobench=$(go test -tags openblas -run '^$' -bench 'ResNet18|ImportDenseNet169' -benchtime "$benchtime" ./onnx/torchref/)

@@ -13,10 +13,13 @@ import (
 )
 
 // SPATIAL_STRATEGY=1 or 2 forces a parallel strategy in benchmarks (see
-// splitBatch).
+// splitBatch); SPATIAL_BAND sets the column-matrix band size in bytes.
 func init() {
 	if s, err := strconv.Atoi(os.Getenv("SPATIAL_STRATEGY")); err == nil {
 		strategyOverride = s
+	}
+	if s, err := strconv.Atoi(os.Getenv("SPATIAL_BAND")); err == nil {
+		colsBandBytes = s
 	}
 }
 
@@ -197,7 +200,10 @@ func BenchmarkMaxPool3x3s2ForwardBackward(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var dx gorgonia.Value
+	dx, err := gop.Do(x, y)
+	if err != nil {
+		b.Fatal(err)
+	}
 	startTimer(b)
 	for i := 0; i < b.N; i++ {
 		if y, err = op.UsePreallocDo(y, x); err != nil {

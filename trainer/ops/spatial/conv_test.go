@@ -72,16 +72,24 @@ var convCases = []convCase{
 	{name: "SAME_LOWER stride2", n: 2, c: 3, h: 8, w: 7, o: 4, kh: 3, kw: 3, p: ConvParams{Strides: [2]int{2, 2}, AutoPad: SameLower}, pads: [4]int{1, 1, 0, 1}},
 	{name: "VALID", n: 2, c: 3, h: 8, w: 7, o: 4, kh: 3, kw: 2, p: ConvParams{AutoPad: Valid}},
 	{name: "window past the end", n: 1, c: 2, h: 8, w: 8, o: 3, kh: 3, kw: 3, p: ConvParams{Strides: [2]int{3, 3}, Pads: [4]int{0, 0, 1, 0}}, pads: [4]int{0, 0, 1, 0}},
+	// Stride 1 with pads beyond the kernel's reach: the input gradient cannot
+	// be a flipped convolution and goes through col2im.
+	{name: "1x1 pad1", n: 2, c: 3, h: 5, w: 4, o: 2, kh: 1, kw: 1, p: ConvParams{Pads: [4]int{1, 1, 1, 1}}, pads: [4]int{1, 1, 1, 1}},
+	{name: "3x3 pad3 bottom", n: 2, c: 2, h: 5, w: 6, o: 3, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{0, 1, 3, 0}}, pads: [4]int{0, 1, 3, 0}},
 	{name: "64 channels", n: 2, c: 64, h: 14, w: 14, o: 64, kh: 3, kw: 3, p: ConvParams{Pads: [4]int{1, 1, 1, 1}}, pads: [4]int{1, 1, 1, 1}},
 }
 
-// strategies runs f with each parallel strategy forced, then restores auto.
+// strategies runs f with each parallel strategy forced, with whole-image
+// column matrices and with bands of a single output row, then restores the
+// defaults.
 func strategies(t *testing.T, f func(t *testing.T)) {
-	for _, s := range []int{1, 2} {
-		strategyOverride = s
-		t.Run(fmt.Sprintf("strategy%d", s), f)
+	defer func(b int) { strategyOverride, colsBandBytes = 0, b }(colsBandBytes)
+	for _, band := range []int{1 << 30, 1} {
+		for _, s := range []int{1, 2} {
+			strategyOverride, colsBandBytes = s, band
+			t.Run(fmt.Sprintf("strategy%d/band%d", s, band), f)
+		}
 	}
-	strategyOverride = 0
 }
 
 func TestConvMatchesNaive(t *testing.T) {
@@ -195,10 +203,12 @@ func TestConvNoInputGrad(t *testing.T) {
 	}
 }
 
-// TestConvPreallocReuse runs a compiled graph twice with different input
-// values: the second run writes into the registers of the first
-// (UsePreallocDo), which must give fresh results and leave inputs alone.
-func TestConvPreallocReuse(t *testing.T) {
+// TestConvRepeatedRuns runs a compiled graph (forward and gradients) three
+// times, as a training loop does, with new input values each time: every run
+// must give the right output and leave the inputs alone. (The tape machine's
+// Reset drops its registers, so the outputs are fresh Do results each run;
+// UsePreallocDo is tested in TestConvDoReturnsFreshValues.)
+func TestConvRepeatedRuns(t *testing.T) {
 	cc := convCases[9] // asymmetric pads, stride 2
 	in := cc.inputs(500)
 	xs, _ := cc.shapes()
@@ -432,5 +442,38 @@ func TestConvDoRejectsBadValues(t *testing.T) {
 	x64 := tensor.New(tensor.WithShape(2, 4, 5, 5), tensor.Of(tensor.Float64))
 	if _, err := op.Do(x64, w); err == nil || !strings.Contains(err.Error(), "float32") {
 		t.Fatalf("float64 input: err %v", err)
+	}
+}
+
+// Views (a slice of a larger tensor) are read as their logical contents.
+func TestConvDoReadsViews(t *testing.T) {
+	cc := convCases[0]
+	xs, ws := cc.shapes()
+	w := dense(randData(801, prod(ws)), ws...)
+	a, _ := resolveConv("Conv", cc.p, [2]int{xs[2], xs[3]}, [2]int{ws[2], ws[3]})
+	op := &convOp{a: a}
+	for _, c := range []struct {
+		big   *tensor.Dense
+		slice []tensor.Slice
+	}{
+		{dense(randData(800, 4*xs[1]*xs[2]*xs[3]), 4, xs[1], xs[2], xs[3]), []tensor.Slice{gorgonia.S(1, 3)}},                       // contiguous, offset
+		{dense(randData(802, 2*2*xs[1]*xs[2]*xs[3]), 2, 2*xs[1], xs[2], xs[3]), []tensor.Slice{gorgonia.S(0, 2), gorgonia.S(2, 5)}}, // strided
+	} {
+		sl := c.slice
+		v, err := c.big.Slice(sl...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		view := v.(*tensor.Dense)
+		if !view.Shape().Eq(tensor.Shape(xs)) {
+			t.Fatalf("view shape %v", view.Shape())
+		}
+		contiguous := view.Materialize().(*tensor.Dense)
+		want, _ := cc.naive().conv(contiguous.Data().([]float32), xs, w.Data().([]float32), cc.o, nil)
+		got, err := op.Do(view, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		expectClose(t, fmt.Sprintf("view %v", sl), got.Data().([]float32), want, 1e-5)
 	}
 }

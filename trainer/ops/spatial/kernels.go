@@ -1,6 +1,7 @@
 package spatial
 
 import (
+	"math/bits"
 	"runtime"
 	"sync"
 
@@ -22,41 +23,49 @@ type geom struct {
 	o, oh, ow int // small image
 }
 
-func (g geom) cg() int     { return g.c / g.group }
-func (g geom) og() int     { return g.o / g.group }
-func (g geom) kk() int     { return g.kh * g.kw }
-func (g geom) kg() int     { return g.cg() * g.kk() } // rows of the column matrix per group
-func (g geom) bigSz() int  { return g.c * g.h * g.w }
-func (g geom) smlSz() int  { return g.o * g.oh * g.ow }
-func (g geom) pix() int    { return g.oh * g.ow }
-func (g geom) colsSz() int { return g.c * g.kk() * g.pix() }
+func (g *geom) cg() int    { return g.c / g.group }
+func (g *geom) og() int    { return g.o / g.group }
+func (g *geom) kk() int    { return g.kh * g.kw }
+func (g *geom) kg() int    { return g.cg() * g.kk() } // rows of the column matrix per group
+func (g *geom) bigSz() int { return g.c * g.h * g.w }
+func (g *geom) smlSz() int { return g.o * g.oh * g.ow }
+func (g *geom) pix() int   { return g.oh * g.ow }
 
 // direct is true when the column matrix is the big image itself: a 1×1,
 // stride-1, unpadded window whose output covers the whole input.
-func (g geom) direct() bool {
+func (g *geom) direct() bool {
 	return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 &&
 		g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0 && g.oh == g.h && g.ow == g.w
 }
 
 // flops is the multiply-add count ×2 of one pass (forward, data or weight
 // gradient).
-func (g geom) flops() float64 {
+func (g *geom) flops() float64 {
 	return 2 * float64(g.n) * float64(g.o) * float64(g.pix()) * float64(g.kg())
 }
 
-// scratch buffers for the column matrices, reused across calls.
-var scratchPool = sync.Pool{New: func() any { return new([]float32) }}
+// Scratch buffers (column matrices, partial sums, flipped weights) are reused
+// across calls, pooled by power-of-two size class so that a small request
+// never takes a large buffer away from the column matrices.
+var scratchPools [64]sync.Pool
 
 func getScratch(n int) *[]float32 {
-	p := scratchPool.Get().(*[]float32)
-	if cap(*p) < n {
-		*p = make([]float32, n)
+	class := bits.Len(uint(n))
+	if p, ok := scratchPools[class].Get().(*[]float32); ok {
+		*p = (*p)[:n]
+		return p
 	}
-	*p = (*p)[:n]
-	return p
+	buf := make([]float32, n, 1<<class)
+	return &buf
 }
 
-func putScratch(p *[]float32) { scratchPool.Put(p) }
+func putScratch(p *[]float32) {
+	class := bits.Len(uint(cap(*p))) - 1
+	if cap(*p) != 1<<class {
+		return // not one of ours
+	}
+	scratchPools[class].Put(p)
+}
 
 // workers is how many goroutines share a batch.
 func workers(n int) int {
@@ -110,24 +119,49 @@ func span(x0, s, in, out int) (lo, hi int) {
 	return lo, hi
 }
 
-// im2col writes the column matrix of one big image, channels [c0, c1): row
-// (c, ki, kj), column (oy, ox) holds img[c, oy*sh-pt+ki*dh, ox*sw-pl+kj*dw],
-// zero outside.
-func im2col(g *geom, img, cols []float32, c0, c1 int) {
-	P, hw := g.pix(), g.h*g.w
+// colsBandBytes bounds the size of a column matrix: the output rows of an
+// image are processed in bands whose column matrix fits in a core's cache.
+var colsBandBytes = 2 << 20
+
+// bandRows is the number of output rows per band.
+func (g *geom) bandRows() int {
+	if g.direct() {
+		return g.oh
+	}
+	r := colsBandBytes / (4 * g.c * g.kk() * g.ow)
+	return max(1, min(r, g.oh))
+}
+
+func (g *geom) colsSz() int {
+	if g.direct() {
+		return 0
+	}
+	return g.c * g.kk() * g.bandRows() * g.ow
+}
+
+// im2col writes the column matrix of output rows [oy0, oy1) of one big image,
+// channels [c0, c1): row (c, ki, kj), column (oy−oy0, ox) holds
+// img[c, oy*sh−pt+ki*dh, ox*sw−pl+kj*dw], zero outside.
+func im2col(g *geom, img, cols []float32, c0, c1, oy0, oy1 int) {
+	pc, hw := (oy1-oy0)*g.ow, g.h*g.w
 	for c := c0; c < c1; c++ {
 		plane := img[c*hw : (c+1)*hw]
 		for ki := 0; ki < g.kh; ki++ {
 			y0 := ki*g.dh - g.pt
 			ylo, yhi := span(y0, g.sh, g.h, g.oh)
+			ylo, yhi = max(ylo, oy0), min(yhi, oy1)
 			for kj := 0; kj < g.kw; kj++ {
 				x0 := kj*g.dw - g.pl
 				xlo, xhi := span(x0, g.sw, g.w, g.ow)
-				row := cols[((c*g.kh+ki)*g.kw+kj)*P : ((c*g.kh+ki)*g.kw+kj+1)*P]
-				clear(row[:ylo*g.ow])
-				clear(row[yhi*g.ow:])
+				row := cols[((c*g.kh+ki)*g.kw+kj)*pc:][:pc]
+				if ylo >= yhi {
+					clear(row)
+					continue
+				}
+				clear(row[:(ylo-oy0)*g.ow])
+				clear(row[(yhi-oy0)*g.ow:])
 				for oy := ylo; oy < yhi; oy++ {
-					dst := row[oy*g.ow : (oy+1)*g.ow]
+					dst := row[(oy-oy0)*g.ow:][:g.ow]
 					iy := oy*g.sh + y0
 					src := plane[iy*g.w : (iy+1)*g.w]
 					clear(dst[:xlo])
@@ -145,25 +179,25 @@ func im2col(g *geom, img, cols []float32, c0, c1 int) {
 	}
 }
 
-// col2im writes one big image, channels [c0, c1), as the sum of the column
-// matrix's entries (the adjoint of im2col).
-func col2im(g *geom, cols, img []float32, c0, c1 int) {
-	P, hw := g.pix(), g.h*g.w
-	clear(img[c0*hw : c1*hw])
+// col2im adds the column matrix of output rows [oy0, oy1) into one big
+// image, channels [c0, c1) (the adjoint of im2col).
+func col2im(g *geom, cols, img []float32, c0, c1, oy0, oy1 int) {
+	pc, hw := (oy1-oy0)*g.ow, g.h*g.w
 	for c := c0; c < c1; c++ {
 		plane := img[c*hw : (c+1)*hw]
 		for ki := 0; ki < g.kh; ki++ {
 			y0 := ki*g.dh - g.pt
 			ylo, yhi := span(y0, g.sh, g.h, g.oh)
+			ylo, yhi = max(ylo, oy0), min(yhi, oy1)
 			for kj := 0; kj < g.kw; kj++ {
 				x0 := kj*g.dw - g.pl
 				xlo, xhi := span(x0, g.sw, g.w, g.ow)
 				if xlo >= xhi {
 					continue
 				}
-				row := cols[((c*g.kh+ki)*g.kw+kj)*P : ((c*g.kh+ki)*g.kw+kj+1)*P]
+				row := cols[((c*g.kh+ki)*g.kw+kj)*pc:][:pc]
 				for oy := ylo; oy < yhi; oy++ {
-					src := row[oy*g.ow : (oy+1)*g.ow]
+					src := row[(oy-oy0)*g.ow:][:g.ow]
 					iy := oy*g.sh + y0
 					dst := plane[iy*g.w : (iy+1)*g.w]
 					if g.sw == 1 {
@@ -202,7 +236,7 @@ func addChannelBias(data, bias []float32, c0, c1, plane int) {
 // workers, and each SGEMM either runs on the BLAS's own threads or is split
 // by output columns across the workers. Calling a multi-threaded OpenBLAS
 // from several goroutines at once is avoided: its spinning threads collide
-// (measured 4× slower).
+// (measured 3–4× slower).
 
 // strategyOverride forces a strategy in tests: 0 auto, 1 split the batch, 2
 // one image at a time.
@@ -215,10 +249,10 @@ func splitBatch(n int) bool {
 	case 2:
 		return false
 	}
-	return n >= workers(n) && workers(n) > 1 && blasThreads() <= 1 && runtime.GOMAXPROCS(0) > 1
+	return workers(n) > 1 && n >= workers(n) && blasThreads() <= 1
 }
 
-// gemm is C = A·B (+ beta·C) in row-major storage, with op(B) of n columns
+// gemm is C = A·B (+ beta·C) in row-major storage, with op(B)'s n columns
 // split across nw goroutines unless the BLAS threads by itself.
 func gemm(tA, tB gblas.Transpose, m, n, k int, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, nw int) {
 	bl := blas.Float32()
@@ -227,9 +261,8 @@ func gemm(tA, tB gblas.Transpose, m, n, k int, a []float32, lda int, b []float32
 		return
 	}
 	parallel(nw, func(w, _, _ int) {
-		j0, j1 := w*n/nw, (w+1)*n/nw
-		// Keep the chunks 16-column aligned for the BLAS kernels.
-		j0, j1 = j0&^15, j1&^15
+		// Chunks 16-column aligned for the BLAS kernels.
+		j0, j1 := (w*n/nw)&^15, ((w+1)*n/nw)&^15
 		if w == nw-1 {
 			j1 = n
 		}
@@ -244,150 +277,185 @@ func gemm(tA, tB gblas.Transpose, m, n, k int, a []float32, lda int, b []float32
 	})
 }
 
-// convForward computes small = W ⋆ big (+ bias per small channel): Conv's
-// forward pass and ConvTranspose's input gradient.
-func convForward(g *geom, big, w, bias, small []float32) {
-	og, kg, P := g.og(), g.kg(), g.pix()
-	one := func(x, y, cols []float32, nw int) {
-		if cols == nil {
-			cols = x
-		} else if nw > 1 {
-			parallel(g.c, func(_, c0, c1 int) { im2col(g, x, cols, c0, c1) })
-		} else {
-			im2col(g, x, cols, 0, g.c)
-		}
-		for gi := 0; gi < g.group; gi++ {
-			gemm(gblas.NoTrans, gblas.NoTrans, og, P, kg, w[gi*og*kg:], kg, cols[gi*kg*P:], P, 0, y[gi*og*P:], P, nw)
-		}
-		if bias != nil {
-			addChannelBias(y, bias, 0, g.o, P)
-		}
-	}
-	perImage(g, splitBatch(g.n), func(i int, cols []float32, nw int) {
-		one(big[i*g.bigSz():(i+1)*g.bigSz()], small[i*g.smlSz():(i+1)*g.smlSz()], cols, nw)
-	})
-}
-
 // perImage runs f on every image with a column-matrix scratch buffer (nil
 // for direct geometries) and the number of workers f may use within the
 // image.
 func perImage(g *geom, split bool, f func(i int, cols []float32, nw int)) {
-	colsSz := g.colsSz()
-	if g.direct() {
-		colsSz = 0
-	}
 	if split {
 		parallel(g.n, func(_, lo, hi int) {
-			sp := getScratch(colsSz)
+			sp := getScratch(g.colsSz())
 			defer putScratch(sp)
 			for i := lo; i < hi; i++ {
-				f(i, colsOrNil(sp, g), 1)
+				f(i, *sp, 1)
 			}
 		})
 		return
 	}
-	sp := getScratch(colsSz)
+	sp := getScratch(g.colsSz())
 	defer putScratch(sp)
-	nw := workers(g.c)
+	nw := runtime.GOMAXPROCS(0) // byChannel and gemm cap it by their sizes
 	for i := 0; i < g.n; i++ {
-		f(i, colsOrNil(sp, g), nw)
+		f(i, *sp, nw)
 	}
 }
 
-func colsOrNil(sp *[]float32, g *geom) []float32 {
-	if g.direct() {
-		return nil
+// byChannel runs f over the channel range [0, c), split across nw workers.
+func byChannel(c, nw int, f func(c0, c1 int)) {
+	if nw > 1 {
+		parallel(c, func(_, c0, c1 int) { f(c0, c1) })
+		return
 	}
-	return *sp
+	f(0, c)
+}
+
+// bandCols returns the column matrix of output rows [oy0, oy1) of image x
+// (built in cols) and its leading dimension.
+func bandCols(g *geom, x, cols []float32, oy0, oy1, nw int) ([]float32, int) {
+	if g.direct() {
+		return x[oy0*g.ow:], g.pix()
+	}
+	byChannel(g.c, nw, func(c0, c1 int) { im2col(g, x, cols, c0, c1, oy0, oy1) })
+	return cols, (oy1 - oy0) * g.ow
+}
+
+// convForward computes small = W ⋆ big (+ bias per small channel): Conv's
+// forward pass, ConvTranspose's input gradient, and (flipped) the stride-1
+// transposed convolution.
+func convForward(g *geom, big, w, bias, small []float32) {
+	og, kg, P, R := g.og(), g.kg(), g.pix(), g.bandRows()
+	perImage(g, splitBatch(g.n), func(i int, cols []float32, nw int) {
+		x := big[i*g.bigSz() : (i+1)*g.bigSz()]
+		y := small[i*g.smlSz() : (i+1)*g.smlSz()]
+		for oy0 := 0; oy0 < g.oh; oy0 += R {
+			oy1 := min(oy0+R, g.oh)
+			b, ldb := bandCols(g, x, cols, oy0, oy1, nw)
+			for gi := 0; gi < g.group; gi++ {
+				gemm(gblas.NoTrans, gblas.NoTrans, og, (oy1-oy0)*g.ow, kg, w[gi*og*kg:], kg,
+					b[gi*kg*ldb:], ldb, 0, y[gi*og*P+oy0*g.ow:], P, nw)
+			}
+		}
+		if bias != nil {
+			addChannelBias(y, bias, 0, g.o, P)
+		}
+	})
 }
 
 // convBackwardData computes big = col2im(Wᵀ · small) (+ bias per big
 // channel): ConvTranspose's forward pass and Conv's input gradient.
 func convBackwardData(g *geom, small, w, bias, big []float32) {
-	og, kg, cg, P, hw := g.og(), g.kg(), g.cg(), g.pix(), g.h*g.w
+	if fg, ok := g.flipped(); ok {
+		// Stride 1: a plain convolution of the small image with the flipped,
+		// transposed kernel; im2col and a well-shaped SGEMM instead of a thin
+		// SGEMM and col2im's scattered additions.
+		wf := getScratch(len(w))
+		defer putScratch(wf)
+		flipWeight(g, w, *wf)
+		convForward(&fg, small, *wf, bias, big)
+		return
+	}
+	og, kg, cg, P, hw, R := g.og(), g.kg(), g.cg(), g.pix(), g.h*g.w, g.bandRows()
 	perImage(g, splitBatch(g.n), func(i int, cols []float32, nw int) {
 		y := small[i*g.smlSz() : (i+1)*g.smlSz()]
 		x := big[i*g.bigSz() : (i+1)*g.bigSz()]
-		if cols == nil {
+		if g.direct() {
 			for gi := 0; gi < g.group; gi++ {
 				gemm(gblas.Trans, gblas.NoTrans, cg, P, og, w[gi*og*kg:], kg, y[gi*og*P:], P, 0, x[gi*cg*P:], P, nw)
 			}
-			if bias != nil {
-				addChannelBias(x, bias, 0, g.c, hw)
-			}
-			return
-		}
-		for gi := 0; gi < g.group; gi++ {
-			gemm(gblas.Trans, gblas.NoTrans, kg, P, og, w[gi*og*kg:], kg, y[gi*og*P:], P, 0, cols[gi*kg*P:], P, nw)
-		}
-		post := func(c0, c1 int) {
-			col2im(g, cols, x, c0, c1)
-			if bias != nil {
-				addChannelBias(x, bias, c0, c1, hw)
-			}
-		}
-		if nw > 1 {
-			parallel(g.c, func(_, c0, c1 int) { post(c0, c1) })
 		} else {
-			post(0, g.c)
+			byChannel(g.c, nw, func(c0, c1 int) { clear(x[c0*hw : c1*hw]) })
+			for oy0 := 0; oy0 < g.oh; oy0 += R {
+				oy1 := min(oy0+R, g.oh)
+				pc := (oy1 - oy0) * g.ow
+				for gi := 0; gi < g.group; gi++ {
+					gemm(gblas.Trans, gblas.NoTrans, kg, pc, og, w[gi*og*kg:], kg,
+						y[gi*og*P+oy0*g.ow:], P, 0, cols[gi*kg*pc:], pc, nw)
+				}
+				byChannel(g.c, nw, func(c0, c1 int) { col2im(g, cols, x, c0, c1, oy0, oy1) })
+			}
+		}
+		if bias != nil {
+			addChannelBias(x, bias, 0, g.c, hw)
 		}
 	})
+}
+
+// flipped returns, for a stride-1 geometry that is not direct, the geometry of
+// the convolution that maps the small image onto the big one: with the kernel
+// flipped, big[c, y, x] = Σ small[o, y−(effH−1−pt)+i·dh, …]·w[o, c, kh−1−i, …],
+// i.e. pads effH−1−pt at the top and whatever makes the output the big size at
+// the bottom. ok is false when those pads would be negative.
+func (g *geom) flipped() (geom, bool) {
+	if g.sh != 1 || g.sw != 1 || g.direct() {
+		return geom{}, false
+	}
+	a := g.attrs
+	a.pt, a.pl = g.effH()-1-g.pt, g.effW()-1-g.pl
+	a.pb, a.pr = g.h-g.oh+g.effH()-1-a.pt, g.w-g.ow+g.effW()-1-a.pl
+	if a.pt < 0 || a.pl < 0 || a.pb < 0 || a.pr < 0 {
+		return geom{}, false
+	}
+	return geom{attrs: a, n: g.n, c: g.o, h: g.oh, w: g.ow, o: g.c, oh: g.h, ow: g.w}, true
+}
+
+// flipWeight writes the weight of g's flipped geometry: wf[gi·Cg+c, o, i, j]
+// = w[gi·Og+o, c, kh−1−i, kw−1−j].
+func flipWeight(g *geom, w, wf []float32) {
+	og, cg, kk := g.og(), g.cg(), g.kk()
+	for gi := 0; gi < g.group; gi++ {
+		for o := 0; o < og; o++ {
+			for c := 0; c < cg; c++ {
+				src := w[((gi*og+o)*cg+c)*kk:][:kk]
+				dst := wf[((gi*cg+c)*og+o)*kk:][:kk]
+				for t := range src {
+					dst[kk-1-t] = src[t]
+				}
+			}
+		}
+	}
 }
 
 // convBackwardWeight computes dw = Σ_images small · im2col(big)ᵀ: the weight
 // gradient of Conv (big = x, small = dy) and of ConvTranspose (big = dy,
 // small = x). dw is overwritten.
 func convBackwardWeight(g *geom, big, small, dw []float32) {
-	og, kg, P := g.og(), g.kg(), g.pix()
+	og, kg, P, R := g.og(), g.kg(), g.pix(), g.bandRows()
 	if g.n == 0 {
 		clear(dw)
 		return
 	}
-	one := func(i int, acc, cols []float32, beta float32, nw int) {
+	// one accumulates image i into acc (overwriting it when first is set).
+	one := func(i int, acc, cols []float32, first bool, nw int) {
 		x := big[i*g.bigSz() : (i+1)*g.bigSz()]
 		y := small[i*g.smlSz() : (i+1)*g.smlSz()]
-		if cols == nil {
-			cols = x
-		} else if nw > 1 {
-			parallel(g.c, func(_, c0, c1 int) { im2col(g, x, cols, c0, c1) })
-		} else {
-			im2col(g, x, cols, 0, g.c)
-		}
-		for gi := 0; gi < g.group; gi++ {
-			gemm(gblas.NoTrans, gblas.Trans, og, kg, P, y[gi*og*P:], P, cols[gi*kg*P:], P, beta, acc[gi*og*kg:], kg, nw)
+		for oy0 := 0; oy0 < g.oh; oy0 += R {
+			oy1 := min(oy0+R, g.oh)
+			b, ldb := bandCols(g, x, cols, oy0, oy1, nw)
+			beta := float32(1)
+			if first && oy0 == 0 {
+				beta = 0
+			}
+			for gi := 0; gi < g.group; gi++ {
+				gemm(gblas.NoTrans, gblas.Trans, og, kg, (oy1-oy0)*g.ow, y[gi*og*P+oy0*g.ow:], P,
+					b[gi*kg*ldb:], ldb, beta, acc[gi*og*kg:], kg, nw)
+			}
 		}
 	}
 	if !splitBatch(g.n) {
-		perImage(g, false, func(i int, cols []float32, nw int) {
-			beta := float32(1)
-			if i == 0 {
-				beta = 0
-			}
-			one(i, dw, cols, beta, nw)
-		})
+		perImage(g, false, func(i int, cols []float32, nw int) { one(i, dw, cols, i == 0, nw) })
 		return
 	}
 	// Worker 0 accumulates into dw, the others into partial sums.
-	nw := workers(g.n)
-	parts := make([]*[]float32, nw)
-	colsSz := g.colsSz()
-	if g.direct() {
-		colsSz = 0
-	}
+	parts := make([]*[]float32, workers(g.n))
 	parallel(g.n, func(k, lo, hi int) {
 		acc := dw
 		if k > 0 {
 			parts[k] = getScratch(len(dw))
 			acc = *parts[k]
 		}
-		sp := getScratch(colsSz)
+		sp := getScratch(g.colsSz())
 		defer putScratch(sp)
 		for i := lo; i < hi; i++ {
-			beta := float32(1)
-			if i == lo {
-				beta = 0
-			}
-			one(i, acc, colsOrNil(sp, g), beta, 1)
+			one(i, acc, *sp, i == lo, 1)
 		}
 	})
 	for _, p := range parts {

@@ -120,39 +120,66 @@ func newPoolGeom(a attrs, xs tensor.Shape, oh, ow int) poolGeom {
 	}
 }
 
-// argmax returns the index in plane of the window's maximum: the first of
-// equal maxima, the last NaN if any (PyTorch's rule).
-func (g *poolGeom) argmax(plane []float32, wy, wx axisWin) int {
-	x0, n := wx.start+wx.lo*g.dw, wx.hi-wx.lo
-	idx := (wy.start+wy.lo*g.dh)*g.w + x0
-	best := float32(math.Inf(-1))
-	for ki := wy.lo; ki < wy.hi; ki++ {
-		base := (wy.start+ki*g.dh)*g.w + x0
-		if g.dw == 1 {
-			for j, v := range plane[base : base+n] {
-				if v > best || v != v {
-					best, idx = v, base+j
+// argmaxRow writes, for output row wy of a plane, the index in plane of each
+// window's maximum: the first of equal maxima, the last NaN if any
+// (PyTorch's rule). Windows always hold at least one input cell.
+func (g *poolGeom) argmaxRow(plane []float32, wy axisWin, idx []int) {
+	for ox, wx := range g.wx {
+		x0, n := wx.start+wx.lo*g.dw, wx.hi-wx.lo
+		best := float32(math.Inf(-1))
+		bi := (wy.start+wy.lo*g.dh)*g.w + x0
+		for ki := wy.lo; ki < wy.hi; ki++ {
+			base := (wy.start+ki*g.dh)*g.w + x0
+			if g.dw != 1 {
+				for j := 0; j < n; j++ {
+					if v := plane[base+j*g.dw]; v > best || v != v {
+						best, bi = v, base+j*g.dw
+					}
+				}
+				continue
+			}
+			row := plane[base : base+n]
+			switch len(row) {
+			case 3: // the common 3-wide window, unrolled
+				if v := row[0]; v > best || v != v {
+					best, bi = v, base
+				}
+				if v := row[1]; v > best || v != v {
+					best, bi = v, base+1
+				}
+				if v := row[2]; v > best || v != v {
+					best, bi = v, base+2
+				}
+			case 2:
+				if v := row[0]; v > best || v != v {
+					best, bi = v, base
+				}
+				if v := row[1]; v > best || v != v {
+					best, bi = v, base+1
+				}
+			default:
+				for j, v := range row {
+					if v > best || v != v {
+						best, bi = v, base+j
+					}
 				}
 			}
-			continue
 		}
-		for j := 0; j < n; j++ {
-			if v := plane[base+j*g.dw]; v > best || v != v {
-				best, idx = v, base+j*g.dw
-			}
-		}
+		idx[ox] = bi
 	}
-	return idx
 }
 
 func (g *poolGeom) maxForward(x, y []float32) {
 	hw, ohw := g.h*g.w, g.oh*g.ow
 	parallel(g.planes, func(_, lo, hi int) {
+		idx := make([]int, g.ow)
 		for p := lo; p < hi; p++ {
 			plane, out := x[p*hw:(p+1)*hw], y[p*ohw:(p+1)*ohw]
 			for oy, wy := range g.wy {
-				for ox, wx := range g.wx {
-					out[oy*g.ow+ox] = plane[g.argmax(plane, wy, wx)]
+				g.argmaxRow(plane, wy, idx)
+				row := out[oy*g.ow : (oy+1)*g.ow]
+				for ox, i := range idx {
+					row[ox] = plane[i]
 				}
 			}
 		}
@@ -163,11 +190,14 @@ func (g *poolGeom) maxBackward(x, dy, dx []float32) {
 	hw, ohw := g.h*g.w, g.oh*g.ow
 	parallel(g.planes, func(_, lo, hi int) {
 		clear(dx[lo*hw : hi*hw])
+		idx := make([]int, g.ow)
 		for p := lo; p < hi; p++ {
 			plane, d, gin := x[p*hw:(p+1)*hw], dy[p*ohw:(p+1)*ohw], dx[p*hw:(p+1)*hw]
 			for oy, wy := range g.wy {
-				for ox, wx := range g.wx {
-					gin[g.argmax(plane, wy, wx)] += d[oy*g.ow+ox]
+				g.argmaxRow(plane, wy, idx)
+				row := d[oy*g.ow : (oy+1)*g.ow]
+				for ox, i := range idx {
+					gin[i] += row[ox]
 				}
 			}
 		}
