@@ -9,6 +9,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
 // ONNX default attribute values.
@@ -212,7 +214,7 @@ func HardSwish(x *gorgonia.Node) (*gorgonia.Node, error) {
 // PyTorch and finite differences (it saturates to exactly 0 below -88 and
 // exactly 1 above 15, within float32 rounding of the true value).
 func Sigmoid(x *gorgonia.Node) (*gorgonia.Node, error) {
-	if err := checkFloat32("Sigmoid", "input", x); err != nil {
+	if err := opkit.CheckFloat32("Sigmoid", "input", x); err != nil {
 		return nil, err
 	}
 	return gorgonia.Sigmoid(x)
@@ -221,7 +223,7 @@ func Sigmoid(x *gorgonia.Node) (*gorgonia.Node, error) {
 // Tanh is gorgonia's Tanh, checked by this package's tests against PyTorch
 // and finite differences.
 func Tanh(x *gorgonia.Node) (*gorgonia.Node, error) {
-	if err := checkFloat32("Tanh", "input", x); err != nil {
+	if err := opkit.CheckFloat32("Tanh", "input", x); err != nil {
 		return nil, err
 	}
 	return gorgonia.Tanh(x)
@@ -230,10 +232,10 @@ func Tanh(x *gorgonia.Node) (*gorgonia.Node, error) {
 func isNaNOrInf(v float32) bool { return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) }
 
 func apply(x *gorgonia.Node, f fn) (*gorgonia.Node, error) {
-	if err := checkFloat32(f.kind.String(), "input", x); err != nil {
+	if err := opkit.CheckFloat32(f.kind.String(), "input", x); err != nil {
 		return nil, err
 	}
-	op := &activationOp{f: f, rank: shapeOf(x).Dims()}
+	op := &activationOp{f: f, rank: opkit.ShapeOf(x).Dims()}
 	out, err := gorgonia.ApplyOp(op, x)
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", f.kind, err)
@@ -256,7 +258,7 @@ var (
 func (op *activationOp) Arity() int { return 1 }
 
 func (op *activationOp) Type() hm.Type {
-	t := tensorType(op.rank)
+	t := opkit.TensorType(op.rank)
 	return hm.NewFnType(t, t)
 }
 
@@ -264,7 +266,7 @@ func (op *activationOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%v: got %d inputs, want 1", op.f.kind, len(in))
 	}
-	s, err := inputShape(op.f.kind.String(), in[0])
+	s, err := opkit.InputShape(op.f.kind.String(), in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -280,13 +282,13 @@ func (op *activationOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Va
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 1", name, len(in))
 	}
-	x, shape, scalar, err := float32Data(name, in[0])
+	x, shape, scalar, err := opkit.Float32Data(name, in[0])
 	if err != nil {
 		return nil, err
 	}
-	out := newOutput(prealloc, shape, scalar, x)
-	parallelFor(len(x), len(x), func(lo, hi int) { op.f.forward(out.data[lo:hi], x[lo:hi]) })
-	return out.value(), nil
+	out := opkit.NewOutput(prealloc, shape, scalar, x)
+	opkit.ParallelFor(len(x), len(x), func(lo, hi int) { op.f.forward(out.Data[lo:hi], x[lo:hi]) })
+	return out.Value(), nil
 }
 
 func (op *activationOp) ReturnsPtr() bool     { return false }
@@ -331,7 +333,7 @@ var (
 func (op *activationGradOp) Arity() int { return 2 }
 
 func (op *activationGradOp) Type() hm.Type {
-	t := tensorType(op.rank)
+	t := opkit.TensorType(op.rank)
 	return hm.NewFnType(t, t, t)
 }
 
@@ -340,11 +342,11 @@ func (op *activationGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, e
 	if len(in) != 2 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
 	}
-	s, err := inputShape(name, in[0])
+	s, err := opkit.InputShape(name, in[0])
 	if err != nil {
 		return nil, err
 	}
-	g, err := inputShape(name, in[1])
+	g, err := opkit.InputShape(name, in[1])
 	if err != nil {
 		return nil, err
 	}
@@ -363,20 +365,20 @@ func (op *activationGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgoni
 	if len(in) != 2 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
 	}
-	x, shape, scalar, err := float32Data(name, in[0])
+	x, shape, scalar, err := opkit.Float32Data(name, in[0])
 	if err != nil {
 		return nil, err
 	}
-	dy, _, _, err := float32Data(name, in[1])
+	dy, _, _, err := opkit.Float32Data(name, in[1])
 	if err != nil {
 		return nil, err
 	}
 	if len(dy) != len(x) {
 		return nil, fmt.Errorf("%s: output gradient has %d elements, want %d", name, len(dy), len(x))
 	}
-	out := newOutput(prealloc, shape, scalar, x, dy)
-	parallelFor(len(x), len(x), func(lo, hi int) { op.f.backward(out.data[lo:hi], x[lo:hi], dy[lo:hi]) })
-	return out.value(), nil
+	out := opkit.NewOutput(prealloc, shape, scalar, x, dy)
+	opkit.ParallelFor(len(x), len(x), func(lo, hi int) { op.f.backward(out.Data[lo:hi], x[lo:hi], dy[lo:hi]) })
+	return out.Value(), nil
 }
 
 func (op *activationGradOp) ReturnsPtr() bool     { return false }

@@ -9,6 +9,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
 // Params choose the mode of one BatchNorm operator.
@@ -35,17 +37,17 @@ func BatchNorm(x, scale, bias *gorgonia.Node, state *State, p Params) (*gorgonia
 		what string
 		n    *gorgonia.Node
 	}{{"input", x}, {"scale", scale}, {"bias", bias}} {
-		if err := checkFloat32("BatchNorm", in.what, in.n); err != nil {
+		if err := opkit.CheckFloat32("BatchNorm", in.what, in.n); err != nil {
 			return nil, err
 		}
 	}
-	xs := shapeOf(x)
+	xs := opkit.ShapeOf(x)
 	if xs.Dims() < 2 {
 		return nil, fmt.Errorf("BatchNorm: input %q has shape %v, want N×C or N×C×…", x.Name(), xs)
 	}
 	c := xs[1]
 	for _, v := range []*gorgonia.Node{scale, bias} {
-		if s := shapeOf(v); s.Dims() != 1 || s[0] != c {
+		if s := opkit.ShapeOf(v); s.Dims() != 1 || s[0] != c {
 			return nil, fmt.Errorf("BatchNorm: %q has shape %v, want (%d) for input %q of shape %v", v.Name(), s, c, x.Name(), xs)
 		}
 	}
@@ -175,7 +177,7 @@ func (op *bnOp) training() bool {
 func (op *bnOp) Arity() int { return 3 }
 
 func (op *bnOp) Type() hm.Type {
-	t, v := tensorType(op.rank), tensorType(1)
+	t, v := opkit.TensorType(op.rank), opkit.TensorType(1)
 	return hm.NewFnType(t, v, v, t)
 }
 
@@ -183,7 +185,7 @@ func (op *bnOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 3 {
 		return nil, fmt.Errorf("BatchNorm: got %d inputs, want 3", len(in))
 	}
-	s, err := inputShape("BatchNorm", in[0])
+	s, err := opkit.InputShape("BatchNorm", in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +194,7 @@ func (op *bnOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 		return nil, err
 	}
 	for i, what := range []string{"scale", "bias"} {
-		v, err := inputShape("BatchNorm", in[1+i])
+		v, err := opkit.InputShape("BatchNorm", in[1+i])
 		if err != nil {
 			return nil, err
 		}
@@ -209,13 +211,13 @@ func (op *bnOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 
 // params reads and checks x, scale and bias.
 func params(name string, in []gorgonia.Value) (x, scale, bias []float32, shape tensor.Shape, l layout, err error) {
-	if x, shape, _, err = float32Data(name, in[0]); err != nil {
+	if x, shape, _, err = opkit.Float32Data(name, in[0]); err != nil {
 		return
 	}
 	if l, err = layoutOf(shape); err != nil {
 		return
 	}
-	if scale, _, _, err = float32Data(name, in[1]); err != nil {
+	if scale, _, _, err = opkit.Float32Data(name, in[1]); err != nil {
 		return
 	}
 	if len(scale) != l.c {
@@ -223,7 +225,7 @@ func params(name string, in []gorgonia.Value) (x, scale, bias []float32, shape t
 		return
 	}
 	if len(in) > 2 && in[2] != nil {
-		if bias, _, _, err = float32Data(name, in[2]); err != nil {
+		if bias, _, _, err = opkit.Float32Data(name, in[2]); err != nil {
 			return
 		}
 		if len(bias) != l.c {
@@ -245,8 +247,8 @@ func (op *bnOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (go
 	if l.c != len(st.RunningMean) {
 		return nil, fmt.Errorf("BatchNorm: input has %d channels, the state %d", l.c, len(st.RunningMean))
 	}
-	out := newOutput(prealloc, shape, false, x, scale, bias)
-	y := out.data
+	out := opkit.NewOutput(prealloc, shape, false, x, scale, bias)
+	y := out.Data
 	m := l.count()
 
 	if !op.training() {
@@ -255,13 +257,13 @@ func (op *bnOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (go
 		mean := append([]float32(nil), st.RunningMean...)
 		vars := append([]float32(nil), st.RunningVar...)
 		st.mu.Unlock()
-		parallelFor(l.c, len(x), func(lo, hi int) {
+		opkit.ParallelFor(l.c, len(x), func(lo, hi int) {
 			for c := lo; c < hi; c++ {
 				a := float32(float64(scale[c]) / math.Sqrt(float64(vars[c])+eps))
 				normalise(y, x, l, c, mean[c], a, bias[c])
 			}
 		})
-		return out.value(), nil
+		return out.Value(), nil
 	}
 
 	if m < 2 {
@@ -272,7 +274,7 @@ func (op *bnOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (go
 	st.mu.Unlock()
 	batchMean := make([]float64, l.c)
 	batchVar := make([]float64, l.c)
-	parallelFor(l.c, 2*len(x), func(lo, hi int) {
+	opkit.ParallelFor(l.c, 2*len(x), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			mean, v := moments(x, l, c)
 			batchMean[c], batchVar[c] = mean, v
@@ -289,7 +291,7 @@ func (op *bnOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (go
 	}
 	st.BatchesTracked++
 	st.mu.Unlock()
-	return out.value(), nil
+	return out.Value(), nil
 }
 
 // normalise writes y = (x − mean)·a + b for channel c.
@@ -362,19 +364,19 @@ var _ gorgonia.Op = (*bnStatsOp)(nil)
 func (op *bnStatsOp) Arity() int { return 2 }
 
 func (op *bnStatsOp) Type() hm.Type {
-	t := tensorType(op.fwd.rank)
-	return hm.NewFnType(t, t, tensorType(1))
+	t := opkit.TensorType(op.fwd.rank)
+	return hm.NewFnType(t, t, opkit.TensorType(1))
 }
 
 func (op *bnStatsOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 2 {
 		return nil, fmt.Errorf("BatchNorm gradient: got %d inputs, want 2", len(in))
 	}
-	s, err := inputShape("BatchNorm gradient", in[0])
+	s, err := opkit.InputShape("BatchNorm gradient", in[0])
 	if err != nil {
 		return nil, err
 	}
-	g, err := inputShape("BatchNorm gradient", in[1])
+	g, err := opkit.InputShape("BatchNorm gradient", in[1])
 	if err != nil {
 		return nil, err
 	}
@@ -393,11 +395,11 @@ func (op *bnStatsOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(in) != 2 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
 	}
-	x, shape, _, err := float32Data(name, in[0])
+	x, shape, _, err := opkit.Float32Data(name, in[0])
 	if err != nil {
 		return nil, err
 	}
-	dy, _, _, err := float32Data(name, in[1])
+	dy, _, _, err := opkit.Float32Data(name, in[1])
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +424,7 @@ func (op *bnStatsOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		st.mu.Lock()
 		eps := st.Epsilon
 		st.mu.Unlock()
-		parallelFor(C, 2*len(x), func(lo, hi int) {
+		opkit.ParallelFor(C, 2*len(x), func(lo, hi int) {
 			for c := lo; c < hi; c++ {
 				// The same sums as moments, plus those of dy.
 				shift := float64(x[c*l.s])
@@ -451,7 +453,7 @@ func (op *bnStatsOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 		mean := append([]float32(nil), st.RunningMean...)
 		vars := append([]float32(nil), st.RunningVar...)
 		st.mu.Unlock()
-		parallelFor(C, len(x), func(lo, hi int) {
+		opkit.ParallelFor(C, len(x), func(lo, hi int) {
 			for c := lo; c < hi; c++ {
 				mu := float64(mean[c])
 				var g1, gx float64
@@ -490,7 +492,7 @@ func (op *bnStatsOp) Hashcode() uint32 {
 
 // unpackStats splits the output of bnStatsOp.
 func unpackStats(name string, v gorgonia.Value, c int) (mean, inv, sumG, sumGX []float32, train bool, err error) {
-	s, _, _, err := float32Data(name, v)
+	s, _, _, err := opkit.Float32Data(name, v)
 	if err != nil {
 		return
 	}
@@ -512,7 +514,7 @@ var (
 func (op *bnGradXOp) Arity() int { return 4 }
 
 func (op *bnGradXOp) Type() hm.Type {
-	t, v := tensorType(op.fwd.rank), tensorType(1)
+	t, v := opkit.TensorType(op.fwd.rank), opkit.TensorType(1)
 	return hm.NewFnType(t, v, t, v, t)
 }
 
@@ -520,7 +522,7 @@ func (op *bnGradXOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 4 {
 		return nil, fmt.Errorf("BatchNorm gradient: got %d inputs, want 4", len(in))
 	}
-	s, err := inputShape("BatchNorm gradient", in[0])
+	s, err := opkit.InputShape("BatchNorm gradient", in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -540,7 +542,7 @@ func (op *bnGradXOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 	if err != nil {
 		return nil, err
 	}
-	dy, _, _, err := float32Data(name, in[2])
+	dy, _, _, err := opkit.Float32Data(name, in[2])
 	if err != nil {
 		return nil, err
 	}
@@ -551,10 +553,10 @@ func (op *bnGradXOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 	if err != nil {
 		return nil, err
 	}
-	out := newOutput(prealloc, shape, false, x, scale, dy)
-	dx := out.data
+	out := opkit.NewOutput(prealloc, shape, false, x, scale, dy)
+	dx := out.Data
 	invM := 1 / float64(l.count())
-	parallelFor(l.c, len(x), func(lo, hi int) {
+	opkit.ParallelFor(l.c, len(x), func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			a := float64(scale[c]) * float64(inv[c])
 			k1 := float32(a)
@@ -585,7 +587,7 @@ func (op *bnGradXOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 			}
 		}
 	})
-	return out.value(), nil
+	return out.Value(), nil
 }
 
 func (op *bnGradXOp) ReturnsPtr() bool     { return false }
@@ -616,7 +618,7 @@ var _ gorgonia.Op = (*bnGradParamOp)(nil)
 func (op *bnGradParamOp) Arity() int { return 1 }
 
 func (op *bnGradParamOp) Type() hm.Type {
-	v := tensorType(1)
+	v := opkit.TensorType(1)
 	return hm.NewFnType(v, v)
 }
 
@@ -624,7 +626,7 @@ func (op *bnGradParamOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, erro
 	if len(in) != 1 {
 		return nil, fmt.Errorf("BatchNorm gradient: got %d inputs, want 1", len(in))
 	}
-	s, err := inputShape("BatchNorm gradient", in[0])
+	s, err := opkit.InputShape("BatchNorm gradient", in[0])
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
 // ReduceSum sums x over axes, as ONNX ReduceSum. Negative axes count from the
@@ -28,10 +30,10 @@ func ReduceMean(x *gorgonia.Node, axes []int, keepDims bool) (*gorgonia.Node, er
 }
 
 func applyReduce(name string, x *gorgonia.Node, axes []int, keepDims, mean bool) (*gorgonia.Node, error) {
-	if err := checkFloat32(name, "input", x); err != nil {
+	if err := opkit.CheckFloat32(name, "input", x); err != nil {
 		return nil, err
 	}
-	shape := shapeOf(x)
+	shape := opkit.ShapeOf(x)
 	if shape.Dims() == 0 {
 		return nil, fmt.Errorf("%s: input %q is a scalar, want a tensor of rank >= 1", name, x.Name())
 	}
@@ -147,7 +149,7 @@ func (r *reduction) sum(in []float32, acc []float64) {
 		}
 		// The outputs of different indices of the first (kept) segment are
 		// disjoint: split it across goroutines.
-		parallelFor(first.size, r.inSize, func(lo, hi int) {
+		opkit.ParallelFor(first.size, r.inSize, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				r.sumRec(r.segs[1:], in, acc, i*first.inStride, i*first.outStride)
 			}
@@ -158,13 +160,13 @@ func (r *reduction) sum(in []float32, acc []float64) {
 	// depends on the sizes only (so results do not depend on the number of
 	// cores), sum each into its own partial and add the partials in order.
 	chunks := 1
-	if r.inSize >= minParallelWork {
+	if r.inSize >= opkit.MinParallelWork {
 		chunks = min(first.size, 8)
 	}
 	per := (first.size + chunks - 1) / chunks
 	chunks = (first.size + per - 1) / per
 	parts := make([]float64, chunks*r.outSize)
-	parallelFor(chunks, r.inSize, func(lo, hi int) {
+	opkit.ParallelFor(chunks, r.inSize, func(lo, hi int) {
 		for k := lo; k < hi; k++ {
 			p := parts[k*r.outSize : (k+1)*r.outSize]
 			i0, i1 := k*per, min((k+1)*per, first.size)
@@ -222,7 +224,7 @@ func (r *reduction) broadcast(dy, dx []float32, scale float32) {
 		r.broadcastRec(r.segs, dy, dx, scale, 0, 0)
 		return
 	}
-	parallelFor(first.size, r.inSize, func(lo, hi int) {
+	opkit.ParallelFor(first.size, r.inSize, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r.broadcastRec(r.segs[1:], dy, dx, scale, i*first.inStride, i*first.outStride)
 		}
@@ -276,14 +278,14 @@ func (op *reduceOp) outRank() int {
 func (op *reduceOp) Arity() int { return 1 }
 
 func (op *reduceOp) Type() hm.Type {
-	return hm.NewFnType(tensorType(op.rank), tensorType(op.outRank()))
+	return hm.NewFnType(opkit.TensorType(op.rank), opkit.TensorType(op.outRank()))
 }
 
 func (op *reduceOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 1", op.name, len(in))
 	}
-	s, err := inputShape(op.name, in[0])
+	s, err := opkit.InputShape(op.name, in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -302,7 +304,7 @@ func (op *reduceOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value)
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 1", op.name, len(in))
 	}
-	x, shape, _, err := float32Data(op.name, in[0])
+	x, shape, _, err := opkit.Float32Data(op.name, in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +312,7 @@ func (op *reduceOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value)
 		return nil, fmt.Errorf("%s: input has shape %v, want rank %d", op.name, shape, op.rank)
 	}
 	r := planReduction(shape, op.axes, op.keepDims)
-	out := newOutput(prealloc, r.outShape, true, x)
+	out := opkit.NewOutput(prealloc, r.outShape, true, x)
 	acc := make([]float64, r.outSize)
 	r.sum(x, acc)
 	scale := 1.0
@@ -318,9 +320,9 @@ func (op *reduceOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value)
 		scale = 1 / float64(r.count)
 	}
 	for i, v := range acc {
-		out.data[i] = float32(v * scale)
+		out.Data[i] = float32(v * scale)
 	}
-	return out.value(), nil
+	return out.Value(), nil
 }
 
 func (op *reduceOp) ReturnsPtr() bool     { return false }
@@ -366,8 +368,8 @@ var (
 func (op *reduceGradOp) Arity() int { return 2 }
 
 func (op *reduceGradOp) Type() hm.Type {
-	t := tensorType(op.fwd.rank)
-	return hm.NewFnType(t, tensorType(op.fwd.outRank()), t)
+	t := opkit.TensorType(op.fwd.rank)
+	return hm.NewFnType(t, opkit.TensorType(op.fwd.outRank()), t)
 }
 
 func (op *reduceGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -375,11 +377,11 @@ func (op *reduceGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error
 	if len(in) != 2 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
 	}
-	s, err := inputShape(name, in[0])
+	s, err := opkit.InputShape(name, in[0])
 	if err != nil {
 		return nil, err
 	}
-	g, err := inputShape(name, in[1])
+	g, err := opkit.InputShape(name, in[1])
 	if err != nil {
 		return nil, err
 	}
@@ -399,14 +401,14 @@ func (op *reduceGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Va
 		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
 	}
 	// x gives the shape; its data only guards against writing over it.
-	x, shape, _, err := float32Data(name, in[0])
+	x, shape, _, err := opkit.Float32Data(name, in[0])
 	if err != nil {
 		return nil, err
 	}
 	if shape.Dims() != op.fwd.rank {
 		return nil, fmt.Errorf("%s: input has shape %v, want rank %d", name, shape, op.fwd.rank)
 	}
-	dy, _, _, err := float32Data(name, in[1])
+	dy, _, _, err := opkit.Float32Data(name, in[1])
 	if err != nil {
 		return nil, err
 	}
@@ -414,13 +416,13 @@ func (op *reduceGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Va
 	if len(dy) != r.outSize {
 		return nil, fmt.Errorf("%s: output gradient has %d elements, want %d", name, len(dy), r.outSize)
 	}
-	out := newOutput(prealloc, shape, false, x, dy)
+	out := opkit.NewOutput(prealloc, shape, false, x, dy)
 	scale := float32(1)
 	if op.fwd.mean {
 		scale = float32(1 / float64(r.count))
 	}
-	r.broadcast(dy, out.data, scale)
-	return out.value(), nil
+	r.broadcast(dy, out.Data, scale)
+	return out.Value(), nil
 }
 
 func (op *reduceGradOp) ReturnsPtr() bool     { return false }

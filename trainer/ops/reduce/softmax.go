@@ -9,6 +9,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
 // Softmax is exp(x - max) / Σ exp(x - max) along one axis (ONNX Softmax,
@@ -38,10 +40,10 @@ func LogSoftmaxOpset11(x *gorgonia.Node, axis int) (*gorgonia.Node, error) {
 }
 
 func applySoftmax(name string, x *gorgonia.Node, axis int, log, coerce bool) (*gorgonia.Node, error) {
-	if err := checkFloat32(name, "input", x); err != nil {
+	if err := opkit.CheckFloat32(name, "input", x); err != nil {
 		return nil, err
 	}
-	rank := shapeOf(x).Dims()
+	rank := opkit.ShapeOf(x).Dims()
 	if rank == 0 {
 		return nil, fmt.Errorf("%s: input %q is a scalar, want a tensor of rank >= 1", name, x.Name())
 	}
@@ -100,7 +102,7 @@ func (op *softmaxOp) layout(s tensor.Shape) (outer, n, inner int) {
 func (op *softmaxOp) Arity() int { return 1 }
 
 func (op *softmaxOp) Type() hm.Type {
-	t := tensorType(op.rank)
+	t := opkit.TensorType(op.rank)
 	return hm.NewFnType(t, t)
 }
 
@@ -108,7 +110,7 @@ func (op *softmaxOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 1", op.name(), len(in))
 	}
-	s, err := inputShape(op.name(), in[0])
+	s, err := opkit.InputShape(op.name(), in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -129,18 +131,18 @@ func (op *softmaxOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 1", op.name(), len(in))
 	}
-	x, shape, _, err := float32Data(op.name(), in[0])
+	x, shape, _, err := opkit.Float32Data(op.name(), in[0])
 	if err != nil {
 		return nil, err
 	}
 	if shape.Dims() != op.rank {
 		return nil, fmt.Errorf("%s: input has shape %v, want rank %d", op.name(), shape, op.rank)
 	}
-	out := newOutput(prealloc, shape, false, x)
-	y := out.data
+	out := opkit.NewOutput(prealloc, shape, false, x)
+	y := out.Data
 	outer, n, inner := op.layout(shape)
 	chunks := (inner + softmaxChunk - 1) / softmaxChunk
-	parallelFor(outer*chunks, 4*len(x), func(lo, hi int) {
+	opkit.ParallelFor(outer*chunks, 4*len(x), func(lo, hi int) {
 		var mx []float32
 		var sum []float64
 		for t := lo; t < hi; t++ {
@@ -158,7 +160,7 @@ func (op *softmaxOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 			softmaxColumns(y[base:base+n*inner], x[base:base+n*inner], n, inner, c0, c1, op.log, mx, sum)
 		}
 	})
-	return out.value(), nil
+	return out.Value(), nil
 }
 
 func softmaxRow(y, x []float32, log bool) {
@@ -285,7 +287,7 @@ var (
 func (op *softmaxGradOp) Arity() int { return 2 }
 
 func (op *softmaxGradOp) Type() hm.Type {
-	t := tensorType(op.fwd.rank)
+	t := opkit.TensorType(op.fwd.rank)
 	return hm.NewFnType(t, t, t)
 }
 
@@ -294,11 +296,11 @@ func (op *softmaxGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, erro
 	if len(in) != 2 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
 	}
-	s, err := inputShape(name, in[0])
+	s, err := opkit.InputShape(name, in[0])
 	if err != nil {
 		return nil, err
 	}
-	g, err := inputShape(name, in[1])
+	g, err := opkit.InputShape(name, in[1])
 	if err != nil {
 		return nil, err
 	}
@@ -317,23 +319,23 @@ func (op *softmaxGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.V
 	if len(in) != 2 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
 	}
-	y, shape, _, err := float32Data(name, in[0])
+	y, shape, _, err := opkit.Float32Data(name, in[0])
 	if err != nil {
 		return nil, err
 	}
-	dy, _, _, err := float32Data(name, in[1])
+	dy, _, _, err := opkit.Float32Data(name, in[1])
 	if err != nil {
 		return nil, err
 	}
 	if len(dy) != len(y) {
 		return nil, fmt.Errorf("%s: output gradient has %d elements, want %d", name, len(dy), len(y))
 	}
-	out := newOutput(prealloc, shape, false, y, dy)
-	dx := out.data
+	out := opkit.NewOutput(prealloc, shape, false, y, dy)
+	dx := out.Data
 	outer, n, inner := op.fwd.layout(shape)
 	chunks := (inner + softmaxChunk - 1) / softmaxChunk
 	log := op.fwd.log
-	parallelFor(outer*chunks, 4*len(y), func(lo, hi int) {
+	opkit.ParallelFor(outer*chunks, 4*len(y), func(lo, hi int) {
 		var acc []float64
 		for t := lo; t < hi; t++ {
 			o, c := t/chunks, t%chunks
@@ -373,7 +375,7 @@ func (op *softmaxGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.V
 			}
 		}
 	})
-	return out.value(), nil
+	return out.Value(), nil
 }
 
 func (op *softmaxGradOp) ReturnsPtr() bool     { return false }

@@ -9,6 +9,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
 // PadMode is the ONNX Pad mode. The zero value is the ONNX default.
@@ -54,10 +56,10 @@ type PadParams struct {
 // wrap padding use the cropped tensor. Reflect padding may be wider than the
 // axis: it keeps mirroring (NumPy's behaviour). The gradient flows to x.
 func Pad(x *gorgonia.Node, p PadParams) (*gorgonia.Node, error) {
-	if err := checkFloat32("Pad", "input", x); err != nil {
+	if err := opkit.CheckFloat32("Pad", "input", x); err != nil {
 		return nil, err
 	}
-	s := shapeOf(x)
+	s := opkit.ShapeOf(x)
 	if s.Dims() == 0 {
 		return nil, fmt.Errorf("Pad: input %q is a scalar, want a tensor", x.Name())
 	}
@@ -204,7 +206,7 @@ func (p *padPlan) outerInjective() bool {
 func (op *padOp) Arity() int { return 1 }
 
 func (op *padOp) Type() hm.Type {
-	t := tensorType(len(op.pads) / 2)
+	t := opkit.TensorType(len(op.pads) / 2)
 	return hm.NewFnType(t, t)
 }
 
@@ -212,7 +214,7 @@ func (op *padOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 1 {
 		return nil, fmt.Errorf("Pad: got %d inputs, want 1", len(in))
 	}
-	s, err := inputShape("Pad", in[0])
+	s, err := opkit.InputShape("Pad", in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +233,7 @@ func (op *padOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (g
 	if len(in) != 1 {
 		return nil, fmt.Errorf("Pad: got %d inputs, want 1", len(in))
 	}
-	x, shape, _, err := float32Data("Pad", in[0])
+	x, shape, _, err := opkit.Float32Data("Pad", in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -239,14 +241,14 @@ func (op *padOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (g
 	if err != nil {
 		return nil, err
 	}
-	out := newOutput(prealloc, p.out, false, x)
-	y := out.data
+	out := opkit.NewOutput(prealloc, p.out, false, x)
+	y := out.Data
 	ih, iw, oh, ow, mh, mw := p.plane()
 	type job struct{ o, i int }
 	var jobs []job
 	p.planes(func(o, i int) { jobs = append(jobs, job{o, i}) })
 	v := op.value
-	parallelFor(len(jobs), len(y), func(lo, hi int) {
+	opkit.ParallelFor(len(jobs), len(y), func(lo, hi int) {
 		for _, j := range jobs[lo:hi] {
 			dst := y[j.o*oh*ow : (j.o+1)*oh*ow]
 			if j.i < 0 {
@@ -271,7 +273,7 @@ func (op *padOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (g
 			}
 		}
 	})
-	return out.value(), nil
+	return out.Value(), nil
 }
 
 func fill(d []float32, v float32) {
@@ -326,7 +328,7 @@ var (
 func (op *padGradOp) Arity() int { return 2 }
 
 func (op *padGradOp) Type() hm.Type {
-	t := tensorType(len(op.fwd.pads) / 2)
+	t := opkit.TensorType(len(op.fwd.pads) / 2)
 	return hm.NewFnType(t, t, t)
 }
 
@@ -334,11 +336,11 @@ func (op *padGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 2 {
 		return nil, fmt.Errorf("Pad gradient: got %d inputs, want 2", len(in))
 	}
-	s, err := inputShape("Pad gradient", in[0])
+	s, err := opkit.InputShape("Pad gradient", in[0])
 	if err != nil {
 		return nil, err
 	}
-	g, err := inputShape("Pad gradient", in[1])
+	g, err := opkit.InputShape("Pad gradient", in[1])
 	if err != nil {
 		return nil, err
 	}
@@ -361,11 +363,11 @@ func (op *padGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 		return nil, fmt.Errorf("Pad gradient: got %d inputs, want 2", len(in))
 	}
 	// x gives the shape; its data only guards against writing over it.
-	x, shape, _, err := float32Data("Pad gradient", in[0])
+	x, shape, _, err := opkit.Float32Data("Pad gradient", in[0])
 	if err != nil {
 		return nil, err
 	}
-	dy, gs, _, err := float32Data("Pad gradient", in[1])
+	dy, gs, _, err := opkit.Float32Data("Pad gradient", in[1])
 	if err != nil {
 		return nil, err
 	}
@@ -376,8 +378,8 @@ func (op *padGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 	if !gs.Eq(p.out) {
 		return nil, fmt.Errorf("Pad gradient: output gradient has shape %v, want %v", gs, p.out)
 	}
-	out := newOutput(prealloc, shape, false, x, dy)
-	dx := out.data
+	out := opkit.NewOutput(prealloc, shape, false, x, dy)
+	dx := out.Data
 	clear(dx)
 	ih, iw, oh, ow, mh, mw := p.plane()
 	type job struct{ o, i int }
@@ -391,7 +393,7 @@ func (op *padGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 	if !p.outerInjective() {
 		work = 0 // several output planes add into one input plane: stay serial
 	}
-	parallelFor(len(jobs), work, func(lo, hi int) {
+	opkit.ParallelFor(len(jobs), work, func(lo, hi int) {
 		for _, j := range jobs[lo:hi] {
 			src := dy[j.o*oh*ow : (j.o+1)*oh*ow]
 			dst := dx[j.i*ih*iw : (j.i+1)*ih*iw]
@@ -409,7 +411,7 @@ func (op *padGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 			}
 		}
 	})
-	return out.value(), nil
+	return out.Value(), nil
 }
 
 func (op *padGradOp) ReturnsPtr() bool     { return false }

@@ -9,6 +9,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
 // Mode is the interpolation of Resize. The zero value is the ONNX default.
@@ -119,10 +121,10 @@ type ResizeParams struct {
 // clamps the input coordinate to [0, in−1] (the edge value beyond, as ONNX
 // Runtime and PyTorch); nearest mode clamps the rounded index.
 func Resize(x *gorgonia.Node, p ResizeParams) (*gorgonia.Node, error) {
-	if err := checkFloat32("Resize", "input", x); err != nil {
+	if err := opkit.CheckFloat32("Resize", "input", x); err != nil {
 		return nil, err
 	}
-	s := shapeOf(x)
+	s := opkit.ShapeOf(x)
 	if s.Dims() != 4 {
 		return nil, fmt.Errorf("Resize: input %q has shape %v, want N×C×H×W", x.Name(), s)
 	}
@@ -286,7 +288,7 @@ func (op *resizeOp) plan(axis, inLen, outLen int) axisPlan {
 func (op *resizeOp) Arity() int { return 1 }
 
 func (op *resizeOp) Type() hm.Type {
-	t := tensorType(4)
+	t := opkit.TensorType(4)
 	return hm.NewFnType(t, t)
 }
 
@@ -294,7 +296,7 @@ func (op *resizeOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 1 {
 		return nil, fmt.Errorf("Resize: got %d inputs, want 1", len(in))
 	}
-	s, err := inputShape("Resize", in[0])
+	s, err := opkit.InputShape("Resize", in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +311,7 @@ func (op *resizeOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value)
 	if len(in) != 1 {
 		return nil, fmt.Errorf("Resize: got %d inputs, want 1", len(in))
 	}
-	x, shape, _, err := float32Data("Resize", in[0])
+	x, shape, _, err := opkit.Float32Data("Resize", in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -317,11 +319,11 @@ func (op *resizeOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value)
 	if err != nil {
 		return nil, err
 	}
-	out := newOutput(prealloc, os, false, x)
-	y := out.data
+	out := opkit.NewOutput(prealloc, os, false, x)
+	y := out.Data
 	planes, ih, iw, oh, ow := shape[0]*shape[1], shape[2], shape[3], os[2], os[3]
 	ph, pw := op.plan(0, ih, oh), op.plan(1, iw, ow)
-	parallelFor(planes, planes*oh*ow*4, func(lo, hi int) {
+	opkit.ParallelFor(planes, planes*oh*ow*4, func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			src := x[pl*ih*iw : (pl+1)*ih*iw]
 			dst := y[pl*oh*ow : (pl+1)*oh*ow]
@@ -344,7 +346,7 @@ func (op *resizeOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value)
 			}
 		}
 	})
-	return out.value(), nil
+	return out.Value(), nil
 }
 
 func (op *resizeOp) ReturnsPtr() bool     { return false }
@@ -400,7 +402,7 @@ var (
 func (op *resizeGradOp) Arity() int { return 2 }
 
 func (op *resizeGradOp) Type() hm.Type {
-	t := tensorType(4)
+	t := opkit.TensorType(4)
 	return hm.NewFnType(t, t, t)
 }
 
@@ -408,11 +410,11 @@ func (op *resizeGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error
 	if len(in) != 2 {
 		return nil, fmt.Errorf("Resize gradient: got %d inputs, want 2", len(in))
 	}
-	s, err := inputShape("Resize gradient", in[0])
+	s, err := opkit.InputShape("Resize gradient", in[0])
 	if err != nil {
 		return nil, err
 	}
-	g, err := inputShape("Resize gradient", in[1])
+	g, err := opkit.InputShape("Resize gradient", in[1])
 	if err != nil {
 		return nil, err
 	}
@@ -435,11 +437,11 @@ func (op *resizeGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Va
 		return nil, fmt.Errorf("Resize gradient: got %d inputs, want 2", len(in))
 	}
 	// x gives the shape; its data only guards against writing over it.
-	x, shape, _, err := float32Data("Resize gradient", in[0])
+	x, shape, _, err := opkit.Float32Data("Resize gradient", in[0])
 	if err != nil {
 		return nil, err
 	}
-	dy, gs, _, err := float32Data("Resize gradient", in[1])
+	dy, gs, _, err := opkit.Float32Data("Resize gradient", in[1])
 	if err != nil {
 		return nil, err
 	}
@@ -450,12 +452,12 @@ func (op *resizeGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Va
 	if !gs.Eq(os) {
 		return nil, fmt.Errorf("Resize gradient: output gradient has shape %v, want %v", gs, os)
 	}
-	out := newOutput(prealloc, shape, false, x, dy)
-	dx := out.data
+	out := opkit.NewOutput(prealloc, shape, false, x, dy)
+	dx := out.Data
 	planes, ih, iw, oh, ow := shape[0]*shape[1], shape[2], shape[3], os[2], os[3]
 	ph, pw := op.fwd.plan(0, ih, oh), op.fwd.plan(1, iw, ow)
 	linear := op.fwd.mode == Linear
-	parallelFor(planes, planes*(oh*ow*4+ih*iw), func(lo, hi int) {
+	opkit.ParallelFor(planes, planes*(oh*ow*4+ih*iw), func(lo, hi int) {
 		for pl := lo; pl < hi; pl++ {
 			dst := dx[pl*ih*iw : (pl+1)*ih*iw]
 			clear(dst)
@@ -483,7 +485,7 @@ func (op *resizeGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Va
 			}
 		}
 	})
-	return out.value(), nil
+	return out.Value(), nil
 }
 
 func (op *resizeGradOp) ReturnsPtr() bool     { return false }

@@ -8,6 +8,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
 // orderLnGamma is the order of ln Γ in the chain ln Γ → ψ → ψ₁ → ψ₂ → ...
@@ -56,10 +58,10 @@ func Polygamma(n int, x *gorgonia.Node) (*gorgonia.Node, error) {
 
 func apply(k int, x *gorgonia.Node) (*gorgonia.Node, error) {
 	name := orderName(k)
-	if err := checkFloat32(name, "input", x); err != nil {
+	if err := opkit.CheckFloat32(name, "input", x); err != nil {
 		return nil, err
 	}
-	out, err := gorgonia.ApplyOp(&valueOp{order: k, rank: shapeOf(x).Dims()}, x)
+	out, err := gorgonia.ApplyOp(&valueOp{order: k, rank: opkit.ShapeOf(x).Dims()}, x)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -81,7 +83,7 @@ var (
 func (op *valueOp) Arity() int { return 1 }
 
 func (op *valueOp) Type() hm.Type {
-	t := tensorType(op.rank)
+	t := opkit.TensorType(op.rank)
 	return hm.NewFnType(t, t)
 }
 
@@ -89,7 +91,7 @@ func (op *valueOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 1", orderName(op.order), len(in))
 	}
-	s, err := inputShape(orderName(op.order), in[0])
+	s, err := opkit.InputShape(orderName(op.order), in[0])
 	if err != nil {
 		return nil, err
 	}
@@ -105,19 +107,19 @@ func (op *valueOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) 
 	if len(in) != 1 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 1", name, len(in))
 	}
-	x, shape, scalar, err := float32Data(name, in[0])
+	x, shape, scalar, err := opkit.Float32Data(name, in[0])
 	if err != nil {
 		return nil, err
 	}
-	out := newOutput(prealloc, shape, scalar, x)
+	out := opkit.NewOutput(prealloc, shape, scalar, x)
 	k := op.order
 	// ψ costs tens of flops per element: parallelise early.
-	parallelFor(len(x), 32*len(x), func(lo, hi int) {
+	opkit.ParallelFor(len(x), 32*len(x), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			out.data[i] = float32(eval(k, float64(x[i])))
+			out.Data[i] = float32(eval(k, float64(x[i])))
 		}
 	})
-	return out.value(), nil
+	return out.Value(), nil
 }
 
 func (op *valueOp) ReturnsPtr() bool     { return false }
@@ -170,7 +172,7 @@ func (op *scaleOp) name() string { return orderName(op.order) + "·v" }
 func (op *scaleOp) Arity() int { return 2 }
 
 func (op *scaleOp) Type() hm.Type {
-	t := tensorType(op.rank)
+	t := opkit.TensorType(op.rank)
 	return hm.NewFnType(t, t, t)
 }
 
@@ -178,11 +180,11 @@ func (op *scaleOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(in) != 2 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 2", op.name(), len(in))
 	}
-	s, err := inputShape(op.name(), in[0])
+	s, err := opkit.InputShape(op.name(), in[0])
 	if err != nil {
 		return nil, err
 	}
-	v, err := inputShape(op.name(), in[1])
+	v, err := opkit.InputShape(op.name(), in[1])
 	if err != nil {
 		return nil, err
 	}
@@ -200,25 +202,25 @@ func (op *scaleOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) 
 	if len(in) != 2 {
 		return nil, fmt.Errorf("%s: got %d inputs, want 2", op.name(), len(in))
 	}
-	x, shape, scalar, err := float32Data(op.name(), in[0])
+	x, shape, scalar, err := opkit.Float32Data(op.name(), in[0])
 	if err != nil {
 		return nil, err
 	}
-	v, _, _, err := float32Data(op.name(), in[1])
+	v, _, _, err := opkit.Float32Data(op.name(), in[1])
 	if err != nil {
 		return nil, err
 	}
 	if len(v) != len(x) {
 		return nil, fmt.Errorf("%s: the inputs have %d and %d elements", op.name(), len(x), len(v))
 	}
-	out := newOutput(prealloc, shape, scalar, x, v)
+	out := opkit.NewOutput(prealloc, shape, scalar, x, v)
 	k := op.order
-	parallelFor(len(x), 32*len(x), func(lo, hi int) {
+	opkit.ParallelFor(len(x), 32*len(x), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			out.data[i] = float32(eval(k, float64(x[i])) * float64(v[i]))
+			out.Data[i] = float32(eval(k, float64(x[i])) * float64(v[i]))
 		}
 	})
-	return out.value(), nil
+	return out.Value(), nil
 }
 
 func (op *scaleOp) ReturnsPtr() bool     { return false }

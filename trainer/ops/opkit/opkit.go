@@ -1,8 +1,4 @@
-package activation
-
-// Helpers shared by the operators of this package. (Each operator package of
-// trainer/ops keeps its own copy: they are small and the packages are
-// independent.)
+package opkit
 
 import (
 	"fmt"
@@ -15,9 +11,9 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// tensorType is the gorgonia type of a float tensor of the given rank (a
+// TensorType is the gorgonia type of a float tensor of the given rank (a
 // scalar for rank 0).
-func tensorType(rank int) hm.Type {
+func TensorType(rank int) hm.Type {
 	a := hm.TypeVariable('a')
 	if rank == 0 {
 		return a
@@ -25,12 +21,12 @@ func tensorType(rank int) hm.Type {
 	return gorgonia.TensorType{Dims: rank, Of: a}
 }
 
-// checkFloat32 reports an error naming op when n is nil or not float32.
-func checkFloat32(op, what string, n *gorgonia.Node) error {
+// CheckFloat32 reports an error naming op when n is nil or not float32.
+func CheckFloat32(op, what string, n *gorgonia.Node) error {
 	if n == nil {
 		return fmt.Errorf("%s: %s is nil", op, what)
 	}
-	dt, err := dtypeOf(n)
+	dt, err := DtypeOf(n)
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", op, what, err)
 	}
@@ -40,7 +36,7 @@ func checkFloat32(op, what string, n *gorgonia.Node) error {
 	return nil
 }
 
-func dtypeOf(n *gorgonia.Node) (tensor.Dtype, error) {
+func DtypeOf(n *gorgonia.Node) (tensor.Dtype, error) {
 	switch t := n.Type().(type) {
 	case tensor.Dtype:
 		return t, nil
@@ -56,8 +52,8 @@ func dtypeOf(n *gorgonia.Node) (tensor.Dtype, error) {
 	return tensor.Dtype{}, fmt.Errorf("node %q has type %v, not a float tensor", n.Name(), n.Type())
 }
 
-// shapeOf returns the static shape of a node ([] for a scalar).
-func shapeOf(n *gorgonia.Node) tensor.Shape {
+// ShapeOf returns the static shape of a node ([] for a scalar).
+func ShapeOf(n *gorgonia.Node) tensor.Shape {
 	s := n.Shape()
 	if s.IsScalar() {
 		return tensor.Shape{}
@@ -65,8 +61,8 @@ func shapeOf(n *gorgonia.Node) tensor.Shape {
 	return s.Clone()
 }
 
-// inputShape extracts the shape given to InferShape.
-func inputShape(op string, ds gorgonia.DimSizer) (tensor.Shape, error) {
+// InputShape extracts the shape given to InferShape.
+func InputShape(op string, ds gorgonia.DimSizer) (tensor.Shape, error) {
 	s, ok := ds.(tensor.Shape)
 	if !ok {
 		return nil, fmt.Errorf("%s: input shape is %T, want tensor.Shape", op, ds)
@@ -74,11 +70,11 @@ func inputShape(op string, ds gorgonia.DimSizer) (tensor.Shape, error) {
 	return s, nil
 }
 
-// float32Data returns the float32 elements of a value without copying when
+// Float32Data returns the float32 elements of a value without copying when
 // possible (a view is materialised). The result must not be modified. scalar
 // reports a gorgonia Scalar (*gorgonia.F32) as opposed to a tensor, possibly
 // of rank 0.
-func float32Data(op string, v gorgonia.Value) (data []float32, shape tensor.Shape, scalar bool, err error) {
+func Float32Data(op string, v gorgonia.Value) (data []float32, shape tensor.Shape, scalar bool, err error) {
 	switch t := v.(type) {
 	case *tensor.Dense:
 		if t.Dtype() != tensor.Float32 {
@@ -111,41 +107,41 @@ func float32Data(op string, v gorgonia.Value) (data []float32, shape tensor.Shap
 	return nil, nil, false, fmt.Errorf("%s: input is %T with %T data, want float32", op, v, v.Data())
 }
 
-// output is the destination of an operator: a reused preallocated tensor, a
+// Output is the destination of an operator: a reused preallocated tensor, a
 // new tensor, or a scalar.
-type output struct {
-	dense  *tensor.Dense
-	data   []float32
-	scalar bool // a gorgonia Scalar, else a rank-0 tensor when dense is nil
+type Output struct {
+	Dense  *tensor.Dense
+	Data   []float32
+	Scalar bool // a gorgonia Scalar, else a rank-0 tensor when dense is nil
 }
 
-func (o output) value() gorgonia.Value {
+func (o Output) Value() gorgonia.Value {
 	switch {
-	case o.dense != nil:
-		return o.dense
-	case o.scalar:
-		return gorgonia.NewF32(o.data[0])
+	case o.Dense != nil:
+		return o.Dense
+	case o.Scalar:
+		return gorgonia.NewF32(o.Data[0])
 	}
-	return tensor.New(tensor.FromScalar(o.data[0]))
+	return tensor.New(tensor.FromScalar(o.Data[0]))
 }
 
-// newOutput returns a destination of the given shape. prealloc (which may be
+// NewOutput returns a destination of the given shape. prealloc (which may be
 // nil) is reused when it is a float32 tensor of that shape that shares no
 // memory with the inputs; otherwise a new tensor is allocated. The contents
 // are unspecified: the operator must write every element. A scalar shape
 // gives a gorgonia Scalar when scalar is set, else a rank-0 tensor.
-func newOutput(prealloc gorgonia.Value, shape tensor.Shape, scalar bool, inputs ...[]float32) output {
+func NewOutput(prealloc gorgonia.Value, shape tensor.Shape, scalar bool, inputs ...[]float32) Output {
 	if shape.IsScalar() {
-		return output{data: make([]float32, 1), scalar: scalar}
+		return Output{Data: make([]float32, 1), Scalar: scalar}
 	}
 	n := shape.TotalSize()
 	if p, ok := prealloc.(*tensor.Dense); ok && p.Dtype() == tensor.Float32 && p.Shape().Eq(shape) && !p.RequiresIterator() {
 		if d := p.Float32s(); len(d) == n && !overlapsAny(d, inputs) {
-			return output{dense: p, data: d}
+			return Output{Dense: p, Data: d}
 		}
 	}
 	d := make([]float32, n)
-	return output{dense: tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(d)), data: d}
+	return Output{Dense: tensor.New(tensor.WithShape(shape.Clone()...), tensor.WithBacking(d)), Data: d}
 }
 
 func overlapsAny(d []float32, others [][]float32) bool {
@@ -167,18 +163,18 @@ func overlapsAny(d []float32, others [][]float32) bool {
 	return false
 }
 
-// minParallelWork is the number of element operations below which a loop
+// MinParallelWork is the number of element operations below which a loop
 // runs on the calling goroutine.
-const minParallelWork = 1 << 15
+const MinParallelWork = 1 << 15
 
-// parallelFor calls fn on contiguous chunks of [0, n), concurrently when work
+// ParallelFor calls fn on contiguous chunks of [0, n), concurrently when work
 // (an estimate of the element operations of the whole loop) is large enough.
-func parallelFor(n, work int, fn func(lo, hi int)) {
+func ParallelFor(n, work int, fn func(lo, hi int)) {
 	workers := runtime.GOMAXPROCS(0)
 	if workers > n {
 		workers = n
 	}
-	if workers <= 1 || work < minParallelWork {
+	if workers <= 1 || work < MinParallelWork {
 		if n > 0 {
 			fn(0, n)
 		}
