@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/trainer/gradcheck"
+	"github.com/pgaug/pgaug/trainer/ops/optest"
 )
 
 type actCase struct {
@@ -60,10 +61,10 @@ func TestGradients(t *testing.T) {
 	for _, c := range actCases {
 		for si, shape := range [][]int{{1}, {7}, {2, 3, 4, 5}} {
 			t.Run(fmt.Sprintf("%s/%v", c.name, shape), func(t *testing.T) {
-				x := uniform(uint64(10+si), numel(shape), -7, 7)
+				x := optest.Uniform(uint64(10+si), optest.Numel(shape), -7, 7)
 				awayFromKinks(x, c.kinks)
 				build := func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) { return c.f(in[0]) }
-				gradcheck.Check(t, build, []*tensor.Dense{dense(x, shape...)}, gradcheck.Options{MaxProbe: -1, Seed: uint64(si)})
+				gradcheck.Check(t, build, []*tensor.Dense{optest.Dense(x, shape...)}, gradcheck.Options{MaxProbe: -1, Seed: uint64(si)})
 			})
 		}
 	}
@@ -75,10 +76,10 @@ func TestScalarInput(t *testing.T) {
 	for _, c := range actCases {
 		build := func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) { return c.f(in[0]) }
 		for _, v := range []float32{-4.2, 0.3, 2.9} {
-			ys, gs := runGraph(t, build, []*tensor.Dense{dense([]float32{v})}, []float32{0.7})
-			yv, gv := runGraph(t, build, []*tensor.Dense{dense([]float32{v}, 1)}, []float32{0.7})
-			assertClose(t, c.name+" scalar forward", ys, yv, 0, 0)
-			assertClose(t, c.name+" scalar gradient", gs[0], gv[0], 0, 0)
+			ys, gs := optest.RunGraph(t, build, []*tensor.Dense{optest.Dense([]float32{v})}, []float32{0.7})
+			yv, gv := optest.RunGraph(t, build, []*tensor.Dense{optest.Dense([]float32{v}, 1)}, []float32{0.7})
+			optest.AssertClose(t, c.name+" scalar forward", ys, yv, 0, 0)
+			optest.AssertClose(t, c.name+" scalar gradient", gs[0], gv[0], 0, 0)
 		}
 	}
 }
@@ -88,8 +89,8 @@ var specials = []float32{0, float32(math.Copysign(0, -1)), -3, 3, 6, -1, 2, -2.5
 	15.5, -15.5, 20, -20, 88.5, -88.5, 100, -100, inf32, -inf32, float32(math.NaN())}
 
 func TestAgainstPyTorch(t *testing.T) {
-	x := append(uniform(1, 200, -9, 9), specials...)
-	dy := uniform(2, len(x), -1, 1)
+	x := append(optest.Uniform(1, 200, -9, 9), specials...)
+	dy := optest.Uniform(2, len(x), -1, 1)
 	n := len(x)
 
 	var script strings.Builder
@@ -104,25 +105,25 @@ func TestAgainstPyTorch(t *testing.T) {
     save(name + '_y', y)
     save(name + '_dx', x.grad)
 `)
-	ref := runTorch(t, script.String(), map[string][]float32{"x": x, "dy": dy})
+	ref := optest.RunTorch(t, script.String(), map[string][]float32{"x": x, "dy": dy})
 
 	for _, c := range actCases {
 		t.Run(c.name, func(t *testing.T) {
-			in := dense(x, n)
+			in := optest.Dense(x, n)
 			build := func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) { return c.f(in[0]) }
-			y, grads := runGraph(t, build, []*tensor.Dense{in}, dy)
-			assertClose(t, c.name+" forward", y, mustGet(t, ref, c.name+"_y", n), 1e-6, 1e-6)
+			y, grads := optest.RunGraph(t, build, []*tensor.Dense{in}, dy)
+			optest.AssertClose(t, c.name+" forward", y, optest.MustGet(t, ref, c.name+"_y", n), 1e-6, 1e-6)
 			// The gradient at a NaN input is unspecified (PyTorch itself is not
 			// consistent across its kernels): compare the others.
-			want := mustGet(t, ref, c.name+"_dx", n)
+			want := optest.MustGet(t, ref, c.name+"_dx", n)
 			got := grads[0]
 			for i, v := range x {
 				if v != v {
 					got[i], want[i] = 0, 0
 				}
 			}
-			assertClose(t, c.name+" gradient", got, want, 1e-6, 1e-6)
-			assertClose(t, c.name+" input after the run", in.Float32s(), x, 0, 0)
+			optest.AssertClose(t, c.name+" gradient", got, want, 1e-6, 1e-6)
+			optest.AssertClose(t, c.name+" input after the run", in.Float32s(), x, 0, 0)
 		})
 	}
 }
@@ -134,15 +135,15 @@ func TestGorgoniaRectifyFindings(t *testing.T) {
 		return gorgonia.Rectify(in[0])
 	}
 	x := []float32{-2, -0.5, 0.5, 3, float32(math.Inf(-1))}
-	y, grads := runGraph(t, build, []*tensor.Dense{dense(x, len(x))}, []float32{1, 1, 1, 1, 1})
-	assertClose(t, "Rectify on finite inputs", y[:4], []float32{0, 0, 0.5, 3}, 0, 0)
-	assertClose(t, "Rectify gradient on finite inputs", grads[0][:4], []float32{0, 0, 1, 1}, 0, 0)
+	y, grads := optest.RunGraph(t, build, []*tensor.Dense{optest.Dense(x, len(x))}, []float32{1, 1, 1, 1, 1})
+	optest.AssertClose(t, "Rectify on finite inputs", y[:4], []float32{0, 0, 0.5, 3}, 0, 0)
+	optest.AssertClose(t, "Rectify gradient on finite inputs", grads[0][:4], []float32{0, 0, 1, 1}, 0, 0)
 	if !math.IsNaN(float64(y[4])) {
 		t.Errorf("gorgonia's Rectify(-Inf) = %v: it no longer gives NaN, so activation.Relu could delegate to it", y[4])
 	}
 	own := func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) { return Relu(in[0]) }
-	y, _ = runGraph(t, own, []*tensor.Dense{dense(x, len(x))}, nil)
-	assertClose(t, "Relu", y, []float32{0, 0, 0.5, 3, 0}, 0, 0)
+	y, _ = optest.RunGraph(t, own, []*tensor.Dense{optest.Dense(x, len(x))}, nil)
+	optest.AssertClose(t, "Relu", y, []float32{0, 0, 0.5, 3, 0}, 0, 0)
 }
 
 // Two activations that differ only in an attribute must not be merged by
@@ -168,8 +169,8 @@ func TestAttributesKeepOpsDistinct(t *testing.T) {
 		return gorgonia.Concat(0, a, b, c, d)
 	}
 	x := []float32{-2, 1.5}
-	y, _ := runGraph(t, build, []*tensor.Dense{dense(x, 2)}, nil)
-	assertClose(t, "LeakyRelu 0.1 | LeakyRelu 0.3 | Clip(-1,1) | Clip(-1,2)", y,
+	y, _ := optest.RunGraph(t, build, []*tensor.Dense{optest.Dense(x, 2)}, nil)
+	optest.AssertClose(t, "LeakyRelu 0.1 | LeakyRelu 0.3 | Clip(-1,1) | Clip(-1,2)", y,
 		[]float32{-0.2, 1.5, -0.6, 1.5, -1, 1, -1, 1.5}, 1e-7, 0)
 }
 
@@ -178,7 +179,7 @@ func TestAttributesKeepOpsDistinct(t *testing.T) {
 func TestRepeatedRuns(t *testing.T) {
 	g := gorgonia.NewGraph()
 	x := gorgonia.NewTensor(g, tensor.Float32, 2, gorgonia.WithShape(3, 4), gorgonia.WithName("x"),
-		gorgonia.WithValue(dense(uniform(3, 12, -5, 5), 3, 4)))
+		gorgonia.WithValue(optest.Dense(optest.Uniform(3, 12, -5, 5), 3, 4)))
 	h, err := HardSwish(x)
 	if err != nil {
 		t.Fatal(err)
@@ -210,15 +211,15 @@ func TestRepeatedRuns(t *testing.T) {
 			t.Fatal(err)
 		}
 		if run == 0 {
-			first, firstGrad = valueData(t, hv), valueData(t, gv)
+			first, firstGrad = optest.ValueData(t, hv), optest.ValueData(t, gv)
 		} else {
-			assertClose(t, fmt.Sprintf("run %d output", run), valueData(t, hv), first, 0, 0)
+			optest.AssertClose(t, fmt.Sprintf("run %d output", run), optest.ValueData(t, hv), first, 0, 0)
 			// Gradients accumulate across runs unless a solver zeroes them.
 			acc := make([]float32, len(firstGrad))
 			for i, v := range firstGrad {
 				acc[i] = v * float32(run+1)
 			}
-			assertClose(t, fmt.Sprintf("run %d accumulated gradient", run), valueData(t, gv), acc, 1e-6, 1e-6)
+			optest.AssertClose(t, fmt.Sprintf("run %d accumulated gradient", run), optest.ValueData(t, gv), acc, 1e-6, 1e-6)
 		}
 		vm.Reset()
 	}

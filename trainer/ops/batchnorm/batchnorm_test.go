@@ -10,11 +10,12 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/trainer/gradcheck"
+	"github.com/pgaug/pgaug/trainer/ops/optest"
 )
 
 // channelData is uniform data with a different offset and spread per channel.
 func channelData(seed uint64, shape []int) []float32 {
-	d := uniform(seed, numel(shape), -1, 1)
+	d := optest.Uniform(seed, optest.Numel(shape), -1, 1)
 	c, s := shape[1], 1
 	for _, v := range shape[2:] {
 		s *= v
@@ -49,14 +50,14 @@ func TestGradients(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/%v", m.name, shape), func(t *testing.T) {
 				c := shape[1]
 				st := NewState(c, 1e-3, 0.1)
-				mean, vars := uniform(uint64(si), c, -1, 1), uniform(uint64(si+10), c, 0.5, 2)
+				mean, vars := optest.Uniform(uint64(si), c, -1, 1), optest.Uniform(uint64(si+10), c, 0.5, 2)
 				if err := st.SetStats(mean, vars); err != nil {
 					t.Fatal(err)
 				}
 				inputs := []*tensor.Dense{
-					dense(channelData(uint64(si+20), shape), shape...),
-					dense(uniform(uint64(si+30), c, 0.5, 1.5), c),
-					dense(uniform(uint64(si+40), c, -0.5, 0.5), c),
+					optest.Dense(channelData(uint64(si+20), shape), shape...),
+					optest.Dense(optest.Uniform(uint64(si+30), c, 0.5, 1.5), c),
+					optest.Dense(optest.Uniform(uint64(si+40), c, -0.5, 0.5), c),
 				}
 				gradcheck.Check(t, bnBuild(st, m.p()), inputs, gradcheck.Options{MaxProbe: -1, Seed: uint64(si)})
 			})
@@ -75,9 +76,9 @@ func TestModeSwitchKeepsStatistics(t *testing.T) {
 	flag := NewModeFlag(Eval)
 	g := gorgonia.NewGraph()
 	x := gorgonia.NewTensor(g, tensor.Float32, 2, gorgonia.WithShape(3, 2), gorgonia.WithName("x"),
-		gorgonia.WithValue(dense([]float32{1, 2, 3, 4, 5, 6}, 3, 2)))
-	scale := gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(2), gorgonia.WithName("scale"), gorgonia.WithValue(dense([]float32{1, 1}, 2)))
-	bias := gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(2), gorgonia.WithName("bias"), gorgonia.WithValue(dense([]float32{0, 0}, 2)))
+		gorgonia.WithValue(optest.Dense([]float32{1, 2, 3, 4, 5, 6}, 3, 2)))
+	scale := gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(2), gorgonia.WithName("scale"), gorgonia.WithValue(optest.Dense([]float32{1, 1}, 2)))
+	bias := gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(2), gorgonia.WithName("bias"), gorgonia.WithValue(optest.Dense([]float32{0, 0}, 2)))
 	y, err := BatchNorm(x, scale, bias, st, Params{Mode: flag})
 	if err != nil {
 		t.Fatal(err)
@@ -87,8 +88,8 @@ func TestModeSwitchKeepsStatistics(t *testing.T) {
 	vm := gorgonia.NewTapeMachine(g) // no EvalMode: would reset gorgonia's BatchNorm
 	defer vm.Close()
 	mean, vars := st.Stats()
-	assertClose(t, "running mean after NewTapeMachine", mean, []float32{0.5, -1}, 0, 0)
-	assertClose(t, "running var after NewTapeMachine", vars, []float32{2, 0.25}, 0, 0)
+	optest.AssertClose(t, "running mean after NewTapeMachine", mean, []float32{0.5, -1}, 0, 0)
+	optest.AssertClose(t, "running var after NewTapeMachine", vars, []float32{2, 0.25}, 0, 0)
 
 	run := func() []float32 {
 		t.Helper()
@@ -96,7 +97,7 @@ func TestModeSwitchKeepsStatistics(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer vm.Reset()
-		return valueData(t, yv)
+		return optest.ValueData(t, yv)
 	}
 	evalOut := run()
 	want := make([]float32, 6)
@@ -104,18 +105,18 @@ func TestModeSwitchKeepsStatistics(t *testing.T) {
 		m, s2 := []float64{0.5, -1}[i%2], []float64{2, 0.25}[i%2]
 		want[i] = float32((v - m) / math.Sqrt(s2+DefaultEpsilon))
 	}
-	assertClose(t, "eval output", evalOut, want, 1e-6, 1e-6)
+	optest.AssertClose(t, "eval output", evalOut, want, 1e-6, 1e-6)
 	flag.Set(Train)
 	run()
 	// batch means 3, 4; unbiased variances 4, 4
 	mean, vars = st.Stats()
-	assertClose(t, "running mean after a training run", mean, []float32{0.9*0.5 + 0.1*3, 0.9*-1 + 0.1*4}, 1e-6, 1e-6)
-	assertClose(t, "running var after a training run", vars, []float32{0.9*2 + 0.1*4, 0.9*0.25 + 0.1*4}, 1e-6, 1e-6)
+	optest.AssertClose(t, "running mean after a training run", mean, []float32{0.9*0.5 + 0.1*3, 0.9*-1 + 0.1*4}, 1e-6, 1e-6)
+	optest.AssertClose(t, "running var after a training run", vars, []float32{0.9*2 + 0.1*4, 0.9*0.25 + 0.1*4}, 1e-6, 1e-6)
 	flag.Set(Eval)
 	again := run()
 	m2, v2 := st.Stats()
-	assertClose(t, "running mean after an eval run", m2, mean, 0, 0)
-	assertClose(t, "running var after an eval run", v2, vars, 0, 0)
+	optest.AssertClose(t, "running mean after an eval run", m2, mean, 0, 0)
+	optest.AssertClose(t, "running var after an eval run", v2, vars, 0, 0)
 	if st.BatchesTracked != 1 {
 		t.Errorf("BatchesTracked = %d, want 1", st.BatchesTracked)
 	}
@@ -174,13 +175,13 @@ func TestErrors(t *testing.T) {
 	// One value per channel cannot be trained on: an error at run time, not a panic.
 	st := NewState(3, DefaultEpsilon, DefaultMomentum)
 	_, err := gradcheck.Forward(bnBuild(st, Params{Mode: NewModeFlag(Train)}),
-		[]*tensor.Dense{dense([]float32{1, 2, 3}, 1, 3), dense([]float32{1, 1, 1}, 3), dense([]float32{0, 0, 0}, 3)})
+		[]*tensor.Dense{optest.Dense([]float32{1, 2, 3}, 1, 3), optest.Dense([]float32{1, 1, 1}, 3), optest.Dense([]float32{0, 0, 0}, 3)})
 	if err == nil || !strings.Contains(err.Error(), "BatchNorm: training needs more than one value per channel") {
 		t.Errorf("training on a 1×3 batch: %v", err)
 	}
 	// ... and fine in eval mode.
 	if _, err := gradcheck.Forward(bnBuild(st, Params{Mode: NewModeFlag(Eval)}),
-		[]*tensor.Dense{dense([]float32{1, 2, 3}, 1, 3), dense([]float32{1, 1, 1}, 3), dense([]float32{0, 0, 0}, 3)}); err != nil {
+		[]*tensor.Dense{optest.Dense([]float32{1, 2, 3}, 1, 3), optest.Dense([]float32{1, 1, 1}, 3), optest.Dense([]float32{0, 0, 0}, 3)}); err != nil {
 		t.Errorf("eval on a 1×3 batch: %v", err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/optest"
 )
 
 var benchShape = []int{8, 64, 56, 56}
@@ -16,15 +18,15 @@ func BenchmarkOps(b *testing.B) {
 	for _, mode := range []Mode{Train, Eval} {
 		b.Run(mode.String(), func(b *testing.B) {
 			c := benchShape[1]
-			x := dense(channelData(1, benchShape), benchShape...)
-			dy := dense(uniform(2, numel(benchShape), -1, 1), benchShape...)
-			scale, bias := dense(uniform(3, c, 0.5, 1.5), c), dense(uniform(4, c, -0.5, 0.5), c)
+			x := optest.Dense(channelData(1, benchShape), benchShape...)
+			dy := optest.Dense(optest.Uniform(2, optest.Numel(benchShape), -1, 1), benchShape...)
+			scale, bias := optest.Dense(optest.Uniform(3, c, 0.5, 1.5), c), optest.Dense(optest.Uniform(4, c, -0.5, 0.5), c)
 			fwd := &bnOp{state: NewState(c, DefaultEpsilon, DefaultMomentum), flag: NewModeFlag(mode), rank: 4}
 			stats := &bnStatsOp{fwd: *fwd}
 			gx := &bnGradXOp{fwd: *fwd}
 			gs, gb := &bnGradParamOp{fwd: *fwd}, &bnGradParamOp{fwd: *fwd, bias: true}
 			var y, dx gorgonia.Value
-			b.SetBytes(int64(4 * numel(benchShape)))
+			b.SetBytes(int64(4 * optest.Numel(benchShape)))
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				var err error
@@ -55,11 +57,11 @@ func benchGraph(b *testing.B, bn func(x, scale, bias *gorgonia.Node) (*gorgonia.
 	c := benchShape[1]
 	g := gorgonia.NewGraph()
 	x := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(benchShape...), gorgonia.WithName("x"),
-		gorgonia.WithValue(dense(channelData(1, benchShape), benchShape...)))
+		gorgonia.WithValue(optest.Dense(channelData(1, benchShape), benchShape...)))
 	dy := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(benchShape...), gorgonia.WithName("dy"),
-		gorgonia.WithValue(dense(uniform(2, numel(benchShape), -1, 1), benchShape...)))
-	scale := gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(c), gorgonia.WithName("scale"), gorgonia.WithValue(dense(uniform(3, c, 0.5, 1.5), c)))
-	bias := gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(c), gorgonia.WithName("bias"), gorgonia.WithValue(dense(uniform(4, c, -0.5, 0.5), c)))
+		gorgonia.WithValue(optest.Dense(optest.Uniform(2, optest.Numel(benchShape), -1, 1), benchShape...)))
+	scale := gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(c), gorgonia.WithName("scale"), gorgonia.WithValue(optest.Dense(optest.Uniform(3, c, 0.5, 1.5), c)))
+	bias := gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(c), gorgonia.WithName("bias"), gorgonia.WithValue(optest.Dense(optest.Uniform(4, c, -0.5, 0.5), c)))
 	y, err := bn(x, scale, bias)
 	if err != nil {
 		b.Fatal(err)
@@ -77,7 +79,7 @@ func benchGraph(b *testing.B, bn func(x, scale, bias *gorgonia.Node) (*gorgonia.
 	}
 	vm := gorgonia.NewTapeMachine(g, gorgonia.BindDualValues(x, scale, bias))
 	defer vm.Close()
-	b.SetBytes(int64(4 * numel(benchShape)))
+	b.SetBytes(int64(4 * optest.Numel(benchShape)))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := vm.RunAll(); err != nil {

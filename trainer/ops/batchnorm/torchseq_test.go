@@ -7,6 +7,8 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/optest"
 )
 
 // bnNet is a graph y = BatchNorm(x) with loss Σ y⊙dy, built once for one
@@ -24,8 +26,8 @@ func newBNNet(t *testing.T, shape []int, st *State, flag *ModeFlag, scale, bias 
 	n := &bnNet{
 		x:     gorgonia.NewTensor(g, tensor.Float32, len(shape), gorgonia.WithShape(shape...), gorgonia.WithName("x")),
 		dy:    gorgonia.NewTensor(g, tensor.Float32, len(shape), gorgonia.WithShape(shape...), gorgonia.WithName("dy")),
-		scale: gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(c), gorgonia.WithName("scale"), gorgonia.WithValue(dense(scale, c))),
-		bias:  gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(c), gorgonia.WithName("bias"), gorgonia.WithValue(dense(bias, c))),
+		scale: gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(c), gorgonia.WithName("scale"), gorgonia.WithValue(optest.Dense(scale, c))),
+		bias:  gorgonia.NewVector(g, tensor.Float32, gorgonia.WithShape(c), gorgonia.WithName("bias"), gorgonia.WithValue(optest.Dense(bias, c))),
 	}
 	y, err := BatchNorm(n.x, n.scale, n.bias, st, Params{Mode: flag})
 	if err != nil {
@@ -53,24 +55,24 @@ func newBNNet(t *testing.T, shape []int, st *State, flag *ModeFlag, scale, bias 
 func (n *bnNet) step(t *testing.T, x, dy []float32) (y, dx, dscale, dbias []float32) {
 	t.Helper()
 	shape := n.x.Shape()
-	if err := gorgonia.Let(n.x, dense(x, shape...)); err != nil {
+	if err := gorgonia.Let(n.x, optest.Dense(x, shape...)); err != nil {
 		t.Fatal(err)
 	}
-	if err := gorgonia.Let(n.dy, dense(dy, shape...)); err != nil {
+	if err := gorgonia.Let(n.dy, optest.Dense(dy, shape...)); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
 	defer n.vm.Reset()
-	y = valueData(t, n.yv)
+	y = optest.ValueData(t, n.yv)
 	var grads [3][]float32
 	for i, node := range []*gorgonia.Node{n.x, n.scale, n.bias} {
 		gv, err := node.Grad()
 		if err != nil {
 			t.Fatal(err)
 		}
-		grads[i] = valueData(t, gv)
+		grads[i] = optest.ValueData(t, gv)
 		gv.(*tensor.Dense).Zero()
 	}
 	return y, grads[0], grads[1], grads[2]
@@ -103,8 +105,8 @@ func TestAgainstPyTorch(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ch := c.steps[0].shape[1]
-			scale, bias := uniform(1, ch, 0.5, 1.5), uniform(2, ch, -0.5, 0.5)
-			rm0, rv0 := uniform(3, ch, -1, 1), uniform(4, ch, 0.5, 2)
+			scale, bias := optest.Uniform(1, ch, 0.5, 1.5), optest.Uniform(2, ch, -0.5, 0.5)
+			rm0, rv0 := optest.Uniform(3, ch, -1, 1), optest.Uniform(4, ch, 0.5, 2)
 			inputs := map[string][]float32{"scale": scale, "bias": bias, "rm0": rm0, "rv0": rv0}
 			var script strings.Builder
 			fmt.Fprintf(&script, `C = %d
@@ -115,7 +117,7 @@ with torch.no_grad():
 `, ch, c.torchModule, c.eps, 1-c.onnxMomentum)
 			for i, s := range c.steps {
 				inputs[fmt.Sprintf("x%d", i)] = channelData(uint64(10+i), s.shape)
-				inputs[fmt.Sprintf("dy%d", i)] = uniform(uint64(20+i), numel(s.shape), -1, 1)
+				inputs[fmt.Sprintf("dy%d", i)] = optest.Uniform(uint64(20+i), optest.Numel(s.shape), -1, 1)
 				shape := strings.Trim(strings.Join(strings.Fields(fmt.Sprint(s.shape)), ","), "[]")
 				fmt.Fprintf(&script, `bn.train(%s)
 x = load('x%d', %s).requires_grad_(True)
@@ -127,7 +129,7 @@ save('rm%d', bn.running_mean); save('rv%d', bn.running_var)
 `, map[bool]string{true: "True", false: "False"}[s.mode == Train], i, shape, i, shape, i, i, i, i, i, i)
 			}
 			script.WriteString("save('tracked', bn.num_batches_tracked.float())\n")
-			ref := runTorch(t, script.String(), inputs)
+			ref := optest.RunTorch(t, script.String(), inputs)
 
 			st := NewState(ch, c.eps, MomentumFromONNX(c.onnxMomentum))
 			if err := st.SetStats(rm0, rv0); err != nil {
@@ -142,18 +144,18 @@ save('rm%d', bn.running_mean); save('rv%d', bn.running_var)
 					nets[s.shape[0]] = net
 				}
 				flag.Set(s.mode)
-				n := numel(s.shape)
+				n := optest.Numel(s.shape)
 				y, dx, dscale, dbias := net.step(t, inputs[fmt.Sprintf("x%d", i)], inputs[fmt.Sprintf("dy%d", i)])
 				what := fmt.Sprintf("step %d (%v, %v)", i, s.mode, s.shape)
-				assertClose(t, what+" y", y, mustGet(t, ref, fmt.Sprintf("y%d", i), n), 2e-6, 2e-6)
-				assertClose(t, what+" dx", dx, mustGet(t, ref, fmt.Sprintf("dx%d", i), n), 2e-5, 2e-5)
-				assertClose(t, what+" dscale", dscale, mustGet(t, ref, fmt.Sprintf("dscale%d", i), ch), 2e-5, 2e-5)
-				assertClose(t, what+" dbias", dbias, mustGet(t, ref, fmt.Sprintf("dbias%d", i), ch), 2e-5, 2e-5)
+				optest.AssertClose(t, what+" y", y, optest.MustGet(t, ref, fmt.Sprintf("y%d", i), n), 2e-6, 2e-6)
+				optest.AssertClose(t, what+" dx", dx, optest.MustGet(t, ref, fmt.Sprintf("dx%d", i), n), 2e-5, 2e-5)
+				optest.AssertClose(t, what+" dscale", dscale, optest.MustGet(t, ref, fmt.Sprintf("dscale%d", i), ch), 2e-5, 2e-5)
+				optest.AssertClose(t, what+" dbias", dbias, optest.MustGet(t, ref, fmt.Sprintf("dbias%d", i), ch), 2e-5, 2e-5)
 				mean, vars := st.Stats()
-				assertClose(t, what+" running mean", mean, mustGet(t, ref, fmt.Sprintf("rm%d", i), ch), 1e-6, 1e-6)
-				assertClose(t, what+" running var", vars, mustGet(t, ref, fmt.Sprintf("rv%d", i), ch), 1e-6, 1e-6)
+				optest.AssertClose(t, what+" running mean", mean, optest.MustGet(t, ref, fmt.Sprintf("rm%d", i), ch), 1e-6, 1e-6)
+				optest.AssertClose(t, what+" running var", vars, optest.MustGet(t, ref, fmt.Sprintf("rv%d", i), ch), 1e-6, 1e-6)
 			}
-			if tracked := mustGet(t, ref, "tracked", 1)[0]; float32(st.BatchesTracked) != tracked {
+			if tracked := optest.MustGet(t, ref, "tracked", 1)[0]; float32(st.BatchesTracked) != tracked {
 				t.Errorf("BatchesTracked = %d, PyTorch's num_batches_tracked = %v", st.BatchesTracked, tracked)
 			}
 		})

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/trainer/gradcheck"
+	"github.com/pgaug/pgaug/trainer/ops/optest"
 )
 
 type reduceCase struct {
@@ -109,8 +110,8 @@ func TestReduceAgainstNaive(t *testing.T) {
 	for _, c := range reduceCases {
 		for _, mean := range []bool{false, true} {
 			t.Run(fmt.Sprintf("mean%t_%v", mean, c), func(t *testing.T) {
-				x := uniform(7, numel(c.shape), -3, 3)
-				out, err := gradcheck.Forward(reduceBuild(mean, c.axes, c.keep), []*tensor.Dense{dense(x, c.shape...)})
+				x := optest.Uniform(7, optest.Numel(c.shape), -3, 3)
+				out, err := gradcheck.Forward(reduceBuild(mean, c.axes, c.keep), []*tensor.Dense{optest.Dense(x, c.shape...)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -118,7 +119,7 @@ func TestReduceAgainstNaive(t *testing.T) {
 				if !out.Shape.Eq(tensor.Shape(wantShape)) && !(len(wantShape) == 0 && out.Shape.IsScalar()) {
 					t.Fatalf("shape %v, want %v", out.Shape, wantShape)
 				}
-				assertClose(t, "output", out.Data, want, 1e-6, 1e-6)
+				optest.AssertClose(t, "output", out.Data, want, 1e-6, 1e-6)
 			})
 		}
 	}
@@ -128,8 +129,8 @@ func TestReduceGradients(t *testing.T) {
 	for i, c := range reduceCases {
 		for _, mean := range []bool{false, true} {
 			t.Run(fmt.Sprintf("mean%t_%v", mean, c), func(t *testing.T) {
-				x := uniform(uint64(i), numel(c.shape), -3, 3)
-				gradcheck.Check(t, reduceBuild(mean, c.axes, c.keep), []*tensor.Dense{dense(x, c.shape...)}, gradcheck.Options{MaxProbe: -1, Seed: uint64(i)})
+				x := optest.Uniform(uint64(i), optest.Numel(c.shape), -3, 3)
+				gradcheck.Check(t, reduceBuild(mean, c.axes, c.keep), []*tensor.Dense{optest.Dense(x, c.shape...)}, gradcheck.Options{MaxProbe: -1, Seed: uint64(i)})
 			})
 		}
 	}
@@ -139,14 +140,14 @@ func TestReduceGradients(t *testing.T) {
 // 25088-element channel mean accurate.
 func TestReduceLarge(t *testing.T) {
 	shape := []int{8, 64, 56, 56}
-	x := uniform(9, numel(shape), 0, 2)
+	x := optest.Uniform(9, optest.Numel(shape), 0, 2)
 	for _, axes := range [][]int{{1}, {0, 2, 3}, {2, 3}, {0}, nil, {0, 1}} {
-		out, err := gradcheck.Forward(reduceBuild(true, axes, true), []*tensor.Dense{dense(x, shape...)})
+		out, err := gradcheck.Forward(reduceBuild(true, axes, true), []*tensor.Dense{optest.Dense(x, shape...)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		want, _ := naiveReduce(x, shape, axes, true, true)
-		assertClose(t, fmt.Sprintf("ReduceMean%v", axes), out.Data, want, 0, 2e-7)
+		optest.AssertClose(t, fmt.Sprintf("ReduceMean%v", axes), out.Data, want, 0, 2e-7)
 	}
 }
 
@@ -154,9 +155,9 @@ func TestReduceAgainstPyTorch(t *testing.T) {
 	var script strings.Builder
 	inputs := map[string][]float32{}
 	for i, c := range reduceCases {
-		n := numel(c.shape)
-		inputs[fmt.Sprintf("x%d", i)] = uniform(uint64(100+i), n, -3, 3)
-		inputs[fmt.Sprintf("dy%d", i)] = uniform(uint64(200+i), n, -1, 1) // only the first outputs are used
+		n := optest.Numel(c.shape)
+		inputs[fmt.Sprintf("x%d", i)] = optest.Uniform(uint64(100+i), n, -3, 3)
+		inputs[fmt.Sprintf("dy%d", i)] = optest.Uniform(uint64(200+i), n, -1, 1) // only the first outputs are used
 		axes := c.axes
 		if len(axes) == 0 {
 			for d := range c.shape {
@@ -179,7 +180,7 @@ save('%s%d_dx', x.grad)
 `, i, shape, fn, dims, keep, i, fn, i, fn, i)
 		}
 	}
-	ref := runTorch(t, script.String(), inputs)
+	ref := optest.RunTorch(t, script.String(), inputs)
 	for i, c := range reduceCases {
 		for _, mean := range []bool{false, true} {
 			fn := "sum"
@@ -189,11 +190,11 @@ save('%s%d_dx', x.grad)
 			t.Run(fmt.Sprintf("%s_%v", fn, c), func(t *testing.T) {
 				x := inputs[fmt.Sprintf("x%d", i)]
 				_, outShape := naiveReduce(x, c.shape, c.axes, c.keep, mean)
-				m := numel(outShape)
+				m := optest.Numel(outShape)
 				dy := inputs[fmt.Sprintf("dy%d", i)][:m]
-				y, grads := runGraph(t, reduceBuild(mean, c.axes, c.keep), []*tensor.Dense{dense(x, c.shape...)}, dy)
-				assertClose(t, "forward", y, mustGet(t, ref, fmt.Sprintf("%s%d_y", fn, i), m), 1e-5, 1e-5)
-				assertClose(t, "gradient", grads[0], mustGet(t, ref, fmt.Sprintf("%s%d_dx", fn, i), len(x)), 1e-6, 1e-6)
+				y, grads := optest.RunGraph(t, reduceBuild(mean, c.axes, c.keep), []*tensor.Dense{optest.Dense(x, c.shape...)}, dy)
+				optest.AssertClose(t, "forward", y, optest.MustGet(t, ref, fmt.Sprintf("%s%d_y", fn, i), m), 1e-5, 1e-5)
+				optest.AssertClose(t, "gradient", grads[0], optest.MustGet(t, ref, fmt.Sprintf("%s%d_dx", fn, i), len(x)), 1e-6, 1e-6)
 			})
 		}
 	}
@@ -222,7 +223,7 @@ func TestReduceErrors(t *testing.T) {
 		}
 	}
 	// Sum and mean over the same axes, and different axes, stay distinct ops.
-	y, _ := runGraph(t, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+	y, _ := optest.RunGraph(t, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
 		a, err := ReduceSum(in[0], []int{1}, false)
 		if err != nil {
 			return nil, err
@@ -236,6 +237,6 @@ func TestReduceErrors(t *testing.T) {
 			return nil, err
 		}
 		return gorgonia.Concat(0, a, b, c)
-	}, []*tensor.Dense{dense([]float32{1, 2, 3, 4}, 2, 2)}, nil)
-	assertClose(t, "sum(axis 1) | mean(axis 1) | sum(axis 0)", y, []float32{3, 7, 1.5, 3.5, 4, 6}, 0, 0)
+	}, []*tensor.Dense{optest.Dense([]float32{1, 2, 3, 4}, 2, 2)}, nil)
+	optest.AssertClose(t, "sum(axis 1) | mean(axis 1) | sum(axis 0)", y, []float32{3, 7, 1.5, 3.5, 4, 6}, 0, 0)
 }

@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/trainer/gradcheck"
+	"github.com/pgaug/pgaug/trainer/ops/optest"
 )
 
 type softmaxCase struct {
@@ -48,13 +49,13 @@ func softmaxBuild(log bool, c softmaxCase) gradcheck.Build {
 
 func TestSoftmaxGradients(t *testing.T) {
 	for i, c := range softmaxCases {
-		if numel(c.shape) > 1000 {
+		if optest.Numel(c.shape) > 1000 {
 			continue
 		}
 		for _, log := range []bool{false, true} {
 			t.Run(fmt.Sprintf("log%t_%v_axis%d_coerce%t", log, c.shape, c.axis, c.coerce), func(t *testing.T) {
-				x := uniform(uint64(i), numel(c.shape), -3, 3)
-				gradcheck.Check(t, softmaxBuild(log, c), []*tensor.Dense{dense(x, c.shape...)}, gradcheck.Options{MaxProbe: -1, Seed: uint64(i)})
+				x := optest.Uniform(uint64(i), optest.Numel(c.shape), -3, 3)
+				gradcheck.Check(t, softmaxBuild(log, c), []*tensor.Dense{optest.Dense(x, c.shape...)}, gradcheck.Options{MaxProbe: -1, Seed: uint64(i)})
 			})
 		}
 	}
@@ -68,8 +69,8 @@ func TestSoftmaxAgainstPyTorch(t *testing.T) {
 	var script strings.Builder
 	inputs := map[string][]float32{}
 	for i, c := range softmaxCases {
-		n := numel(c.shape)
-		x := uniform(uint64(300+i), n, -6, 6)
+		n := optest.Numel(c.shape)
+		x := optest.Uniform(uint64(300+i), n, -6, 6)
 		// Large logits (stability) and -Inf entries (masked) in some cases.
 		if i%3 == 1 {
 			for j := range x {
@@ -82,11 +83,11 @@ func TestSoftmaxAgainstPyTorch(t *testing.T) {
 			}
 		}
 		inputs[fmt.Sprintf("x%d", i)] = x
-		inputs[fmt.Sprintf("dy%d", i)] = uniform(uint64(400+i), n, -1, 1)
+		inputs[fmt.Sprintf("dy%d", i)] = optest.Uniform(uint64(400+i), n, -1, 1)
 		for _, fn := range []string{"softmax", "log_softmax"} {
 			f := fmt.Sprintf("F.%s(x, dim=%d)", fn, c.axis)
 			if c.coerce {
-				f = fmt.Sprintf("F.%s(x.reshape(%d, -1), dim=1).reshape(x.shape)", fn, numel(c.shape[:c.axis]))
+				f = fmt.Sprintf("F.%s(x.reshape(%d, -1), dim=1).reshape(x.shape)", fn, optest.Numel(c.shape[:c.axis]))
 			}
 			fmt.Fprintf(&script, `x = load('x%d', %s).requires_grad_(True)
 y = %s
@@ -96,7 +97,7 @@ save('%s%d_dx', x.grad)
 `, i, shapeList(c.shape), f, i, shapeList(c.shape), fn, i, fn, i)
 		}
 	}
-	ref := runTorch(t, script.String(), inputs)
+	ref := optest.RunTorch(t, script.String(), inputs)
 	for i, c := range softmaxCases {
 		for _, log := range []bool{false, true} {
 			fn := "softmax"
@@ -105,19 +106,19 @@ save('%s%d_dx', x.grad)
 			}
 			t.Run(fmt.Sprintf("%s_%v_axis%d_coerce%t", fn, c.shape, c.axis, c.coerce), func(t *testing.T) {
 				x, dy := inputs[fmt.Sprintf("x%d", i)], inputs[fmt.Sprintf("dy%d", i)]
-				in := dense(x, c.shape...)
-				y, grads := runGraph(t, softmaxBuild(log, c), []*tensor.Dense{in}, dy)
-				want := mustGet(t, ref, fmt.Sprintf("%s%d_y", fn, i), len(x))
-				assertClose(t, "forward", y, want, 1e-6, 1e-5)
-				wantDx := mustGet(t, ref, fmt.Sprintf("%s%d_dx", fn, i), len(x))
+				in := optest.Dense(x, c.shape...)
+				y, grads := optest.RunGraph(t, softmaxBuild(log, c), []*tensor.Dense{in}, dy)
+				want := optest.MustGet(t, ref, fmt.Sprintf("%s%d_y", fn, i), len(x))
+				optest.AssertClose(t, "forward", y, want, 1e-6, 1e-5)
+				wantDx := optest.MustGet(t, ref, fmt.Sprintf("%s%d_dx", fn, i), len(x))
 				if log {
 					// At -Inf inputs PyTorch's log_softmax gradient is dy
 					// (exp(-Inf) = 0), as here.
-					assertClose(t, "gradient", grads[0], wantDx, 1e-5, 1e-5)
+					optest.AssertClose(t, "gradient", grads[0], wantDx, 1e-5, 1e-5)
 				} else {
-					assertClose(t, "gradient", grads[0], wantDx, 1e-6, 1e-5)
+					optest.AssertClose(t, "gradient", grads[0], wantDx, 1e-6, 1e-5)
 				}
-				assertClose(t, "input after the run", in.Float32s(), x, 0, 0)
+				optest.AssertClose(t, "input after the run", in.Float32s(), x, 0, 0)
 			})
 		}
 	}
@@ -127,11 +128,11 @@ save('%s%d_dx', x.grad)
 // logits far beyond exp's range.
 func TestSoftmaxStability(t *testing.T) {
 	x := []float32{1e4, 1e4 - 1, -1e4, 80, 90, 100, -1e30, 0, 1e30}
-	sm, err := gradcheck.Forward(softmaxBuild(false, softmaxCase{axis: 1}), []*tensor.Dense{dense(x, 3, 3)})
+	sm, err := gradcheck.Forward(softmaxBuild(false, softmaxCase{axis: 1}), []*tensor.Dense{optest.Dense(x, 3, 3)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	lsm, err := gradcheck.Forward(softmaxBuild(true, softmaxCase{axis: 1}), []*tensor.Dense{dense(x, 3, 3)})
+	lsm, err := gradcheck.Forward(softmaxBuild(true, softmaxCase{axis: 1}), []*tensor.Dense{optest.Dense(x, 3, 3)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,9 +140,9 @@ func TestSoftmaxStability(t *testing.T) {
 	want := []float32{float32(e1), float32(1 - e1), 0,
 		float32(math.Exp(-20) / (1 + math.Exp(-10) + math.Exp(-20))), float32(math.Exp(-10) / (1 + math.Exp(-10) + math.Exp(-20))), float32(1 / (1 + math.Exp(-10) + math.Exp(-20))),
 		0, 0, 1}
-	assertClose(t, "softmax", sm.Data, want, 1e-7, 1e-6)
+	optest.AssertClose(t, "softmax", sm.Data, want, 1e-7, 1e-6)
 	wantLog := []float32{float32(math.Log(e1)), float32(math.Log(1 - e1)), -2e4 - float32(math.Log1p(math.Exp(-1))),
 		float32(-20 - math.Log(1+math.Exp(-10)+math.Exp(-20))), float32(-10 - math.Log(1+math.Exp(-10)+math.Exp(-20))), float32(-math.Log(1 + math.Exp(-10) + math.Exp(-20))),
 		-2e30, -1e30, 0}
-	assertClose(t, "log-softmax", lsm.Data, wantLog, 1e-6, 1e-6)
+	optest.AssertClose(t, "log-softmax", lsm.Data, wantLog, 1e-6, 1e-6)
 }

@@ -9,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/trainer/gradcheck"
+	"github.com/pgaug/pgaug/trainer/ops/optest"
 )
 
 // naiveSource is the input index that output index o of one axis copies (-1
@@ -63,7 +64,7 @@ func naivePad(x []float32, shape []int, p PadParams) ([]float32, []int) {
 	for d := range shape {
 		out[d] = shape[d] + p.Pads[d] + p.Pads[d+r]
 	}
-	res := make([]float32, numel(out))
+	res := make([]float32, optest.Numel(out))
 	idx := make([]int, r)
 	for flat := range res {
 		rem := flat
@@ -116,8 +117,8 @@ func TestPadAgainstNaive(t *testing.T) {
 		for mode := Constant; mode <= Wrap; mode++ {
 			p := PadParams{Pads: c.pads, Mode: mode, Value: -1.5}
 			t.Run(fmt.Sprintf("%v_%v_%v", mode, c.shape, c.pads), func(t *testing.T) {
-				x := uniform(uint64(i), numel(c.shape), -2, 2)
-				out, err := gradcheck.Forward(padBuild(p), []*tensor.Dense{dense(x, c.shape...)})
+				x := optest.Uniform(uint64(i), optest.Numel(c.shape), -2, 2)
+				out, err := gradcheck.Forward(padBuild(p), []*tensor.Dense{optest.Dense(x, c.shape...)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -125,7 +126,7 @@ func TestPadAgainstNaive(t *testing.T) {
 				if !out.Shape.Eq(tensor.Shape(wantShape)) {
 					t.Fatalf("shape %v, want %v", out.Shape, wantShape)
 				}
-				assertClose(t, "Pad", out.Data, want, 0, 0)
+				optest.AssertClose(t, "Pad", out.Data, want, 0, 0)
 			})
 		}
 	}
@@ -136,8 +137,8 @@ func TestPadGradients(t *testing.T) {
 		for mode := Constant; mode <= Wrap; mode++ {
 			p := PadParams{Pads: c.pads, Mode: mode, Value: 0.25}
 			t.Run(fmt.Sprintf("%v_%v_%v", mode, c.shape, c.pads), func(t *testing.T) {
-				x := uniform(uint64(i+20), numel(c.shape), -2, 2)
-				gradcheck.Check(t, padBuild(p), []*tensor.Dense{dense(x, c.shape...)}, gradcheck.Options{MaxProbe: 60, Seed: uint64(i)})
+				x := optest.Uniform(uint64(i+20), optest.Numel(c.shape), -2, 2)
+				gradcheck.Check(t, padBuild(p), []*tensor.Dense{optest.Dense(x, c.shape...)}, gradcheck.Options{MaxProbe: 60, Seed: uint64(i)})
 			})
 		}
 	}
@@ -161,10 +162,10 @@ func TestPadAgainstPyTorch(t *testing.T) {
 	inputs := map[string][]float32{}
 	outs := make([][]int, len(cases))
 	for i, c := range cases {
-		x := uniform(uint64(80+i), numel(c.shape), -2, 2)
+		x := optest.Uniform(uint64(80+i), optest.Numel(c.shape), -2, 2)
 		_, outs[i] = naivePad(x, c.shape, c.p)
 		inputs[fmt.Sprintf("x%d", i)] = x
-		inputs[fmt.Sprintf("dy%d", i)] = uniform(uint64(90+i), numel(outs[i]), -1, 1)
+		inputs[fmt.Sprintf("dy%d", i)] = optest.Uniform(uint64(90+i), optest.Numel(outs[i]), -1, 1)
 		fmt.Fprintf(&script, `x = load('x%d', %s).requires_grad_(True)
 y = %s
 y.backward(load('dy%d', *y.shape))
@@ -172,13 +173,13 @@ save('y%d', y)
 save('dx%d', x.grad)
 `, i, shapeList(c.shape), c.torch, i, i, i)
 	}
-	ref := runTorch(t, script.String(), inputs)
+	ref := optest.RunTorch(t, script.String(), inputs)
 	for i, c := range cases {
 		t.Run(c.torch, func(t *testing.T) {
 			x, dy := inputs[fmt.Sprintf("x%d", i)], inputs[fmt.Sprintf("dy%d", i)]
-			y, grads := runGraph(t, padBuild(c.p), []*tensor.Dense{dense(x, c.shape...)}, dy)
-			assertClose(t, "forward", y, mustGet(t, ref, fmt.Sprintf("y%d", i), numel(outs[i])), 0, 0)
-			assertClose(t, "gradient", grads[0], mustGet(t, ref, fmt.Sprintf("dx%d", i), len(x)), 1e-6, 1e-6)
+			y, grads := optest.RunGraph(t, padBuild(c.p), []*tensor.Dense{optest.Dense(x, c.shape...)}, dy)
+			optest.AssertClose(t, "forward", y, optest.MustGet(t, ref, fmt.Sprintf("y%d", i), optest.Numel(outs[i])), 0, 0)
+			optest.AssertClose(t, "gradient", grads[0], optest.MustGet(t, ref, fmt.Sprintf("dx%d", i), len(x)), 1e-6, 1e-6)
 		})
 	}
 }

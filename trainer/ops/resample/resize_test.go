@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/trainer/gradcheck"
+	"github.com/pgaug/pgaug/trainer/ops/optest"
 )
 
 // naiveResize follows the ONNX specification literally, with exact rational
@@ -165,8 +166,8 @@ func resizeBuild(p ResizeParams) gradcheck.Build {
 func TestResizeAgainstNaive(t *testing.T) {
 	for i, c := range resizeCases() {
 		t.Run(c.String(), func(t *testing.T) {
-			x := uniform(uint64(i), numel(c.shape), -2, 2)
-			out, err := gradcheck.Forward(resizeBuild(c.p), []*tensor.Dense{dense(x, c.shape...)})
+			x := optest.Uniform(uint64(i), optest.Numel(c.shape), -2, 2)
+			out, err := gradcheck.Forward(resizeBuild(c.p), []*tensor.Dense{optest.Dense(x, c.shape...)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -178,7 +179,7 @@ func TestResizeAgainstNaive(t *testing.T) {
 			if c.p.Mode == Linear {
 				tol = 1e-6
 			}
-			assertClose(t, "Resize", out.Data, want, tol, tol)
+			optest.AssertClose(t, "Resize", out.Data, want, tol, tol)
 		})
 	}
 }
@@ -186,8 +187,8 @@ func TestResizeAgainstNaive(t *testing.T) {
 func TestResizeGradients(t *testing.T) {
 	for i, c := range resizeCases() {
 		t.Run(c.String(), func(t *testing.T) {
-			x := uniform(uint64(i), numel(c.shape), -2, 2)
-			gradcheck.Check(t, resizeBuild(c.p), []*tensor.Dense{dense(x, c.shape...)}, gradcheck.Options{MaxProbe: 60, Seed: uint64(i)})
+			x := optest.Uniform(uint64(i), optest.Numel(c.shape), -2, 2)
+			gradcheck.Check(t, resizeBuild(c.p), []*tensor.Dense{optest.Dense(x, c.shape...)}, gradcheck.Options{MaxProbe: 60, Seed: uint64(i)})
 		})
 	}
 }
@@ -225,10 +226,10 @@ func TestResizeAgainstPyTorch(t *testing.T) {
 	inputs := map[string][]float32{}
 	outs := make([][]int, len(cases))
 	for i, c := range cases {
-		x := uniform(uint64(50+i), numel(c.shape), -2, 2)
+		x := optest.Uniform(uint64(50+i), optest.Numel(c.shape), -2, 2)
 		_, outs[i] = naiveResize(x, c.shape, c.p)
 		inputs[fmt.Sprintf("x%d", i)] = x
-		inputs[fmt.Sprintf("dy%d", i)] = uniform(uint64(70+i), numel(outs[i]), -1, 1)
+		inputs[fmt.Sprintf("dy%d", i)] = optest.Uniform(uint64(70+i), optest.Numel(outs[i]), -1, 1)
 		fmt.Fprintf(&script, `x = load('x%d', %s).requires_grad_(True)
 y = %s
 y.backward(load('dy%d', *y.shape))
@@ -236,15 +237,15 @@ save('y%d', y)
 save('dx%d', x.grad)
 `, i, shapeList(c.shape), c.torch, i, i, i)
 	}
-	ref := runTorch(t, script.String(), inputs)
+	ref := optest.RunTorch(t, script.String(), inputs)
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			x, dy := inputs[fmt.Sprintf("x%d", i)], inputs[fmt.Sprintf("dy%d", i)]
-			in := dense(x, c.shape...)
-			y, grads := runGraph(t, resizeBuild(c.p), []*tensor.Dense{in}, dy)
-			assertClose(t, "forward", y, mustGet(t, ref, fmt.Sprintf("y%d", i), numel(outs[i])), 1e-6, 1e-6)
-			assertClose(t, "gradient", grads[0], mustGet(t, ref, fmt.Sprintf("dx%d", i), len(x)), 1e-5, 1e-5)
-			assertClose(t, "input after the run", in.Float32s(), x, 0, 0)
+			in := optest.Dense(x, c.shape...)
+			y, grads := optest.RunGraph(t, resizeBuild(c.p), []*tensor.Dense{in}, dy)
+			optest.AssertClose(t, "forward", y, optest.MustGet(t, ref, fmt.Sprintf("y%d", i), optest.Numel(outs[i])), 1e-6, 1e-6)
+			optest.AssertClose(t, "gradient", grads[0], optest.MustGet(t, ref, fmt.Sprintf("dx%d", i), len(x)), 1e-5, 1e-5)
+			optest.AssertClose(t, "input after the run", in.Float32s(), x, 0, 0)
 		})
 	}
 }
@@ -294,7 +295,7 @@ func TestResizeErrors(t *testing.T) {
 
 // Different modes on the same input stay distinct operators.
 func TestResizeOpsDistinct(t *testing.T) {
-	y, _ := runGraph(t, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+	y, _ := optest.RunGraph(t, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
 		a, err := Resize(in[0], ResizeParams{Mode: Nearest, Nearest: Floor, Coordinate: Asymmetric, Sizes: []int{1, 1, 1, 3}})
 		if err != nil {
 			return nil, err
@@ -308,7 +309,7 @@ func TestResizeOpsDistinct(t *testing.T) {
 			return nil, err
 		}
 		return gorgonia.Concat(3, a, b, c)
-	}, []*tensor.Dense{dense([]float32{0, 3}, 1, 1, 1, 2)}, nil)
+	}, []*tensor.Dense{optest.Dense([]float32{0, 3}, 1, 1, 1, 2)}, nil)
 	// Input coordinates 0, 2/3, 4/3.
-	assertClose(t, "floor | ceil | linear", y, []float32{0, 0, 3, 0, 3, 3, 0, 2, 3}, 1e-6, 0)
+	optest.AssertClose(t, "floor | ceil | linear", y, []float32{0, 0, 3, 0, 3, 3, 0, 2, 3}, 1e-6, 0)
 }

@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/trainer/gradcheck"
+	"github.com/pgaug/pgaug/trainer/ops/optest"
 )
 
 const eulerGamma = 0.57721566490153286060651209008240243
@@ -176,7 +177,7 @@ func TestOpsRoundFloat64(t *testing.T) {
 	}
 	xs = append(xs, -0.5, -2.25, -7.3)
 	for k := orderLnGamma; k <= 3; k++ {
-		out, err := gradcheck.Forward(build(k), []*tensor.Dense{dense(xs, len(xs))})
+		out, err := gradcheck.Forward(build(k), []*tensor.Dense{optest.Dense(xs, len(xs))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -199,15 +200,15 @@ func TestGradients(t *testing.T) {
 	for k := orderLnGamma; k <= 2; k++ {
 		for si, shape := range [][]int{{5}, {2, 3, 4}} {
 			t.Run(fmt.Sprintf("%s%v", orderName(k), shape), func(t *testing.T) {
-				x := uniform(uint64(si+3*k+10), numel(shape), 0.6, 6)
-				gradcheck.Check(t, build(k), []*tensor.Dense{dense(x, shape...)}, gradcheck.Options{MaxProbe: -1, Seed: uint64(si)})
+				x := optest.Uniform(uint64(si+3*k+10), optest.Numel(shape), 0.6, 6)
+				gradcheck.Check(t, build(k), []*tensor.Dense{optest.Dense(x, shape...)}, gradcheck.Options{MaxProbe: -1, Seed: uint64(si)})
 			})
 		}
 	}
 	// Negative non-integers, away from the poles.
 	x := []float32{-0.5, -1.3, -2.6, -3.5}
-	gradcheck.Check(t, build(0), []*tensor.Dense{dense(x, 4)}, gradcheck.Options{MaxProbe: -1})
-	gradcheck.Check(t, build(orderLnGamma), []*tensor.Dense{dense(x, 4)}, gradcheck.Options{MaxProbe: -1})
+	gradcheck.Check(t, build(0), []*tensor.Dense{optest.Dense(x, 4)}, gradcheck.Options{MaxProbe: -1})
+	gradcheck.Check(t, build(orderLnGamma), []*tensor.Dense{optest.Dense(x, 4)}, gradcheck.Options{MaxProbe: -1})
 }
 
 // The gradient graphs are themselves differentiable: the gradient of ln Γ and
@@ -239,9 +240,9 @@ func TestSecondOrder(t *testing.T) {
 				}
 				return grads[0], nil
 			}
-			x := uniform(5, 6, 0.7, 5)
-			w := uniform(6, 6, -1, 1)
-			inputs := []*tensor.Dense{dense(x, 6), dense(w, 6)}
+			x := optest.Uniform(5, 6, 0.7, 5)
+			w := optest.Uniform(6, 6, -1, 1)
+			inputs := []*tensor.Dense{optest.Dense(x, 6), optest.Dense(w, 6)}
 			out, err := gradcheck.Forward(first, inputs)
 			if err != nil {
 				t.Fatal(err)
@@ -266,7 +267,7 @@ func TestAgainstPyTorch(t *testing.T) {
 	}
 	xs = append(xs, -0.5, -1.25, -2.75, -7.3, -0.001)
 	n := len(xs)
-	dy := uniform(1, n, -1, 1)
+	dy := optest.Uniform(1, n, -1, 1)
 	script := fmt.Sprintf(`x0 = load('x', %d)
 dy = load('dy', %d)
 for name, f in [('lgamma', torch.lgamma), ('digamma', torch.digamma), ('trigamma', lambda v: torch.polygamma(1, v))]:
@@ -281,24 +282,24 @@ x64 = x0.double()
 save('digamma64', torch.digamma(x64))
 save('trigamma64', torch.polygamma(1, x64))
 `, n, n)
-	ref := runTorch(t, script, map[string][]float32{"x": xs, "dy": dy})
+	ref := optest.RunTorch(t, script, map[string][]float32{"x": xs, "dy": dy})
 	for _, c := range []struct {
 		torch string
 		k     int
 	}{{"lgamma", orderLnGamma}, {"digamma", 0}, {"trigamma", 1}} {
 		t.Run(c.torch, func(t *testing.T) {
-			y, grads := runGraph(t, build(c.k), []*tensor.Dense{dense(xs, n)}, dy)
+			y, grads := optest.RunGraph(t, build(c.k), []*tensor.Dense{optest.Dense(xs, n)}, dy)
 			// PyTorch's float32 kernels are accurate to a few ulp (less near the
 			// root of ψ at 1.46); ours round the float64 value.
-			assertClose(t, c.torch, y, mustGet(t, ref, c.torch+"_y", n), 2e-6, 2e-6)
+			optest.AssertClose(t, c.torch, y, optest.MustGet(t, ref, c.torch+"_y", n), 2e-6, 2e-6)
 			if c.torch != "trigamma" {
-				assertClose(t, c.torch+" gradient", grads[0], mustGet(t, ref, c.torch+"_dx", n), 2e-6, 2e-6)
+				optest.AssertClose(t, c.torch+" gradient", grads[0], optest.MustGet(t, ref, c.torch+"_dx", n), 2e-6, 2e-6)
 			}
 		})
 	}
 	// PyTorch's float64 digamma and trigamma (Cephes) agree with ours to near
 	// float64 precision wherever both are well conditioned.
-	d64, t64 := mustGet(t, ref, "digamma64", n), mustGet(t, ref, "trigamma64", n)
+	d64, t64 := optest.MustGet(t, ref, "digamma64", n), optest.MustGet(t, ref, "trigamma64", n)
 	for i, x := range xs {
 		// The saved arrays are float32: compare the rounded values.
 		if got := float32(DigammaF64(float64(x))); math.Abs(float64(got-d64[i])) > 1e-7*math.Max(1, math.Abs(float64(got))) {

@@ -1,7 +1,6 @@
-package resample
+package optest
 
-// PyTorch reference harness (each operator package of trainer/ops keeps its
-// own copy). Tests fail, never skip, when Python or PyTorch is missing: the
+// PyTorch reference harness. Tests fail, never skip, when Python or PyTorch is missing: the
 // test dependencies (scripts/setup.sh --test-deps) include Debian's
 // python3-torch.
 
@@ -16,7 +15,7 @@ import (
 	"testing"
 )
 
-const torchPrelude = `import os, sys
+const TorchPrelude = `import os, sys
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -31,10 +30,10 @@ def save(name, t):
     np.asarray(t, dtype='<f4').tofile(os.path.join(DIR, name + '.out'))
 `
 
-// pythonWithTorch is the interpreter the reference scripts run under:
+// PythonWithTorch is the interpreter the reference scripts run under:
 // $PGAUG_PYTHON, else Debian's /usr/bin/python3 (which has python3-torch),
 // else python3 from PATH.
-func pythonWithTorch() string {
+func PythonWithTorch() string {
 	if p := os.Getenv("PGAUG_PYTHON"); p != "" {
 		return p
 	}
@@ -44,10 +43,10 @@ func pythonWithTorch() string {
 	return "python3"
 }
 
-// runTorch writes inputs as raw little-endian float32 files, runs script
-// (after torchPrelude, which defines load(name, *shape) and save(name, t)) and
+// RunTorch writes inputs as raw little-endian float32 files, runs script
+// (after TorchPrelude, which defines load(name, *shape) and save(name, t)) and
 // returns every array the script saved, by name.
-func runTorch(t *testing.T, script string, inputs map[string][]float32) map[string][]float32 {
+func RunTorch(t *testing.T, script string, inputs map[string][]float32) map[string][]float32 {
 	t.Helper()
 	dir := t.TempDir()
 	for name, data := range inputs {
@@ -59,15 +58,15 @@ func runTorch(t *testing.T, script string, inputs map[string][]float32) map[stri
 			t.Fatal(err)
 		}
 	}
-	full := torchPrelude + script
-	cmd := exec.Command(pythonWithTorch(), "-c", full, dir)
+	full := TorchPrelude + script
+	cmd := exec.Command(PythonWithTorch(), "-c", full, dir)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		var b strings.Builder
 		for i, line := range strings.Split(full, "\n") {
 			fmt.Fprintf(&b, "%4d  %s\n", i+1, line)
 		}
-		t.Fatalf("PyTorch reference failed (%s): %v\n%s\nscript:\n%s", pythonWithTorch(), err, out, b.String())
+		t.Fatalf("PyTorch reference failed (%s): %v\n%s\nscript:\n%s", PythonWithTorch(), err, out, b.String())
 	}
 	files, err := filepath.Glob(filepath.Join(dir, "*.out"))
 	if err != nil {
@@ -88,9 +87,9 @@ func runTorch(t *testing.T, script string, inputs map[string][]float32) map[stri
 	return res
 }
 
-// mustGet returns the saved array name, failing when it is missing or has the
+// MustGet returns the saved array name, failing when it is missing or has the
 // wrong length.
-func mustGet(t *testing.T, res map[string][]float32, name string, n int) []float32 {
+func MustGet(t *testing.T, res map[string][]float32, name string, n int) []float32 {
 	t.Helper()
 	d, ok := res[name]
 	if !ok {
@@ -102,9 +101,9 @@ func mustGet(t *testing.T, res map[string][]float32, name string, n int) []float
 	return d
 }
 
-// assertClose fails when got and want differ by more than atol + rtol·|want|
+// AssertClose fails when got and want differ by more than atol + rtol·|want|
 // anywhere (NaN matches NaN, infinities must match exactly).
-func assertClose(t *testing.T, what string, got, want []float32, atol, rtol float64) {
+func AssertClose(t *testing.T, what string, got, want []float32, atol, rtol float64) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d elements, want %d", what, len(got), len(want))

@@ -1,4 +1,4 @@
-package batchnorm
+package optest
 
 import (
 	"fmt"
@@ -12,8 +12,8 @@ import (
 	"github.com/pgaug/pgaug/trainer/gradcheck"
 )
 
-// uniform returns n values uniform in [lo, hi), reproducibly.
-func uniform(seed uint64, n int, lo, hi float64) []float32 {
+// Uniform returns n values uniform in [lo, hi), reproducibly.
+func Uniform(seed uint64, n int, lo, hi float64) []float32 {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	d := make([]float32, n)
 	for i := range d {
@@ -22,16 +22,16 @@ func uniform(seed uint64, n int, lo, hi float64) []float32 {
 	return d
 }
 
-// dense wraps data (copied) as a tensor of the given shape; shape () makes a
+// Dense wraps data (copied) as a tensor of the given shape; shape () makes a
 // scalar.
-func dense(data []float32, shape ...int) *tensor.Dense {
+func Dense(data []float32, shape ...int) *tensor.Dense {
 	if len(shape) == 0 {
 		return tensor.New(tensor.FromScalar(data[0]))
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), data...)))
 }
 
-func numel(shape []int) int {
+func Numel(shape []int) int {
 	n := 1
 	for _, s := range shape {
 		n *= s
@@ -39,10 +39,10 @@ func numel(shape []int) int {
 	return n
 }
 
-// runGraph builds the graph, runs it once and returns the output and, when
+// RunGraph builds the graph, runs it once and returns the output and, when
 // dy is given, the gradients of Σ out⊙dy with respect to the inputs listed in
 // wrt (all inputs when wrt is empty).
-func runGraph(t testing.TB, build gradcheck.Build, inputs []*tensor.Dense, dy []float32, wrt ...int) ([]float32, [][]float32) {
+func RunGraph(t testing.TB, build gradcheck.Build, inputs []*tensor.Dense, dy []float32, wrt ...int) ([]float32, [][]float32) {
 	t.Helper()
 	g := gorgonia.NewGraph()
 	nodes := make([]*gorgonia.Node, len(inputs))
@@ -96,19 +96,19 @@ func runGraph(t testing.TB, build gradcheck.Build, inputs []*tensor.Dense, dy []
 	if err := vm.RunAll(); err != nil {
 		t.Fatalf("running the graph: %v", err)
 	}
-	y := valueData(t, yv)
+	y := ValueData(t, yv)
 	grads := make([][]float32, len(targets))
 	for k, n := range targets {
 		gv, err := n.Grad()
 		if err != nil {
 			t.Fatalf("gradient of input %d: %v", wrt[k], err)
 		}
-		grads[k] = valueData(t, gv)
+		grads[k] = ValueData(t, gv)
 	}
 	return y, grads
 }
 
-func valueData(t testing.TB, v gorgonia.Value) []float32 {
+func ValueData(t testing.TB, v gorgonia.Value) []float32 {
 	t.Helper()
 	if v == nil {
 		t.Fatal("value not computed")
@@ -123,20 +123,20 @@ func valueData(t testing.TB, v gorgonia.Value) []float32 {
 	return nil
 }
 
-// checkPrealloc checks an operator's UsePreallocDo: a free destination of the
+// CheckPrealloc checks an operator's UsePreallocDo: a free destination of the
 // right shape is reused and fully overwritten, one that aliases an input or
 // has the wrong shape is not, and the inputs are never modified.
-func checkPrealloc(t *testing.T, op gorgonia.UsePreallocDoer, inputs ...gorgonia.Value) {
+func CheckPrealloc(t *testing.T, op gorgonia.UsePreallocDoer, inputs ...gorgonia.Value) {
 	t.Helper()
 	before := make([][]float32, len(inputs))
 	for i, in := range inputs {
-		before[i] = valueData(t, in)
+		before[i] = ValueData(t, in)
 	}
 	refV, err := op.(gorgonia.Op).Do(inputs...)
 	if err != nil {
 		t.Fatalf("%v: Do: %v", op, err)
 	}
-	ref := valueData(t, refV)
+	ref := ValueData(t, refV)
 	shape := refV.Shape().Clone()
 	if shape.IsScalar() {
 		return
@@ -154,7 +154,7 @@ func checkPrealloc(t *testing.T, op gorgonia.UsePreallocDoer, inputs ...gorgonia
 	if got != gorgonia.Value(free) {
 		t.Errorf("%v: a free destination of shape %v was not reused", op, shape)
 	}
-	assertClose(t, fmt.Sprintf("%v into a preallocated destination", op), valueData(t, got), ref, 0, 0)
+	AssertClose(t, fmt.Sprintf("%v into a preallocated destination", op), ValueData(t, got), ref, 0, 0)
 
 	for i, in := range inputs {
 		d, ok := in.(*tensor.Dense)
@@ -168,7 +168,7 @@ func checkPrealloc(t *testing.T, op gorgonia.UsePreallocDoer, inputs ...gorgonia
 		if got == gorgonia.Value(d) {
 			t.Errorf("%v: wrote its output over input %d", op, i)
 		}
-		assertClose(t, fmt.Sprintf("%v with input %d offered as destination", op, i), valueData(t, got), ref, 0, 0)
+		AssertClose(t, fmt.Sprintf("%v with input %d offered as destination", op, i), ValueData(t, got), ref, 0, 0)
 	}
 
 	wrong := tensor.New(tensor.WithShape(shape.TotalSize()+1), tensor.WithBacking(make([]float32, shape.TotalSize()+1)))
@@ -179,8 +179,8 @@ func checkPrealloc(t *testing.T, op gorgonia.UsePreallocDoer, inputs ...gorgonia
 	if got == gorgonia.Value(wrong) {
 		t.Errorf("%v: reused a destination of the wrong shape", op)
 	}
-	assertClose(t, fmt.Sprintf("%v with a wrong-shaped destination", op), valueData(t, got), ref, 0, 0)
+	AssertClose(t, fmt.Sprintf("%v with a wrong-shaped destination", op), ValueData(t, got), ref, 0, 0)
 	for i, in := range inputs {
-		assertClose(t, fmt.Sprintf("%v: input %d afterwards", op, i), valueData(t, in), before[i], 0, 0)
+		AssertClose(t, fmt.Sprintf("%v: input %d afterwards", op, i), ValueData(t, in), before[i], 0, 0)
 	}
 }
