@@ -135,12 +135,12 @@ func BenchmarkResNet18TrainStep(b *testing.B) {
 	net := netstep.New(m, netstep.CrossEntropy)
 	defer net.Close()
 	opt := &optim.SGD{Momentum: 0.9}
-	if _, err := net.Step(x, tgt, opt, 0.01); err != nil {
+	if _, err := net.Step(x, opt, 0.01, tgt); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := net.Step(x, tgt, opt, 0.01); err != nil {
+		if _, err := net.Step(x, opt, 0.01, tgt); err != nil {
 			b.Fatal(err)
 		}
 	}

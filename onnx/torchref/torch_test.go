@@ -188,7 +188,7 @@ func TestTrainingStepsMatchPyTorch(t *testing.T) {
 			defer net.Close()
 			opt := &optim.SGD{Momentum: 0.9}
 			for s := 0; s < steps; s++ {
-				r, err := net.Step(x, target, opt, 0.01)
+				r, err := net.Step(x, opt, 0.01, target)
 				if err != nil {
 					t.Fatal(err)
 				}

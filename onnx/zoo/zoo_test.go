@@ -196,7 +196,7 @@ func TestTrains(t *testing.T) {
 			defer net.Close()
 			var losses []float32
 			for i := 0; i < steps; i++ {
-				r, err := net.Step(x, y, opt, lr)
+				r, err := net.Step(x, opt, lr, y)
 				if err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				}

@@ -25,10 +25,17 @@ const (
 	BinaryCrossEntropy
 )
 
+// LossFunc builds a custom scalar loss on the network's first output out.
+// It returns the loss and the extra input nodes (targets, weights, samples)
+// that ForwardBackward's inputs fill, in order, at every step.
+type LossFunc func(g *gorgonia.ExprGraph, out *gorgonia.Node) (loss *gorgonia.Node, inputs []*gorgonia.Node, err error)
+
 // Net is an imported model prepared for training steps and evaluation.
 type Net struct {
 	Model *importer.Model
 	Loss  LossKind
+	// Custom, when set, replaces Loss (see NewWithLoss).
+	Custom LossFunc
 
 	train map[string]*trainGraph
 	eval  map[string]*importer.Graph
@@ -43,7 +50,7 @@ func New(m *importer.Model, kind LossKind) *Net {
 type trainGraph struct {
 	g         *importer.Graph
 	input     *gorgonia.Node
-	target    *gorgonia.Node
+	extra     []*gorgonia.Node // the loss's inputs (targets, weights)
 	loss      *gorgonia.Node
 	out       *gorgonia.Node
 	learn     gorgonia.Nodes
@@ -78,15 +85,16 @@ func (n *Net) trainGraphFor(shape []int) (*trainGraph, error) {
 	}
 	tg := &trainGraph{g: g, input: g.Inputs[0], out: g.Outputs[0]}
 	outShape := tg.out.Shape()
-	tg.target = gorgonia.NewTensor(g.G, tensor.Float32, outShape.Dims(), gorgonia.WithShape(outShape...), gorgonia.WithName(fmt.Sprintf("netstep.target%v", outShape)))
-	switch n.Loss {
-	case CrossEntropy:
-		tg.loss, err = loss.SoftmaxCrossEntropy(tg.out, tg.target)
-	case BinaryCrossEntropy:
-		tg.loss, err = loss.BinaryCrossEntropy(tg.out, tg.target)
+	f := n.Custom
+	if f == nil {
+		f = builtinLoss(n.Loss)
 	}
+	tg.loss, tg.extra, err = f(g.G, tg.out)
 	if err != nil {
 		return nil, fmt.Errorf("%s: building the loss on output %v: %w", n.Model.Source, outShape, err)
+	}
+	if tg.loss == nil || !tg.loss.IsScalar() {
+		return nil, fmt.Errorf("%s: the loss on output %v is not a scalar", n.Model.Source, outShape)
 	}
 	for _, p := range n.Model.Params {
 		if node, ok := g.ParamNodes[p.Name]; ok && p.Trainable {
@@ -113,16 +121,42 @@ type Result struct {
 	Output *tensor.Dense // a copy of the network's output
 }
 
-// ForwardBackward runs the model in training mode on x with the given
-// targets (same shape as the output), leaving the parameter gradients ready
-// for Params. Gradients are zeroed first.
-func (n *Net) ForwardBackward(x, target *tensor.Dense) (Result, error) {
+// builtinLoss returns the loss of a LossKind, with the target (shaped like
+// the output) as its one input.
+func builtinLoss(kind LossKind) LossFunc {
+	return func(g *gorgonia.ExprGraph, out *gorgonia.Node) (*gorgonia.Node, []*gorgonia.Node, error) {
+		s := out.Shape()
+		target := gorgonia.NewTensor(g, tensor.Float32, s.Dims(), gorgonia.WithShape(s...), gorgonia.WithName(fmt.Sprintf("netstep.target%v", s)))
+		var l *gorgonia.Node
+		var err error
+		switch kind {
+		case CrossEntropy:
+			l, err = loss.SoftmaxCrossEntropy(out, target)
+		case BinaryCrossEntropy:
+			l, err = loss.BinaryCrossEntropy(out, target)
+		default:
+			err = fmt.Errorf("unknown loss kind %d", kind)
+		}
+		return l, []*gorgonia.Node{target}, err
+	}
+}
+
+// ForwardBackward runs the model in training mode on x with the given loss
+// inputs (for the built-in losses: the targets, shaped like the output),
+// leaving the parameter gradients ready for Params. Gradients are zeroed
+// first.
+func (n *Net) ForwardBackward(x *tensor.Dense, inputs ...*tensor.Dense) (Result, error) {
 	tg, err := n.trainGraphFor(x.Shape())
 	if err != nil {
 		return Result{}, err
 	}
-	if !target.Shape().Eq(tg.target.Shape()) {
-		return Result{}, fmt.Errorf("%s: targets have shape %v, the output is %v", n.Model.Source, target.Shape(), tg.target.Shape())
+	if len(inputs) != len(tg.extra) {
+		return Result{}, fmt.Errorf("%s: the loss takes %d inputs, got %d", n.Model.Source, len(tg.extra), len(inputs))
+	}
+	for i, in := range inputs {
+		if !in.Shape().Eq(tg.extra[i].Shape()) {
+			return Result{}, fmt.Errorf("%s: loss input %d (%s) has shape %v, want %v", n.Model.Source, i, tg.extra[i].Name(), in.Shape(), tg.extra[i].Shape())
+		}
 	}
 	n.Model.SetTraining(true)
 	if err := zeroGrads(tg.learn); err != nil {
@@ -131,8 +165,10 @@ func (n *Net) ForwardBackward(x, target *tensor.Dense) (Result, error) {
 	if err := gorgonia.Let(tg.input, x); err != nil {
 		return Result{}, err
 	}
-	if err := gorgonia.Let(tg.target, target); err != nil {
-		return Result{}, err
+	for i, in := range inputs {
+		if err := gorgonia.Let(tg.extra[i], in); err != nil {
+			return Result{}, err
+		}
 	}
 	tg.vm.Reset()
 	if err := tg.vm.RunAll(); err != nil {
@@ -165,8 +201,8 @@ func (n *Net) Params(shape []int) ([]optim.Param, error) {
 }
 
 // Step is ForwardBackward followed by one optimizer step with learning rate lr.
-func (n *Net) Step(x, target *tensor.Dense, opt optim.Optimizer, lr float64) (Result, error) {
-	r, err := n.ForwardBackward(x, target)
+func (n *Net) Step(x *tensor.Dense, opt optim.Optimizer, lr float64, inputs ...*tensor.Dense) (Result, error) {
+	r, err := n.ForwardBackward(x, inputs...)
 	if err != nil {
 		return r, err
 	}
@@ -174,13 +210,15 @@ func (n *Net) Step(x, target *tensor.Dense, opt optim.Optimizer, lr float64) (Re
 	if err != nil {
 		return r, err
 	}
-	if err := checkFinite(ps); err != nil {
+	if err := CheckFinite(ps); err != nil {
 		return r, fmt.Errorf("%s: %w", n.Model.Source, err)
 	}
 	return r, opt.Step(ps, lr)
 }
 
-func checkFinite(ps []optim.Param) error {
+// CheckFinite returns an error naming the first parameter whose gradient
+// holds a NaN or an infinity.
+func CheckFinite(ps []optim.Param) error {
 	for _, p := range ps {
 		for _, g := range p.Grad {
 			if math.IsNaN(float64(g)) || math.IsInf(float64(g), 0) {
@@ -194,6 +232,17 @@ func checkFinite(ps []optim.Param) error {
 // Forward runs the model in inference mode (running BN statistics) and
 // returns a copy of its first output.
 func (n *Net) Forward(x *tensor.Dense) (*tensor.Dense, error) {
+	return n.forward(x, false)
+}
+
+// ForwardTraining runs the model forward in training mode (BatchNorm uses
+// and updates the batch statistics, as a PyTorch module in train() mode
+// does) without computing gradients, and returns a copy of its first output.
+func (n *Net) ForwardTraining(x *tensor.Dense) (*tensor.Dense, error) {
+	return n.forward(x, true)
+}
+
+func (n *Net) forward(x *tensor.Dense, training bool) (*tensor.Dense, error) {
 	key := shapeKey(x.Shape())
 	g, ok := n.eval[key]
 	if !ok {
@@ -206,12 +255,21 @@ func (n *Net) Forward(x *tensor.Dense) (*tensor.Dense, error) {
 		}
 		n.eval[key] = g
 	}
-	n.Model.SetTraining(false)
+	n.Model.SetTraining(training)
 	outs, err := g.Forward(x)
 	if err != nil {
 		return nil, err
 	}
 	return outs[0], nil
+}
+
+// NewWithLoss wraps m with a custom loss (e.g. a policy-gradient objective):
+// ForwardBackward then takes the values of the loss's extra inputs in the
+// order f returned them.
+func NewWithLoss(m *importer.Model, f LossFunc) *Net {
+	n := New(m, CrossEntropy)
+	n.Custom = f
+	return n
 }
 
 // Close releases the machines.

@@ -69,7 +69,7 @@ func TestLossFallsOnASeparableTask(t *testing.T) {
 	for step := 0; step < 60; step++ {
 		x, y := batch(rng, 32, 4)
 		tgt, _ := loss.OneHot(y, 2)
-		r, err := net.Step(x, tgt, opt, 0.05)
+		r, err := net.Step(x, opt, 0.05, tgt)
 		if err != nil {
 			t.Fatal(err)
 		}
