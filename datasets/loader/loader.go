@@ -104,6 +104,9 @@ func New(ds *arrowds.Dataset, cfg Config) (*Loader, error) {
 	return l, nil
 }
 
+// Config returns the loader's configuration.
+func (l *Loader) Config() Config { return l.cfg }
+
 // Len returns the number of samples per epoch (before DropLast).
 func (l *Loader) Len() int { return len(l.rows) }
 
@@ -162,8 +165,16 @@ type result struct {
 // Epoch starts building the batches of an epoch. Call Close when done (also
 // when stopping early).
 func (l *Loader) Epoch(ctx context.Context, epoch int) *Iterator {
+	return l.EpochFrom(ctx, epoch, 0)
+}
+
+// EpochFrom is Epoch starting at batch start (0-based): the batches are
+// those Epoch would give from that point on, bit for bit, without building
+// the ones before it. A resumed run uses it to continue mid-epoch.
+func (l *Loader) EpochFrom(ctx context.Context, epoch, start int) *Iterator {
 	ctx, cancel := context.WithCancel(ctx)
 	it := &Iterator{l: l, epoch: epoch, order: l.Order(epoch), nb: l.NumBatches(), cancel: cancel, ctx: ctx}
+	it.next = max(start, 0)
 	ahead := l.cfg.Workers + l.cfg.Prefetch
 	it.slots = make([]chan result, ahead)
 	for i := range it.slots {
@@ -175,7 +186,7 @@ func (l *Loader) Epoch(ctx context.Context, epoch int) *Iterator {
 	go func() { // dispatcher: at most `ahead` batches in flight or ready
 		defer it.wg.Done()
 		defer close(jobs)
-		for b := 0; b < it.nb; b++ {
+		for b := it.next; b < it.nb; b++ {
 			select {
 			case it.tokens <- struct{}{}:
 			case <-ctx.Done():

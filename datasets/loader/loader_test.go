@@ -310,3 +310,30 @@ func TestCancelledContext(t *testing.T) {
 		t.Errorf("after cancel: %v", err)
 	}
 }
+
+func TestEpochFromMatchesTheTailOfAnEpoch(t *testing.T) {
+	d := synthDataset(t)
+	l, err := New(d, Config{Split: "train", BatchSize: 16, Shuffle: true, Seed: 7, Workers: 2, Transform: aug()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := collect(t, l, 2)
+	it := l.EpochFrom(context.Background(), 2, 3)
+	defer it.Close()
+	for i := 3; ; i++ {
+		b, err := it.Next()
+		if errors.Is(err, io.EOF) {
+			if i != len(full) {
+				t.Fatalf("resumed epoch ended after batch %d, the full one after %d", i, len(full))
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Index != i || !reflect.DeepEqual(b.X, full[i].X) || !reflect.DeepEqual(b.IDs, full[i].IDs) {
+			t.Fatalf("batch %d of the resumed epoch differs from the uninterrupted one", i)
+		}
+		b.Release()
+	}
+}
