@@ -1,0 +1,391 @@
+package apga
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/datasets/loader"
+	"github.com/pgaug/pgaug/trainer/checkpoint"
+	"github.com/pgaug/pgaug/trainer/fit"
+	"github.com/pgaug/pgaug/trainer/loss"
+	"github.com/pgaug/pgaug/trainer/metrics"
+	"github.com/pgaug/pgaug/trainer/netstep"
+	"github.com/pgaug/pgaug/trainer/optim"
+)
+
+// Config holds every constant of the method.
+type Config struct {
+	Preset string // "paper" or "reference": recorded, the fields below rule
+	// ClassifierLR and PolicyLR are the base learning rates (the loop's
+	// schedule multiplies both).
+	ClassifierLR, PolicyLR float64
+	// BaselineDecay is the EMA decay d of the reward baseline:
+	// b ← d·b + (1−d)·R.
+	BaselineDecay float64
+	// BaselineFirst updates the baseline with the current reward before the
+	// advantage R − b is taken, and starts it at the first reward (the
+	// published code); otherwise b starts at 0 and is updated after.
+	BaselineFirst bool
+	// AdvantageScale multiplies BCE(P, A)·(R − b).
+	AdvantageScale float64
+	// LambdaZeros and LambdaOnes weigh BCE(P, 0) and BCE(P, 1).
+	LambdaZeros, LambdaOnes float64
+	// ScaleLambdasByAdvantage multiplies the λ terms by |R − b| (the
+	// published code).
+	ScaleLambdasByAdvantage bool
+	// AdversarialEvalMode computes L_adv with the classifier in evaluation
+	// mode (running BatchNorm statistics; the published code); otherwise in
+	// training mode, as the classifier's other passes.
+	AdversarialEvalMode bool
+	// Threshold turns probabilities into masks (0.5).
+	Threshold float64
+	// TTA makes Evaluate score the mean softmax of the original and the
+	// aid-masked image.
+	TTA bool
+	Classes int
+}
+
+// Preset returns the configuration a preset names.
+func Preset(name string) (Config, error) {
+	switch strings.ToLower(name) {
+	case "", "paper":
+		return Config{Preset: "paper", ClassifierLR: 1e-4, PolicyLR: 1e-4, BaselineDecay: 0.5, AdvantageScale: 1,
+			LambdaZeros: 0.1, Threshold: 0.5}, nil
+	case "reference":
+		return Config{Preset: "reference", ClassifierLR: 1e-5, PolicyLR: 1e-5, BaselineDecay: 0.5, BaselineFirst: true,
+			AdvantageScale: 100, LambdaZeros: 0.1, LambdaOnes: 0.01, ScaleLambdasByAdvantage: true,
+			AdversarialEvalMode: true, Threshold: 0.5}, nil
+	}
+	return Config{}, fmt.Errorf("APGA preset %q: want paper or reference", name)
+}
+
+// Method trains a classifier and a segmentation policy together. It
+// implements fit.Method.
+type Method struct {
+	Cfg        Config
+	Classifier *netstep.Net // softmax cross-entropy on B×K logits
+	Policy     *netstep.Net // one-channel probability map, B×1×H×W
+	ClsOpt     optim.Optimizer
+	PolicyOpt  optim.Optimizer
+
+	// Baseline is the reward EMA; BaselineSet says it holds a reward (for
+	// BaselineFirst).
+	Baseline    float64
+	BaselineSet bool
+}
+
+// New checks cfg and wraps the two networks (imported models) with their
+// optimizers.
+func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Optimizer) (*Method, error) {
+	if cfg.Classes < 2 {
+		return nil, fmt.Errorf("APGA: %d classes; a classifier needs at least 2", cfg.Classes)
+	}
+	if cfg.Threshold <= 0 || cfg.Threshold >= 1 {
+		return nil, fmt.Errorf("APGA: mask threshold %v outside (0, 1)", cfg.Threshold)
+	}
+	if cfg.BaselineDecay < 0 || cfg.BaselineDecay > 1 {
+		return nil, fmt.Errorf("APGA: baseline decay %v outside [0, 1]", cfg.BaselineDecay)
+	}
+	if classifier == nil || policy == nil || clsOpt == nil || policyOpt == nil {
+		return nil, fmt.Errorf("APGA: want a classifier, a policy and an optimizer for each")
+	}
+	policy.Custom = PolicyLoss
+	return &Method{Cfg: cfg, Classifier: classifier, Policy: policy, ClsOpt: clsOpt, PolicyOpt: policyOpt}, nil
+}
+
+// PolicyLoss is the policy network's loss: mean(−w1·log P − w0·log(1−P))
+// with per-pixel weights w1, w0 given at each step (see Weights).
+func PolicyLoss(g *gorgonia.ExprGraph, out *gorgonia.Node) (*gorgonia.Node, []*gorgonia.Node, error) {
+	s := out.Shape()
+	if s.Dims() != 4 || s[1] != 1 {
+		return nil, nil, fmt.Errorf("the policy must output one probability channel, B×1×H×W; it gives %v", s)
+	}
+	w1 := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(s...), gorgonia.WithName("apga.w1"))
+	w0 := gorgonia.NewTensor(g, tensor.Float32, 4, gorgonia.WithShape(s...), gorgonia.WithName("apga.w0"))
+	l, err := loss.WeightedBinaryCrossEntropy(out, w1, w0)
+	return l, []*gorgonia.Node{w1, w0}, err
+}
+
+// Weights returns the per-pixel weights of the policy loss for the action
+// A = (P > threshold) and the advantage adv = R − b:
+//
+//	paper:     s·adv·BCE(P, A) + λ0·BCE(P, 0) + λ1·BCE(P, 1)
+//	reference: the same with λ0, λ1 multiplied by |adv|
+//
+// as w1 = s·adv·A + λ1', w0 = s·adv·(1−A) + λ0'.
+func (c Config) Weights(p []float32, adv float64) (w1, w0 []float32) {
+	w1 = make([]float32, len(p))
+	w0 = make([]float32, len(p))
+	l0, l1 := c.LambdaZeros, c.LambdaOnes
+	if c.ScaleLambdasByAdvantage {
+		l0, l1 = l0*math.Abs(adv), l1*math.Abs(adv)
+	}
+	sa := c.AdvantageScale * adv
+	for i, v := range p {
+		a := 0.0
+		if float64(v) > c.Threshold {
+			a = 1
+		}
+		w1[i] = float32(sa*a + l1)
+		w0[i] = float32(sa*(1-a) + l0)
+	}
+	return w1, w0
+}
+
+// Advantage updates the baseline with reward r and returns the advantage
+// R − b as the configuration says.
+func (m *Method) Advantage(r float64) float64 {
+	d := m.Cfg.BaselineDecay
+	if m.Cfg.BaselineFirst {
+		if !m.BaselineSet {
+			m.Baseline, m.BaselineSet = r, true
+		} else {
+			m.Baseline = d*m.Baseline + (1-d)*r
+		}
+		return r - m.Baseline
+	}
+	adv := r - m.Baseline
+	m.Baseline = d*m.Baseline + (1-d)*r
+	m.BaselineSet = true
+	return adv
+}
+
+// batchInputs copies a loader batch into an input tensor and one-hot targets.
+func batchInputs(b *loader.Batch, classes int) (*tensor.Dense, *tensor.Dense, []int, error) {
+	x := tensor.New(tensor.WithShape(b.N, b.C, b.H, b.W), tensor.WithBacking(append([]float32(nil), b.X[:b.N*b.C*b.H*b.W]...)))
+	labels := make([]int, b.N)
+	for i, y := range b.Labels[:b.N] {
+		if y < 0 {
+			return nil, nil, nil, fmt.Errorf("sample %s has no single label", b.IDs[i])
+		}
+		labels[i] = int(y)
+	}
+	t, err := loss.OneHot(labels, classes)
+	return x, t, labels, err
+}
+
+// Mask returns x ⊙ keep, where keep is 1 where the policy probability p
+// (B×1×H×W) is above (above=true) or below the threshold, broadcast over
+// channels, and the fraction of pixels kept.
+func Mask(x *tensor.Dense, p *tensor.Dense, threshold float64, above bool) (*tensor.Dense, float64, error) {
+	xs, ps := x.Shape(), p.Shape()
+	if len(xs) != 4 || len(ps) != 4 || ps[0] != xs[0] || ps[1] != 1 || ps[2] != xs[2] || ps[3] != xs[3] {
+		return nil, 0, fmt.Errorf("policy output %v does not match the images %v (want B×1×H×W at the image size)", ps, xs)
+	}
+	xd, pd := x.Data().([]float32), p.Data().([]float32)
+	out := make([]float32, len(xd))
+	n, c, hw := xs[0], xs[1], xs[2]*xs[3]
+	kept := 0
+	for i := 0; i < n; i++ {
+		for j := 0; j < hw; j++ {
+			v := float64(pd[i*hw+j])
+			keep := v > threshold
+			if !above {
+				keep = v < threshold
+			}
+			if !keep {
+				continue
+			}
+			kept++
+			for ch := 0; ch < c; ch++ {
+				k := (i*c+ch)*hw + j
+				out[k] = xd[k]
+			}
+		}
+	}
+	return tensor.New(tensor.WithShape(xs...), tensor.WithBacking(out)), float64(kept) / float64(n*hw), nil
+}
+
+// meanCE is the mean cross-entropy of logits (B×K) against labels.
+func meanCE(logits *tensor.Dense, labels []int, classes int) (float64, error) {
+	z := logits.Data().([]float32)
+	if len(z) != len(labels)*classes {
+		return 0, fmt.Errorf("the classifier gives %d outputs per image, the dataset has %d classes", len(z)/max(len(labels), 1), classes)
+	}
+	p := metrics.Softmax(z, classes)
+	var s float64
+	for i, y := range labels {
+		s -= math.Log(math.Max(float64(p[i*classes+y]), 1e-30))
+	}
+	return s / float64(len(labels)), nil
+}
+
+// TrainStep runs Algorithm 1 on one batch.
+func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64) (map[string]float64, error) {
+	c := m.Cfg
+	x, y, labels, err := batchInputs(b, c.Classes)
+	if err != nil {
+		return nil, err
+	}
+	lrC, lrP := c.ClassifierLR*lrScale, c.PolicyLR*lrScale
+	// 1. classifier step on the original batch.
+	r1, err := m.Classifier.Step(x, m.ClsOpt, lrC, y)
+	if err != nil {
+		return nil, fmt.Errorf("classifier step on the original batch: %w", err)
+	}
+	lOrig := float64(r1.Loss)
+	// 2. the policy's probabilities and the adversarial mask.
+	p, err := m.Policy.ForwardTraining(x)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	xAdv, _, err := Mask(x, p, c.Threshold, false)
+	if err != nil {
+		return nil, err
+	}
+	// 3. adversarial loss, no update.
+	var zAdv *tensor.Dense
+	if c.AdversarialEvalMode {
+		zAdv, err = m.Classifier.Forward(xAdv)
+	} else {
+		zAdv, err = m.Classifier.ForwardTraining(xAdv)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("classifier on the adversarial batch: %w", err)
+	}
+	lAdv, err := meanCE(zAdv, labels, c.Classes)
+	if err != nil {
+		return nil, err
+	}
+	reward := lAdv - lOrig
+	if math.IsNaN(reward) || math.IsInf(reward, 0) {
+		return nil, fmt.Errorf("the reward is %v (adversarial loss %v, original loss %v): %w", reward, lAdv, lOrig, fit.ErrNonFinite)
+	}
+	// 4.–5. baseline, advantage, policy step.
+	adv := m.Advantage(reward)
+	w1, w0 := c.Weights(p.Data().([]float32), adv)
+	ps := p.Shape()
+	rp, err := m.Policy.Step(x, m.PolicyOpt, lrP,
+		tensor.New(tensor.WithShape(ps...), tensor.WithBacking(w1)),
+		tensor.New(tensor.WithShape(ps...), tensor.WithBacking(w0)))
+	if err != nil {
+		return nil, fmt.Errorf("policy step: %w", err)
+	}
+	// 6. aid mask from the updated policy; classifier step on it.
+	pAid, err := m.Policy.ForwardTraining(x)
+	if err != nil {
+		return nil, fmt.Errorf("policy (aid mask): %w", err)
+	}
+	xAid, kept, err := Mask(x, pAid, c.Threshold, true)
+	if err != nil {
+		return nil, err
+	}
+	r6, err := m.Classifier.Step(xAid, m.ClsOpt, lrC, y)
+	if err != nil {
+		return nil, fmt.Errorf("classifier step on the aid-masked batch: %w", err)
+	}
+	return map[string]float64{
+		"loss": lOrig, "loss_adv": lAdv, "loss_aid": float64(r6.Loss), "reward": reward,
+		"baseline": m.Baseline, "advantage": adv, "policy_loss": float64(rp.Loss),
+		"mask_keep": kept, "p_mean": meanOf(pAid.Data().([]float32)),
+	}, nil
+}
+
+func meanOf(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x)
+	}
+	return s / float64(max(len(v), 1))
+}
+
+// Evaluate scores the classifier on l (with TTA when the config says so).
+func (m *Method) Evaluate(ctx context.Context, l *loader.Loader) (metrics.Report, error) {
+	if !m.Cfg.TTA {
+		return fit.Evaluate(ctx, m.Classifier, l, m.Cfg.Classes)
+	}
+	probs, labels, err := m.PredictTTA(ctx, l)
+	if err != nil {
+		return metrics.Report{}, err
+	}
+	return metrics.Compute(probs, labels, m.Cfg.Classes)
+}
+
+// PredictTTA returns, for every sample of l, the mean of the classifier's
+// softmax on the image and on the image masked by the policy's aid mask
+// (both networks in inference mode), with the labels.
+func (m *Method) PredictTTA(ctx context.Context, l *loader.Loader) ([]float32, []int, error) {
+	return fit.PredictWith(ctx, l, func(x *tensor.Dense) ([]float32, error) {
+		k := m.Cfg.Classes
+		z, err := m.Classifier.Forward(x)
+		if err != nil {
+			return nil, err
+		}
+		p, err := m.Policy.Forward(x)
+		if err != nil {
+			return nil, err
+		}
+		xm, _, err := Mask(x, p, m.Cfg.Threshold, true)
+		if err != nil {
+			return nil, err
+		}
+		zm, err := m.Classifier.Forward(xm)
+		if err != nil {
+			return nil, err
+		}
+		a, b := metrics.Softmax(z.Data().([]float32), k), metrics.Softmax(zm.Data().([]float32), k)
+		for i := range a {
+			a[i] = (a[i] + b[i]) / 2
+		}
+		return a, nil
+	})
+}
+
+// Masks runs the policy in inference mode on x and returns its probability
+// map and the aid-masked images (for figures).
+func (m *Method) Masks(x *tensor.Dense) (prob, masked *tensor.Dense, err error) {
+	p, err := m.Policy.Forward(x)
+	if err != nil {
+		return nil, nil, err
+	}
+	xm, _, err := Mask(x, p, m.Cfg.Threshold, true)
+	return p, xm, err
+}
+
+// SaveState adds both networks, both optimizers and the baseline to s.
+func (m *Method) SaveState(s *checkpoint.State) error {
+	for _, err := range []error{
+		s.AddModel("classifier", m.Classifier.Model),
+		s.AddModel("policy", m.Policy.Model),
+		s.AddOptimizer("classifier.opt", m.ClsOpt),
+		s.AddOptimizer("policy.opt", m.PolicyOpt),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	s.Scalars["apga.baseline"] = m.Baseline
+	s.Scalars["apga.baseline_set"] = b2f(m.BaselineSet)
+	return nil
+}
+
+// RestoreState reads what SaveState wrote.
+func (m *Method) RestoreState(s *checkpoint.State) error {
+	if err := s.RestoreModel("classifier", m.Classifier.Model); err != nil {
+		return err
+	}
+	if err := s.RestoreModel("policy", m.Policy.Model); err != nil {
+		return err
+	}
+	if err := s.RestoreOptimizer("classifier.opt", m.ClsOpt); err != nil {
+		return err
+	}
+	if err := s.RestoreOptimizer("policy.opt", m.PolicyOpt); err != nil {
+		return err
+	}
+	m.Baseline = s.Scalars["apga.baseline"]
+	m.BaselineSet = s.Scalars["apga.baseline_set"] != 0
+	return nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
