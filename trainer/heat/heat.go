@@ -1,0 +1,421 @@
+package heat
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/datasets/loader"
+	"github.com/pgaug/pgaug/trainer/checkpoint"
+	"github.com/pgaug/pgaug/trainer/fit"
+	"github.com/pgaug/pgaug/trainer/loss"
+	"github.com/pgaug/pgaug/trainer/metrics"
+	"github.com/pgaug/pgaug/trainer/netstep"
+	"github.com/pgaug/pgaug/trainer/noisemask"
+	"github.com/pgaug/pgaug/trainer/optim"
+)
+
+// Loss forms.
+const (
+	LossPaper     = "paper"
+	LossReinforce = "reinforce"
+)
+
+// Config holds the method's constants.
+type Config struct {
+	Classes int
+	// Loss is "paper" or "reinforce".
+	Loss string
+	// Noise is the noise model (beta, gaussian, uniform).
+	Noise noisemask.Model
+	Mask  noisemask.MaskConfig
+	// TauImage (τ_i, 0.9) mixes dataset- and image-level parameters;
+	// TauDataset (τ_d, 0.99) is the dataset-level EMA decay.
+	TauImage, TauDataset float64
+	// BaselineDecay is the EMA decay of the CE baseline (reinforce).
+	BaselineDecay float64
+	// ClassifierLR is the classifier's base rate (the loop's schedule
+	// multiplies it); PolicyLR the policy's, under PolicySchedule over
+	// TotalSteps.
+	ClassifierLR, PolicyLR float64
+	PolicySchedule         fit.Schedule
+	TotalSteps             int
+	Seed                   uint64
+}
+
+// Method heats a classifier. It implements fit.Method.
+type Method struct {
+	Cfg        Config
+	Classifier *netstep.Net
+	Policy     *netstep.Net
+	ClsOpt     optim.Optimizer
+	PolicyOpt  optim.Optimizer
+	Dataset    *noisemask.DatasetParams
+
+	baseline *noisemask.EMA
+	mix      map[*gorgonia.ExprGraph]*noisemask.MixGraph
+	pcg      *rand.PCG
+	rng      *rand.Rand
+	step     int64
+}
+
+// New checks cfg and wires the networks: the policy's output must be
+// B×(2·G²).
+func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Optimizer, ds *noisemask.DatasetParams) (*Method, error) {
+	if cfg.Classes < 2 {
+		return nil, fmt.Errorf("noise mask: %d classes; a classifier needs at least 2", cfg.Classes)
+	}
+	switch cfg.Loss {
+	case "":
+		cfg.Loss = LossPaper
+	case LossPaper, LossReinforce:
+	default:
+		return nil, fmt.Errorf("noise-mask loss %q: want paper or reinforce", cfg.Loss)
+	}
+	if cfg.Noise == nil {
+		cfg.Noise = noisemask.Beta{}
+	}
+	if ds == nil || ds.Grid != cfg.Mask.Grid {
+		return nil, fmt.Errorf("noise mask: dataset-level parameters for a %d×%d grid are needed", cfg.Mask.Grid, cfg.Mask.Grid)
+	}
+	for _, t := range []struct {
+		name string
+		v    float64
+	}{{"τ_i", cfg.TauImage}, {"τ_d", cfg.TauDataset}, {"baseline decay", cfg.BaselineDecay}} {
+		if t.v < 0 || t.v > 1 {
+			return nil, fmt.Errorf("noise mask: %s = %v outside [0, 1]", t.name, t.v)
+		}
+	}
+	if cfg.PolicySchedule == nil {
+		cfg.PolicySchedule = fit.Constant()
+	}
+	base, err := noisemask.NewEMA(cfg.BaselineDecay)
+	if err != nil {
+		return nil, err
+	}
+	pcg := rand.NewPCG(cfg.Seed, 0x6E6F697365)
+	m := &Method{Cfg: cfg, Classifier: classifier, Policy: policy, ClsOpt: clsOpt, PolicyOpt: policyOpt, Dataset: ds,
+		baseline: base, mix: map[*gorgonia.ExprGraph]*noisemask.MixGraph{}, pcg: pcg, rng: rand.New(pcg)}
+	policy.Custom = m.policyLoss
+	return m, nil
+}
+
+// policyLoss builds objective(logP(M; mix(a_img, b_img)))·factor on the
+// policy's B×2G² output, with inputs M (B×G²) and the scalar factor (CE for
+// the paper loss, CE − b for reinforce).
+func (m *Method) policyLoss(g *gorgonia.ExprGraph, out *gorgonia.Node) (*gorgonia.Node, []*gorgonia.Node, error) {
+	cells := m.Cfg.Mask.Grid * m.Cfg.Mask.Grid
+	s := out.Shape()
+	if s.Dims() != 2 || s[1] != 2*cells {
+		return nil, nil, fmt.Errorf("the policy must output B×%d (a and b of a %d×%d grid); it gives %v", 2*cells, m.Cfg.Mask.Grid, m.Cfg.Mask.Grid, s)
+	}
+	aImg, err := gorgonia.Slice(out, nil, gorgonia.S(0, cells))
+	if err != nil {
+		return nil, nil, err
+	}
+	bImg, err := gorgonia.Slice(out, nil, gorgonia.S(cells, 2*cells))
+	if err != nil {
+		return nil, nil, err
+	}
+	mg, err := m.Dataset.MixNode(aImg, bImg, m.Cfg.TauImage)
+	if err != nil {
+		return nil, nil, err
+	}
+	m.mix[g] = mg
+	sample := gorgonia.NewMatrix(g, tensor.Float32, gorgonia.WithShape(s[0], cells), gorgonia.WithName("heat.sample"))
+	factor := gorgonia.NewScalar(g, tensor.Float32, gorgonia.WithName("heat.factor"))
+	logP, err := m.Cfg.Noise.LogDensity(mg.A, mg.B, sample)
+	if err != nil {
+		return nil, nil, err
+	}
+	var obj *gorgonia.Node
+	if m.Cfg.Loss == LossPaper {
+		obj, err = noisemask.PaperObjective(logP)
+	} else {
+		obj, err = noisemask.ReinforceObjective(logP)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := noisemask.Advantage(obj, factor)
+	return l, []*gorgonia.Node{sample, factor}, err
+}
+
+// Objective computes, on the host, the policy factor S for logP values
+// (B×cells): the paper's mean_b logsumexp or reinforce's mean_b Σ.
+func (m *Method) objective(logP []float64, b, cells int) float64 {
+	var s float64
+	for i := 0; i < b; i++ {
+		row := logP[i*cells : (i+1)*cells]
+		if m.Cfg.Loss == LossPaper {
+			mx := math.Inf(-1)
+			for _, v := range row {
+				mx = math.Max(mx, v)
+			}
+			var e float64
+			for _, v := range row {
+				e += math.Exp(v - mx)
+			}
+			s += mx + math.Log(e)
+		} else {
+			for _, v := range row {
+				s += v
+			}
+		}
+	}
+	return s / float64(b)
+}
+
+// Noise is one batch's sampled noise and mask.
+type Noise struct {
+	A, B   []float32 // mixed parameters, B×G²
+	AImg   []float32 // image-level a, B×G² (b in BImg)
+	BImg   []float32
+	Sample []float32 // M, B×G²
+	Mask   []float32 // B×H×W after up-sampling and blur
+}
+
+// SampleNoise runs the policy (training mode when training) on x, mixes the
+// parameters and draws the noise matrices and masks.
+func (m *Method) SampleNoise(x *tensor.Dense, training bool) (*Noise, error) {
+	var out *tensor.Dense
+	var err error
+	if training {
+		out, err = m.Policy.ForwardTraining(x)
+	} else {
+		out, err = m.Policy.Forward(x)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	xs := x.Shape()
+	b, h, w := xs[0], xs[2], xs[3]
+	cells := m.Cfg.Mask.Grid * m.Cfg.Mask.Grid
+	o := out.Data().([]float32)
+	if len(o) != b*2*cells {
+		return nil, fmt.Errorf("the policy gives %d values per image, want %d (a and b of a %d×%d grid)", len(o)/b, 2*cells, m.Cfg.Mask.Grid, m.Cfg.Mask.Grid)
+	}
+	n := &Noise{AImg: make([]float32, b*cells), BImg: make([]float32, b*cells)}
+	for i := 0; i < b; i++ {
+		copy(n.AImg[i*cells:], o[i*2*cells:i*2*cells+cells])
+		copy(n.BImg[i*cells:], o[i*2*cells+cells:(i+1)*2*cells])
+	}
+	if n.A, n.B, err = m.Dataset.Mix(n.AImg, n.BImg, b, m.Cfg.TauImage); err != nil {
+		return nil, err
+	}
+	n.Sample = make([]float32, b*cells)
+	if err := m.Cfg.Noise.Sample(m.rng, n.A, n.B, n.Sample); err != nil {
+		return nil, fmt.Errorf("sampling the noise: %w", err)
+	}
+	if n.Mask, err = noisemask.BuildMask(n.Sample, b, h, w, m.Cfg.Mask); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// Masked returns x ⊙ mask (broadcast over channels) as a new tensor.
+func Masked(x *tensor.Dense, mask []float32) (*tensor.Dense, error) {
+	s := x.Shape()
+	d := append([]float32(nil), x.Data().([]float32)...)
+	if err := noisemask.Apply(d, mask, s[0], s[1], s[2], s[3]); err != nil {
+		return nil, err
+	}
+	return tensor.New(tensor.WithShape(s...), tensor.WithBacking(d)), nil
+}
+
+// TrainStep runs one step of the noise-mask method on a batch.
+func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64) (map[string]float64, error) {
+	c := m.Cfg
+	x := tensor.New(tensor.WithShape(b.N, b.C, b.H, b.W), tensor.WithBacking(append([]float32(nil), b.X[:b.N*b.C*b.H*b.W]...)))
+	labels := make([]int, b.N)
+	for i, y := range b.Labels[:b.N] {
+		if y < 0 {
+			return nil, fmt.Errorf("sample %s has no single label", b.IDs[i])
+		}
+		labels[i] = int(y)
+	}
+	y, err := loss.OneHot(labels, c.Classes)
+	if err != nil {
+		return nil, err
+	}
+	noise, err := m.SampleNoise(x, true)
+	if err != nil {
+		return nil, err
+	}
+	xm, err := Masked(x, noise.Mask)
+	if err != nil {
+		return nil, err
+	}
+	// The classifier's pass on the masked images.
+	rc, err := m.Classifier.ForwardBackward(xm, y)
+	if err != nil {
+		return nil, fmt.Errorf("classifier: %w", err)
+	}
+	ce := float64(rc.Loss)
+	cells := c.Mask.Grid * c.Mask.Grid
+	logP := make([]float64, len(noise.Sample))
+	for i, v := range noise.Sample {
+		logP[i] = c.Noise.LogDensityF64(float64(noise.A[i]), float64(noise.B[i]), float64(v))
+	}
+	s := m.objective(logP, b.N, cells)
+	if math.IsNaN(s) || math.IsInf(s, 0) {
+		return nil, fmt.Errorf("the log-density factor is %v: %w", s, fit.ErrNonFinite)
+	}
+	factor := ce
+	if c.Loss == LossReinforce {
+		factor = m.baseline.Advantage(ce)
+	}
+	// The policy's pass: objective·factor.
+	for _, mg := range m.mix {
+		if err := m.Dataset.Bind(mg); err != nil {
+			return nil, err
+		}
+	}
+	rp, err := m.Policy.ForwardBackward(x,
+		tensor.New(tensor.WithShape(b.N, cells), tensor.WithBacking(noise.Sample)),
+		tensor.New(tensor.WithShape(), tensor.WithBacking([]float32{float32(factor)})))
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	// Steps: the classifier's gradient is scaled by S (paper) or kept
+	// (reinforce); the policy's already carries its factor.
+	cp, err := m.Classifier.Params(xm.Shape())
+	if err != nil {
+		return nil, err
+	}
+	if c.Loss == LossPaper {
+		for _, p := range cp {
+			for i := range p.Grad {
+				p.Grad[i] *= float32(s)
+			}
+		}
+	}
+	pp, err := m.Policy.Params(x.Shape())
+	if err != nil {
+		return nil, err
+	}
+	if err := netstep.CheckFinite(cp); err != nil {
+		return nil, fmt.Errorf("classifier: %w: %w", err, fit.ErrNonFinite)
+	}
+	if err := netstep.CheckFinite(pp); err != nil {
+		return nil, fmt.Errorf("policy: %w: %w", err, fit.ErrNonFinite)
+	}
+	if err := m.ClsOpt.Step(cp, c.ClassifierLR*lrScale); err != nil {
+		return nil, err
+	}
+	total := max(c.TotalSteps, 1)
+	plr := c.PolicyLR * c.PolicySchedule(int(min(m.step, int64(total-1))), total)
+	if err := m.PolicyOpt.Step(pp, plr); err != nil {
+		return nil, err
+	}
+	if c.Loss == LossReinforce {
+		if _, err := m.baseline.Update(ce); err != nil {
+			return nil, err
+		}
+	}
+	if err := m.Dataset.Update(noise.AImg, noise.BImg, b.N, c.TauDataset); err != nil {
+		return nil, err
+	}
+	m.step++
+	out := map[string]float64{
+		"loss": ce, "objective": s, "policy_loss": float64(rp.Loss), "policy_lr": plr,
+		"mask_mean": meanOf(noise.Mask), "alpha_mean": meanExp(noise.A), "beta_mean": meanExp(noise.B),
+	}
+	if c.Loss == LossPaper {
+		out["paper_loss"] = s * ce
+	} else {
+		out["advantage"] = factor
+	}
+	return out, nil
+}
+
+func meanOf(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += float64(x)
+	}
+	return s / float64(max(len(v), 1))
+}
+
+func meanExp(v []float32) float64 {
+	var s float64
+	for _, x := range v {
+		s += math.Exp(float64(x))
+	}
+	return s / float64(max(len(v), 1))
+}
+
+// Evaluate scores the classifier on clean images.
+func (m *Method) Evaluate(ctx context.Context, l *loader.Loader) (metrics.Report, error) {
+	return fit.Evaluate(ctx, m.Classifier, l, m.Cfg.Classes)
+}
+
+// SaveState adds both networks and optimizers, the dataset-level parameters,
+// the baseline, the sampler's RNG and the policy's step count.
+func (m *Method) SaveState(s *checkpoint.State) error {
+	for _, err := range []error{
+		s.AddModel("classifier", m.Classifier.Model),
+		s.AddModel("policy", m.Policy.Model),
+		s.AddOptimizer("classifier.opt", m.ClsOpt),
+		s.AddOptimizer("policy.opt", m.PolicyOpt),
+		s.AddRNG("heat.sampler", m.pcg),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	s.Vectors["heat.a_dataset"] = append([]float32(nil), m.Dataset.A...)
+	s.Vectors["heat.b_dataset"] = append([]float32(nil), m.Dataset.B...)
+	s.Scalars["heat.baseline"] = m.baseline.Value
+	s.Scalars["heat.baseline_set"] = b2f(m.baseline.Started)
+	s.Counters["heat.step"] = m.step
+	return nil
+}
+
+// RestoreState reads what SaveState wrote.
+func (m *Method) RestoreState(s *checkpoint.State) error {
+	for _, err := range []error{
+		s.RestoreModel("classifier", m.Classifier.Model),
+		s.RestoreModel("policy", m.Policy.Model),
+		s.RestoreOptimizer("classifier.opt", m.ClsOpt),
+		s.RestoreOptimizer("policy.opt", m.PolicyOpt),
+		s.RestoreRNG("heat.sampler", m.pcg),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	a, b := s.Vectors["heat.a_dataset"], s.Vectors["heat.b_dataset"]
+	if len(a) != len(m.Dataset.A) || len(b) != len(m.Dataset.B) {
+		return fmt.Errorf("the checkpoint's dataset-level parameters have %d/%d cells, this run %d", len(a), len(b), len(m.Dataset.A))
+	}
+	copy(m.Dataset.A, a)
+	copy(m.Dataset.B, b)
+	m.baseline.Value = s.Scalars["heat.baseline"]
+	m.baseline.Started = s.Scalars["heat.baseline_set"] != 0
+	m.step = s.Counters["heat.step"]
+	return nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ParseLoss checks a loss name.
+func ParseLoss(s string) (string, error) {
+	switch strings.ToLower(s) {
+	case "", LossPaper:
+		return LossPaper, nil
+	case LossReinforce:
+		return LossReinforce, nil
+	}
+	return "", fmt.Errorf("noise-mask loss %q: want paper or reinforce", s)
+}
