@@ -269,3 +269,14 @@ func (s Summary) WriteText(w io.Writer) error {
 	}
 	return tw.Flush()
 }
+
+// MetadataValue returns the model's metadata_props value for key ("" when
+// absent).
+func MetadataValue(m *onnxpb.ModelProto, key string) string {
+	for _, p := range m.GetMetadataProps() {
+		if p.GetKey() == key {
+			return p.GetValue()
+		}
+	}
+	return ""
+}

@@ -98,3 +98,20 @@ func TestInspectConformanceModel(t *testing.T) {
 		t.Errorf("%d operator kinds (Conv %d), want %d kinds and ResNet-50's 53 Conv layers", len(s.Operators), count["Conv"], len(count))
 	}
 }
+
+func TestMetadataValue(t *testing.T) {
+	b := onnxio.NewGraphBuilder("g")
+	b.AddInput("x", onnxio.DTypeFloat32, 1)
+	b.AddOutput("y", onnxio.DTypeFloat32, 1)
+	b.AddNode("Identity", []string{"x"}, []string{"y"})
+	m, err := b.Model(13, "test", map[string]string{"pgaug.method": "apga"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := onnxio.MetadataValue(m, "pgaug.method"); got != "apga" {
+		t.Fatalf("pgaug.method = %q", got)
+	}
+	if got := onnxio.MetadataValue(m, "missing"); got != "" {
+		t.Fatalf("missing key gave %q", got)
+	}
+}
