@@ -46,7 +46,7 @@ type Config struct {
 	Threshold float64
 	// TTA makes Evaluate score the mean softmax of the original and the
 	// aid-masked image.
-	TTA bool
+	TTA     bool
 	Classes int
 }
 
