@@ -45,6 +45,7 @@ func ExampleList() {
 	// densenet121  classification   7978856 params, output logits
 	// densenet169  classification  14149480 params, output logits
 	// ternausnet11 segmentation    22927393 params, output probability
+	// unet-small   segmentation      535793 params, output probability
 }
 
 func ExampleParamCount() {

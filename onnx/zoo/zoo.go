@@ -99,6 +99,9 @@ var registry = []entry{
 	{Info{Name: "ternausnet11", Description: "TernausNet-11: a U-Net with a VGG11 encoder and transposed-conv decoder; one-channel sigmoid output at the input resolution (a per-pixel probability map)",
 		Origin: "ternaus/TernausNet UNet11 (as scripts/export_pretrained.py builds it)", Task: Segmentation, Output: ProbabilityName,
 		DefaultClasses: 1, DefaultSize: 224, MinSize: 32, SizeMultiple: 32}, buildTernausNet},
+	{Info{Name: "unet-small", Description: "a light U-Net (16, 32, 64 channels, 128 at the centre; transposed-conv decoder); one-channel sigmoid output at the input resolution: a fast APGA policy for small images",
+		Origin: "pgaug (PyTorch default initialisation)", Task: Segmentation, Output: ProbabilityName,
+		DefaultClasses: 1, DefaultSize: 64, MinSize: 8, SizeMultiple: 8}, buildSmallUNet},
 }
 
 func lookup(name string) (*entry, error) {
@@ -166,7 +169,7 @@ func (e *entry) resolve(o Options) (Options, error) {
 	case o.Size < info.MinSize:
 		return o, fmt.Errorf("zoo: %s: input size %d, want at least %d", info.Name, o.Size, info.MinSize)
 	case info.SizeMultiple > 1 && o.Size%info.SizeMultiple != 0:
-		return o, fmt.Errorf("zoo: %s: input size %d is not a multiple of %d (its five 2×2 poolings and skip connections need one)", info.Name, o.Size, info.SizeMultiple)
+		return o, fmt.Errorf("zoo: %s: input size %d is not a multiple of %d (its 2×2 poolings and skip connections need one)", info.Name, o.Size, info.SizeMultiple)
 	}
 	return o, nil
 }
