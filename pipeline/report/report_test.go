@@ -1,0 +1,745 @@
+package report
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	stdhtml "html"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func decodePNG(t *testing.T, path string) *image.RGBA {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	b := img.Bounds()
+	out := image.NewRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			out.Set(x, y, img.At(x, y))
+		}
+	}
+	return out
+}
+
+func at(img *image.RGBA, x, y float64) color.RGBA {
+	return img.RGBAAt(int(math.Round(x)), int(math.Round(y)))
+}
+
+func ptr(v float64) *float64 { return &v }
+
+// noTemp fails if dir holds anything besides the named files.
+func noTemp(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := map[string]bool{}
+	for _, w := range want {
+		ok[w] = true
+	}
+	for _, e := range ents {
+		if !ok[e.Name()] {
+			t.Errorf("unexpected file %s left in %s", e.Name(), dir)
+		}
+	}
+}
+
+var (
+	red  = color.RGBA{220, 0, 0, 255}
+	blue = color.RGBA{0, 0, 220, 255}
+)
+
+func TestLineChartPixels(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "loss.png")
+	c := Chart{
+		Title: "loss", XLabel: "epoch", YLabel: "loss", Width: 400, Height: 300, LineWidth: 3,
+		Series: []Series{
+			{Name: "rising", X: []float64{0, 10}, Y: []float64{0, 1}, Color: red},
+			{Name: "flat", X: []float64{0, 10}, Y: []float64{0.25, 0.25}, Color: blue},
+			{Name: "gappy", X: []float64{0, 1, 2, 3, 4}, Y: []float64{0.8, 0.8, math.NaN(), 0.8, 0.8}},
+		},
+	}
+	if err := LineChart(path, c); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, path)
+	if b := img.Bounds(); b.Dx() != 400 || b.Dy() != 300 {
+		t.Fatalf("size %v, want 400x300", b)
+	}
+	f, err := c.layout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.x.lo > 0 || f.x.hi < 10 || f.y.lo > 0 || f.y.hi < 1 {
+		t.Fatalf("axes [%g,%g]x[%g,%g] do not cover the data", f.x.lo, f.x.hi, f.y.lo, f.y.hi)
+	}
+	for _, x := range []float64{1.5, 5, 7.5, 9.5} {
+		if got := at(img, f.px(x), f.py(x/10)); got != red {
+			t.Errorf("rising line at x=%g: pixel %v, want %v", x, got, red)
+		}
+	}
+	if got := at(img, f.px(7), f.py(0.25)); got != blue {
+		t.Errorf("flat line: pixel %v, want %v", got, blue)
+	}
+	gappy := Palette[2]
+	if got := at(img, f.px(0.5), f.py(0.8)); got != gappy {
+		t.Errorf("gappy line before the gap: pixel %v, want %v", got, gappy)
+	}
+	if got := at(img, f.px(2), f.py(0.8)); got == gappy {
+		t.Errorf("gappy line drawn across its NaN gap at x=2")
+	}
+	// The legend, right of the plot, shows each series' colour.
+	for _, col := range []color.RGBA{red, blue, gappy} {
+		found := false
+		for y := f.plot.Min.Y; y < f.plot.Min.Y+60 && !found; y++ {
+			for x := f.plot.Max.X + 1; x < 400; x++ {
+				if img.RGBAAt(x, y) == col {
+					found = true
+					break
+				}
+			}
+		}
+		if !found {
+			t.Errorf("legend has no swatch of colour %v", col)
+		}
+	}
+	// Axis tick labels: something dark left of the plot.
+	if !hasDark(img, image.Rect(0, f.plot.Min.Y, f.plot.Min.X-6, f.plot.Max.Y)) {
+		t.Error("no y tick labels drawn")
+	}
+	if !hasDark(img, image.Rect(f.plot.Min.X, f.plot.Max.Y+6, f.plot.Max.X, 300)) {
+		t.Error("no x tick labels drawn")
+	}
+}
+
+func hasDark(img *image.RGBA, r image.Rectangle) bool {
+	r = r.Intersect(img.Rect)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if c := img.RGBAAt(x, y); c.R < 100 && c.G < 100 && c.B < 100 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func TestLineChartDegenerate(t *testing.T) {
+	// A constant series and a one-point series both render, inside the axes.
+	c := Chart{LineWidth: 3, Series: []Series{
+		{Name: "const", Y: []float64{5, 5, 5}, Color: red},
+		{Name: "one", X: []float64{1}, Y: []float64{5.2}, Color: blue},
+	}}
+	img, err := c.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := c.layout()
+	if !(f.y.lo <= 5 && f.y.hi >= 5.2) {
+		t.Errorf("y axis [%g, %g] should contain 5 and 5.2", f.y.lo, f.y.hi)
+	}
+	if a, _ := (Chart{Series: []Series{{Y: []float64{5, 5}}}}).layout(); !(a.y.lo < 5 && a.y.hi > 5) {
+		t.Errorf("constant series: y axis [%g, %g] should strictly contain 5", a.y.lo, a.y.hi)
+	}
+	if got := at(img, f.px(1.5), f.py(5)); got != red {
+		t.Errorf("constant line: pixel %v, want %v", got, red)
+	}
+	if got := at(img, f.px(1), f.py(5.2)); got != blue {
+		t.Errorf("single point marker: pixel %v, want %v", got, blue)
+	}
+
+	// No data at all: an empty frame, no error.
+	for _, c := range []Chart{{}, {Series: []Series{{Name: "empty"}}}, {Series: []Series{{Y: []float64{math.NaN(), math.Inf(1)}}}}} {
+		if _, err := c.Render(); err != nil {
+			t.Errorf("empty chart: %v", err)
+		}
+	}
+	// Huge values do not hang or panic.
+	if _, err := (Chart{Series: []Series{{Y: []float64{-1e300, 1e300}}}}).Render(); err != nil {
+		t.Logf("huge range: %v", err)
+	}
+	// Fixed limits clip data that lies outside.
+	if _, err := (Chart{YMin: ptr(0), YMax: ptr(1), Series: []Series{{Y: []float64{-5, 0.5, 7}}}}).Render(); err != nil {
+		t.Errorf("clipped chart: %v", err)
+	}
+}
+
+func TestLineChartErrors(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.png")
+	cases := []struct {
+		c    Chart
+		want string
+	}{
+		{Chart{Series: []Series{{Name: "a", Y: []float64{1}}, {Name: "val", X: []float64{1, 2, 3}, Y: []float64{1, 2}}}}, `series 2 ("val"): X has 3 values but Y has 2`},
+		{Chart{YMin: ptr(1), YMax: ptr(0)}, "YMin 1 must be less than YMax 0"},
+		{Chart{YMin: ptr(math.NaN())}, "YMin is NaN"},
+		{Chart{Width: 100000}, "larger than the limit"},
+		{Chart{Width: 30, Height: 30}, "no room for the plot"},
+	}
+	for _, tc := range cases {
+		err := LineChart(path, tc.c)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("got error %v, want one naming %s and containing %q", err, path, tc.want)
+		}
+	}
+	noTemp(t, dir)
+}
+
+func TestNiceAxis(t *testing.T) {
+	cases := []struct {
+		lo, hi    float64
+		max       int
+		wantLabel []string
+	}{
+		{0, 0.93, 6, []string{"0", "0.2", "0.4", "0.6", "0.8", "1.0"}},
+		{1, 10, 6, []string{"0", "2", "4", "6", "8", "10"}},
+		{0.1, 0.3, 5, []string{"0.10", "0.15", "0.20", "0.25", "0.30"}},
+		{-3, 2, 6, []string{"-3", "-2", "-1", "0", "1", "2"}},
+		{0, 2.3, 6, []string{"0", "0.5", "1.0", "1.5", "2.0", "2.5"}},
+	}
+	for _, tc := range cases {
+		a, err := niceAxis(tc.lo, tc.hi, false, false, tc.max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(a.labels, " ") != strings.Join(tc.wantLabel, " ") {
+			t.Errorf("niceAxis(%g, %g): labels %q, want %q", tc.lo, tc.hi, a.labels, tc.wantLabel)
+		}
+	}
+	// Fixed ends are kept exactly.
+	a, _ := niceAxis(0.05, 0.97, true, true, 6)
+	if a.lo != 0.05 || a.hi != 0.97 || a.ticks[0] < 0.05 || a.ticks[len(a.ticks)-1] > 0.97 {
+		t.Errorf("fixed axis %+v", a)
+	}
+	if _, err := niceAxis(math.Inf(-1), 1, false, false, 5); err == nil {
+		t.Error("infinite range accepted")
+	}
+}
+
+func ramp(h, w int) []float32 {
+	p := make([]float32, h*w)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			p[y*w+x] = float32(x) * 3 // any range: minmax rescales it
+		}
+	}
+	return p
+}
+
+func constant(n int, v float32) []float32 {
+	p := make([]float32, n)
+	for i := range p {
+		p[i] = v
+	}
+	return p
+}
+
+func TestImageGrid(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "grid.png")
+	rgb := append(append(constant(28*28, 1), constant(28*28, 0)...), constant(28*28, 0)...) // pure red
+	withNaN := constant(7*7, 0.5)
+	withNaN[3*7+3] = float32(math.NaN())
+	g := Grid{
+		Title:     "APGA masks",
+		Columns:   []string{"image", "policy probability", "aid mask", "masked image"},
+		RowLabels: []string{"pneumonia", "normal"},
+		Rows: [][]Panel{
+			{
+				{Pix: constant(28*28, 1), C: 1, H: 28, W: 28, Scale: "unit"},
+				{Pix: ramp(28, 28), C: 1, H: 28, W: 28},
+				{Pix: ramp(28, 28), C: 1, H: 28, W: 28, Colormap: "viridis", Label: "p=0.93"},
+				{Pix: rgb, C: 3, H: 28, W: 28, Scale: "fixed", Lo: 0, Hi: 1},
+			},
+			{
+				{Pix: withNaN, C: 1, H: 7, W: 7, Scale: "unit"}, // a small noise matrix
+				{},
+			},
+		},
+	}
+	if err := ImageGrid(path, g); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, path)
+	l, err := g.layout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Rect.Dx() != l.width || img.Rect.Dy() != l.height {
+		t.Fatalf("size %v, want %dx%d", img.Rect, l.width, l.height)
+	}
+	if l.cell < 96 {
+		t.Errorf("cell side %d, want >= 96", l.cell)
+	}
+	center := func(r image.Rectangle) image.Point { return image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2) }
+
+	// Constant-1 "unit" panel: white at the centre.
+	r := l.panelRect(0, 0, 28, 28)
+	if r.Dx() < 96 || r.Dx()%28 != 0 {
+		t.Errorf("28-px panel drawn %d px wide, want a whole multiple >= 96", r.Dx())
+	}
+	if c := img.RGBAAt(center(r).X, center(r).Y); c != (color.RGBA{255, 255, 255, 255}) {
+		t.Errorf("unit constant-1 panel centre %v, want white", c)
+	}
+	// Minmax ramp: dark at the left, light at the right, non-decreasing.
+	r = l.panelRect(0, 1, 28, 28)
+	y := center(r).Y
+	if c := img.RGBAAt(r.Min.X, y); c.R > 10 {
+		t.Errorf("ramp left edge %v, want black", c)
+	}
+	if c := img.RGBAAt(r.Max.X-1, y); c.R < 245 {
+		t.Errorf("ramp right edge %v, want white", c)
+	}
+	for x := r.Min.X + 1; x < r.Max.X; x++ {
+		if img.RGBAAt(x, y).R < img.RGBAAt(x-1, y).R {
+			t.Fatalf("ramp decreases at x=%d", x)
+		}
+	}
+	// Viridis: dark purple on the left, yellow on the right.
+	r = l.panelRect(0, 2, 28, 28)
+	if c := img.RGBAAt(r.Min.X, center(r).Y); c != viridis(0) {
+		t.Errorf("viridis left %v, want %v", c, viridis(0))
+	}
+	if c := img.RGBAAt(r.Max.X-1, center(r).Y); c.R < 200 || c.G < 200 || c.B > 80 {
+		t.Errorf("viridis right %v, want yellow", c)
+	}
+	// RGB panel is red.
+	r = l.panelRect(0, 3, 28, 28)
+	if c := img.RGBAAt(center(r).X, center(r).Y); c != (color.RGBA{255, 0, 0, 255}) {
+		t.Errorf("RGB panel %v, want red", c)
+	}
+	// The 7x7 panel is scaled up by a whole factor too; its NaN centre is magenta.
+	r = l.panelRect(1, 0, 7, 7)
+	if r.Dx() < 90 || r.Dx()%7 != 0 {
+		t.Errorf("7-px panel drawn %d px wide", r.Dx())
+	}
+	if c := img.RGBAAt(center(r).X, center(r).Y); c != colNaN {
+		t.Errorf("NaN pixel %v, want %v", c, colNaN)
+	}
+	if c := img.RGBAAt(r.Min.X+2, r.Min.Y+2); c != (color.RGBA{128, 128, 128, 255}) {
+		t.Errorf("0.5 unit pixel %v, want mid grey", c)
+	}
+	// Column headers: text above the first row of every header column.
+	for c := range g.Columns {
+		o := l.cellOrigin(0, c)
+		if !hasDark(img, image.Rect(o.X, o.Y-40, o.X+l.cell, o.Y)) {
+			t.Errorf("no header text above column %d", c+1)
+		}
+	}
+	// Row labels left of the first column.
+	if !hasDark(img, image.Rect(0, l.top, l.left-4, l.top+l.cell)) {
+		t.Error("no row label drawn")
+	}
+}
+
+func TestImageGridErrors(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "grid.png")
+	ok := Panel{Pix: constant(4, 0), C: 1, H: 2, W: 2}
+	cases := []struct {
+		p    Panel
+		want string
+	}{
+		{Panel{Pix: constant(700, 0), C: 1, H: 28, W: 28}, "row 2 column 3: Pix has 700 values, want C*H*W = 1*28*28 = 784"},
+		{Panel{Pix: constant(8, 0), C: 2, H: 2, W: 2}, "row 2 column 3: C is 2"},
+		{Panel{C: 1, H: 0, W: 5}, "H and W must be positive"},
+		{Panel{Pix: constant(4, 0), C: 1, H: 2, W: 2, Scale: "log"}, `unknown Scale "log"`},
+		{Panel{Pix: constant(4, 0), C: 1, H: 2, W: 2, Scale: "fixed", Lo: 1, Hi: 1}, "fixed scale needs finite Lo < Hi"},
+		{Panel{Pix: constant(12, 0), C: 3, H: 2, W: 2, Colormap: "viridis"}, "viridis needs a one-channel panel"},
+		{Panel{Pix: constant(4, 0), C: 1, H: 2, W: 2, Colormap: "jet"}, `unknown Colormap "jet"`},
+	}
+	for _, tc := range cases {
+		g := Grid{Rows: [][]Panel{{ok, ok, ok}, {ok, ok, tc.p}}}
+		err := ImageGrid(path, g)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("got %v, want an error naming %s and containing %q", err, path, tc.want)
+		}
+	}
+	if err := ImageGrid(path, Grid{}); err == nil || !strings.Contains(err.Error(), "no rows") {
+		t.Errorf("empty grid: %v", err)
+	}
+	big := Panel{Pix: make([]float32, 4000*4000), C: 1, H: 4000, W: 4000}
+	if err := ImageGrid(path, Grid{Rows: [][]Panel{{big, big, big, big, big}}}); err == nil || !strings.Contains(err.Error(), "larger than the limit") {
+		t.Errorf("huge grid: %v", err)
+	}
+	noTemp(t, dir)
+	// A constant minmax panel and an all-NaN panel still render.
+	nan := constant(4, float32(math.NaN()))
+	if _, err := (Grid{Rows: [][]Panel{{{Pix: constant(4, 0.5), C: 1, H: 2, W: 2}, {Pix: nan, C: 1, H: 2, W: 2}}}}).Render(); err != nil {
+		t.Error(err)
+	}
+}
+
+// barHeight measures a histogram bar: coloured pixels from the base upwards.
+func barHeight(img *image.RGBA, x, base int) int {
+	n := 0
+	for y := base; y >= 0; y-- {
+		c := img.RGBAAt(x, y)
+		if c == colWhite || c == colGrid || c == colAxis {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+func TestHistogram(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hist.png")
+	var vals []float64
+	add := func(v float64, n int) {
+		for i := 0; i < n; i++ {
+			vals = append(vals, v)
+		}
+	}
+	add(0.35, 5)
+	add(0.75, 50)
+	add(0.85, 20)
+	vals = append(vals, math.NaN(), 7) // ignored: NaN and out of range
+	h := Hist{
+		Title: "pixel intensities", XLabel: "intensity", Bins: 10, Min: ptr(0), Max: ptr(1),
+		Sets: []HistSet{{Name: "original", Values: vals}},
+	}
+	if err := Histogram(path, h); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, path)
+	if img.Rect.Dx() != 640 || img.Rect.Dy() != 400 {
+		t.Fatalf("size %v", img.Rect)
+	}
+	f, d, err := h.layout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.heights[0]; got[3] != 5 || got[7] != 50 || got[8] != 20 {
+		t.Fatalf("counts %v", got)
+	}
+	base := f.plot.Max.Y - 1
+	heights := make([]int, 10)
+	tallest := 0
+	for i := range heights {
+		heights[i] = barHeight(img, int(math.Round(f.px(0.1*float64(i)+0.05))), base)
+		if heights[i] > heights[tallest] {
+			tallest = i
+		}
+	}
+	if tallest != 7 {
+		t.Errorf("tallest bar in bin %d (heights %v), want 7", tallest, heights)
+	}
+	if heights[2] != 0 || heights[3] == 0 || heights[8] <= heights[3] {
+		t.Errorf("bar heights %v do not follow the data", heights)
+	}
+	// The translucent fill is the series colour blended over white.
+	c := img.RGBAAt(int(math.Round(f.px(0.75))), base-5)
+	if !(c.B > c.R && c.R > Palette[0].R) {
+		t.Errorf("fill %v is not a light %v", c, Palette[0])
+	}
+}
+
+func TestHistogramDensityOverlay(t *testing.T) {
+	a := []float64{0.1, 0.2, 0.2, 0.3}
+	b := make([]float64, 400)
+	for i := range b {
+		b[i] = 0.5 + float64(i)/1000
+	}
+	h := Hist{Sets: []HistSet{{Name: "original", Values: a}, {Name: "masked", Values: b}}, Density: true, Bins: 20}
+	_, d, err := h.layout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := (d.hi - d.lo) / float64(d.bins)
+	for k, hs := range d.heights {
+		area := 0.0
+		for _, v := range hs {
+			area += v * w
+		}
+		if math.Abs(area-1) > 1e-9 {
+			t.Errorf("set %d density integrates to %g", k, area)
+		}
+	}
+	if _, err := h.Render(); err != nil {
+		t.Fatal(err)
+	}
+	// Degenerate inputs.
+	for _, h := range []Hist{
+		{Sets: []HistSet{{Values: []float64{3, 3, 3}}}},
+		{Sets: []HistSet{{Name: "empty"}}},
+		{Sets: []HistSet{{Values: []float64{math.NaN()}}}},
+	} {
+		if _, err := h.Render(); err != nil {
+			t.Errorf("degenerate histogram: %v", err)
+		}
+	}
+	for _, tc := range []struct {
+		h    Hist
+		want string
+	}{
+		{Hist{}, "no value sets"},
+		{Hist{Sets: []HistSet{{Values: a}}, Min: ptr(1), Max: ptr(0)}, "Min 1 must be less than Max 0"},
+		{Hist{Sets: []HistSet{{Values: a}}, Bins: 1e6}, "bins"},
+	} {
+		if _, err := tc.h.Render(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}
+
+func TestBarChart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bars.png")
+	b := Bars{
+		Title: "test accuracy", YLabel: "accuracy", YMin: ptr(0), YMax: ptr(1),
+		Categories: []string{"baseline", "APGA", "noise mask"},
+		Series: []BarSeries{
+			{Name: "accuracy", Mean: []float64{0.8, 0.85, 0.9}, Err: []float64{0.02, 0.1, math.NaN()}, Color: red},
+			{Name: "balanced accuracy", Mean: []float64{0.7, math.NaN(), 0.88}, Color: blue},
+		},
+	}
+	if err := BarChart(path, b); err != nil {
+		t.Fatal(err)
+	}
+	img := decodePNG(t, path)
+	f, err := b.layout()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := b.barRect(f, 0, 0, 0.8)
+	if c := img.RGBAAt(r.Min.X+2, (r.Min.Y+r.Max.Y)/2); c != red {
+		t.Errorf("bar colour %v, want %v", c, red)
+	}
+	if top := f.py(0.8); math.Abs(float64(r.Min.Y)-top) > 1 || r.Max.Y != f.plot.Max.Y {
+		t.Errorf("bar %v should span from y=%g to the base %d", r, top, f.plot.Max.Y)
+	}
+	// Error bar: black above the top of APGA's bar (0.85 + 0.1).
+	r = b.barRect(f, 1, 0, 0.85)
+	cx := float64(r.Min.X+r.Max.X-1) / 2
+	if c := at(img, cx, f.py(0.92)); c != colBlack {
+		t.Errorf("error bar pixel %v, want black", c)
+	}
+	// NaN mean: no bar.
+	r = b.barRect(f, 1, 1, 0.5)
+	if c := img.RGBAAt((r.Min.X+r.Max.X)/2, f.plot.Max.Y-3); c == blue {
+		t.Error("bar drawn for a NaN mean")
+	}
+	for _, tc := range []struct {
+		b    Bars
+		want string
+	}{
+		{Bars{}, "no categories"},
+		{Bars{Categories: []string{"a"}}, "no series"},
+		{Bars{Categories: []string{"a", "b"}, Series: []BarSeries{{Name: "m", Mean: []float64{1}}}}, `series 1 ("m") has 1 means for 2 categories`},
+		{Bars{Categories: []string{"a"}, Series: []BarSeries{{Mean: []float64{1}, Err: []float64{-1}}}}, "must be finite and >= 0"},
+	} {
+		if err := BarChart(path, tc.b); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+	// Negative means: bars hang down from 0.
+	if _, err := (Bars{Categories: []string{"a", "b"}, Series: []BarSeries{{Mean: []float64{-1, 2}}}}).Render(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestWritePage(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "figs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := LineChart(filepath.Join(dir, "figs", "loss.png"), Chart{Series: []Series{{Y: []float64{1, 0.5, 0.3}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := Histogram(filepath.Join(dir, "figs", "hist.png"), Hist{Sets: []HistSet{{Values: []float64{1, 2, 2}}}}); err != nil {
+		t.Fatal(err)
+	}
+	p := Page{
+		Title:    "Run <demo> & friends",
+		Subtitle: "runs/demo",
+		Sections: []Section{
+			{Heading: "Summary", Text: "First paragraph.\n\nSecond <b>paragraph</b>."},
+			{Heading: "Results", Tables: []Table{{
+				Caption: "Test metrics", Columns: []string{"method", "accuracy", "AUROC"},
+				Rows: [][]string{{"baseline", "0.812", "0.90 ± 0.01"}, {"APGA<script>"}},
+			}}},
+			{Heading: "Curves", Figures: []Figure{
+				{Path: "figs/loss.png", Caption: "<script>alert(1)</script>"},
+				{Path: "figs/hist.png", Caption: "intensities"},
+			}},
+		},
+		Footer: "pgaug test",
+	}
+	path := filepath.Join(dir, "index.html")
+	if err := WritePage(path, p); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	for _, want := range []string{
+		"&lt;script&gt;alert(1)&lt;/script&gt;", "Run &lt;demo&gt; &amp; friends", "Second &lt;b&gt;paragraph&lt;/b&gt;.",
+		`src="figs/loss.png"`, `src="figs/hist.png"`, `<td class="num">0.812</td>`, `<td class="num">0.90 ± 0.01</td>`,
+		"<td>APGA&lt;script&gt;</td><td></td><td></td>", `href="#s3"`, "<style>",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script", "http://", "https://", "<link"} {
+		if strings.Contains(html, bad) {
+			t.Errorf("page contains %q", bad)
+		}
+	}
+
+	// Embedded: one file, figures as data: URIs holding the PNG bytes.
+	p.Embed = true
+	one := filepath.Join(dir, "one.html")
+	if err := WritePage(one, p); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(one)
+	html = string(b)
+	if strings.Contains(html, `src="figs/`) || strings.Count(html, `src="data:image/png;base64,`) != 2 {
+		t.Fatal("embedded page does not embed both figures")
+	}
+	i := strings.Index(html, "base64,") + len("base64,")
+	enc := html[i : i+strings.IndexByte(html[i:], '"')]
+	raw, err := base64.StdEncoding.DecodeString(stdhtml.UnescapeString(enc)) // the attribute escapes "+"
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(filepath.Join(dir, "figs", "loss.png"))
+	if !bytes.Equal(raw, want) {
+		t.Error("embedded figure differs from the file")
+	}
+	if _, err := png.Decode(bytes.NewReader(raw)); err != nil {
+		t.Error(err)
+	}
+
+	// Errors.
+	p.Sections[2].Figures[1].Path = "figs/missing.png"
+	if err := WritePage(one, p); err == nil || !strings.Contains(err.Error(), "missing.png") || !strings.Contains(err.Error(), "figure 2") {
+		t.Errorf("missing embedded figure: %v", err)
+	}
+	p.Embed = false
+	p.Sections[1].Tables[0].Rows = append(p.Sections[1].Tables[0].Rows, []string{"a", "b", "c", "d"})
+	if err := WritePage(one, p); err == nil || !strings.Contains(err.Error(), "table 1 row 3 has 4 cells for 3 columns") {
+		t.Errorf("long row: %v", err)
+	}
+	noTemp(t, dir, "figs", "index.html", "one.html")
+}
+
+func TestAtomicWrite(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.json")
+	if err := WriteJSON(path, map[string]any{"a": 1, "b": []int{1, 2}}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	if string(before) != "{\n  \"a\": 1,\n  \"b\": [\n    1,\n    2\n  ]\n}\n" {
+		t.Errorf("WriteJSON wrote %q", before)
+	}
+	// A writer failing half-way leaves the old file and no temporary file.
+	boom := errors.New("boom")
+	err := writeAtomic(path, func(w io.Writer) error {
+		w.Write(bytes.Repeat([]byte("x"), 1<<17))
+		return boom
+	})
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), path) {
+		t.Errorf("error %v should wrap boom and name %s", err, path)
+	}
+	after, _ := os.ReadFile(path)
+	if !bytes.Equal(before, after) {
+		t.Error("failed write changed the existing file")
+	}
+	if err := WriteJSON(path, math.NaN()); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("NaN JSON: %v", err)
+	}
+	noTemp(t, dir, "out.json")
+	// Missing directory: the error names the file.
+	bad := filepath.Join(dir, "no", "such", "dir", "x.png")
+	if err := LineChart(bad, Chart{}); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Errorf("missing dir: %v", err)
+	}
+	// Written files are readable by others, like os.Create's.
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, %v", st.Mode(), err)
+	}
+}
+
+func TestJSONLines(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.jsonl")
+	log := `{"epoch":1,"train_loss":0.9,"val":{"accuracy":0.5,"per_class":[{"F1":0.1},{"F1":0.2}]}}
+{"step":10,"loss":0.7}
+
+{"epoch":2,"train_loss":0.6,"val":{"accuracy":null}}
+{"epoch":3,"train_loss":"NaN","val":{"accuracy":0.8},"a.b":4}`
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := ReadJSONLines(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 4 {
+		t.Fatalf("%d rows, want 4", len(rows))
+	}
+	s := SeriesFromLog(rows, "epoch", "val.accuracy")
+	if s.Name != "val.accuracy" || len(s.X) != 3 || s.X[0] != 1 || s.X[2] != 3 || s.Y[0] != 0.5 || !math.IsNaN(s.Y[1]) || s.Y[2] != 0.8 {
+		t.Errorf("series %+v", s)
+	}
+	s = SeriesFromLog(rows, "", "train_loss")
+	if len(s.X) != 3 || s.X[1] != 2 || !math.IsNaN(s.Y[2]) {
+		t.Errorf("indexed series %+v", s)
+	}
+	if v, ok := LookupFloat(rows[0], "val.per_class.1.F1"); !ok || v != 0.2 {
+		t.Errorf("array path: %v %v", v, ok)
+	}
+	if v, ok := LookupFloat(rows[3], "a.b"); !ok || v != 4 {
+		t.Errorf("dotted key: %v %v", v, ok)
+	}
+	if _, ok := Lookup(rows[0], "val.per_class.5.F1"); ok {
+		t.Error("out-of-range index found")
+	}
+	// The series draws, with its NaN as a gap.
+	if err := LineChart(filepath.Join(dir, "acc.png"), Chart{Series: []Series{SeriesFromLog(rows, "epoch", "val.accuracy")}}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct{ text, want string }{
+		{"{\"a\":1}\n{\"a\":2}\n{\"a\":\n", "line 3"},
+		{"{\"a\":1}\n[1,2]\n", "line 2"},
+		{"{\"a\":1}\n\nnull\n", "line 3: not a JSON object"},
+	} {
+		if err := os.WriteFile(path, []byte(tc.text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadJSONLines(path)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("got %v, want an error naming %s and %q", err, path, tc.want)
+		}
+	}
+	if _, err := ReadJSONLines(filepath.Join(dir, "none.jsonl")); err == nil {
+		t.Error("missing file accepted")
+	}
+}
