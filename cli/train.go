@@ -2,60 +2,350 @@ package cli
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/pgaug/pgaug/pipeline"
+	"github.com/pgaug/pgaug/trainer/apga"
 )
 
 // trainCommands returns the commands of the "train" group.
 func trainCommands() []*cli.Command {
-	return []*cli.Command{trainBaselineCommand()}
+	return []*cli.Command{trainBaselineCommand(), trainAPGACommand(), trainNoiseMaskCommand(), trainFinetuneCommand()}
+}
+
+// loopDefaults are a trainer's defaults for the shared flags.
+type loopDefaults struct {
+	epochs, batch       int
+	schedule            string
+	warmup, stepEvery   float64
+	gamma               float64
+	evalEvery, patience int
+}
+
+// commonFlags are the flags every trainer shares: data, run directory, loop,
+// checkpoints, schedule, seed.
+func commonFlags(d loopDefaults) []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "data", Required: true, Usage: "Arrow dataset (file or directory) with train, val (and test) splits"},
+		&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "run directory: classifier.onnx, metrics.jsonl, checkpoints/, summary.json"},
+		&cli.IntFlag{Name: "epochs", Value: d.epochs},
+		&cli.IntFlag{Name: "batch", Value: d.batch},
+		&cli.IntFlag{Name: "eval-every", Value: d.evalEvery, Usage: "evaluate and checkpoint every N steps too (0: each epoch only)"},
+		&cli.StringFlag{Name: "select", Value: "accuracy", Usage: "validation metric of best-model selection: accuracy, balanced_accuracy, macro_f1, auroc or loss"},
+		&cli.IntFlag{Name: "patience", Value: d.patience, Usage: "stop after N epochs without a better validation metric (0: never)"},
+		&cli.IntFlag{Name: "keep", Value: 3, Usage: "checkpoints to keep (besides best.pgck)"},
+		&cli.BoolFlag{Name: "resume", Usage: "continue from the newest checkpoint in the run directory"},
+		&cli.StringFlag{Name: "schedule", Value: d.schedule, Usage: "learning-rate schedule: constant, cosine (--warmup) or step (--step-every, --gamma)"},
+		&cli.Float64Flag{Name: "warmup", Value: d.warmup, Usage: "linear warm-up, in epochs (cosine)"},
+		&cli.Float64Flag{Name: "step-every", Value: d.stepEvery, Usage: "epochs between decays (step)"},
+		&cli.Float64Flag{Name: "gamma", Value: d.gamma, Usage: "decay factor (step)"},
+		&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seeds the initialisation, shuffling, augmentation and sampling"},
+		&cli.IntFlag{Name: "workers", Usage: "data loading goroutines (0: one per CPU)"},
+		&cli.IntFlag{Name: "per-class", Usage: "train on N images per class, drawn with the seed (the data-constrained regime; 0: all)"},
+		&cli.StringFlag{Name: "train-transform", Usage: "training transform, e.g. randomresizedcrop=224:0.08-1,hflip=0.5,normalize=0.3162:0.3213 (default: the dataset's normalisation)"},
+		&cli.StringFlag{Name: "eval-transform", Usage: "evaluation transform, e.g. resize=256,centercrop=224,normalize=0.3162:0.3213 (default: the dataset's normalisation)"},
+	}
+}
+
+func commonFrom(c *cli.Context) pipeline.Common {
+	return pipeline.Common{
+		Data: c.String("data"), OutDir: c.String("output"), Epochs: c.Int("epochs"), Batch: c.Int("batch"),
+		EvalEvery: c.Int("eval-every"), Select: c.String("select"), Patience: c.Int("patience"), Keep: c.Int("keep"),
+		Resume: c.Bool("resume"), Schedule: c.String("schedule"), Warmup: c.Float64("warmup"), StepEvery: c.Float64("step-every"),
+		Gamma: c.Float64("gamma"), Seed: c.Uint64("seed"), Workers: c.Int("workers"), PerClass: c.Int("per-class"),
+		TrainTransform: c.String("train-transform"), EvalTransform: c.String("eval-transform"), Version: Version, Log: c.App.Writer,
+	}
+}
+
+// optimDefaults are an optimizer's flag defaults; prefix names the network
+// ("" for the classifier, "policy-").
+type optimDefaults struct {
+	prefix, name     string
+	lr, momentum, wd float64
+}
+
+func optimFlags(d optimDefaults) []cli.Flag {
+	p := d.prefix
+	return []cli.Flag{
+		&cli.StringFlag{Name: p + "optimizer", Value: d.name, Usage: "sgd, adam or adamw"},
+		&cli.Float64Flag{Name: p + "lr", Value: d.lr, Usage: "learning rate"},
+		&cli.Float64Flag{Name: p + "momentum", Value: d.momentum, Usage: "SGD momentum"},
+		&cli.BoolFlag{Name: p + "nesterov", Usage: "Nesterov momentum (SGD)"},
+		&cli.Float64Flag{Name: p + "weight-decay", Value: d.wd},
+	}
+}
+
+func optimFrom(c *cli.Context, prefix string) pipeline.Optim {
+	return pipeline.Optim{Name: c.String(prefix + "optimizer"), LR: c.Float64(prefix + "lr"), Momentum: c.Float64(prefix + "momentum"),
+		Nesterov: c.Bool(prefix + "nesterov"), WeightDecay: c.Float64(prefix + "weight-decay")}
+}
+
+func flags(groups ...[]cli.Flag) []cli.Flag {
+	var out []cli.Flag
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// reportRun prints where a run's outputs are and its final metrics.
+func reportRun(c *cli.Context, res pipeline.RunResult) {
+	w := c.App.Writer
+	for _, split := range []string{"val", "test", "val_tta", "test_tta"} {
+		if r, ok := res.Final[split]; ok {
+			fmt.Fprintf(w, "%-9s n=%d  accuracy %.4f  balanced accuracy %.4f  macro F1 %.4f  AUROC %.4f\n", split, r.N, r.Accuracy, r.BalancedAcc, r.MacroF1, r.AUROC)
+		}
+	}
+	if res.Loop.Stopped != "" {
+		fmt.Fprintln(w, res.Loop.Stopped)
+	}
+	fmt.Fprintf(w, "wrote %s\n", res.Classifier)
+	if res.Policy != "" {
+		fmt.Fprintf(w, "wrote %s\n", res.Policy)
+	}
+	fmt.Fprintf(w, "run directory: %s (metrics log %s)\n", res.Dir, filepath.Join(res.Dir, pipeline.MetricsLog))
 }
 
 func trainBaselineCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "baseline",
-		Usage:     "plain supervised training of an ONNX classifier on an Arrow dataset",
-		ArgsUsage: "--model M.onnx --data D -o OUT.onnx",
-		Description: "Imports the classifier as a trainable gorgonia graph, trains it with softmax cross-entropy on\n" +
-			"the train split (seeded shuffling, drop-last batches), evaluates on the val split after every\n" +
-			"epoch, and exports the trained model to ONNX with its training provenance in the metadata.",
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Required: true, Usage: "ONNX classifier to start from"},
-			&cli.StringFlag{Name: "data", Required: true, Usage: "Arrow dataset (file or directory) with train (and val) splits"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Required: true, Usage: "ONNX file to write"},
-			&cli.StringSliceFlag{Name: "freeze", Usage: "freeze parameters matching a glob (or re:REGEXP); repeatable"},
-			&cli.IntFlag{Name: "epochs", Value: 10},
-			&cli.IntFlag{Name: "batch", Value: 32},
-			&cli.Float64Flag{Name: "lr", Value: 0.01, Usage: "learning rate"},
-			&cli.StringFlag{Name: "optimizer", Value: "sgd", Usage: "sgd, adam or adamw"},
-			&cli.Float64Flag{Name: "momentum", Value: 0.9, Usage: "SGD momentum"},
-			&cli.BoolFlag{Name: "nesterov", Usage: "Nesterov momentum (SGD)"},
-			&cli.Float64Flag{Name: "weight-decay", Value: 1e-4},
-			&cli.StringFlag{Name: "schedule", Value: "cosine", Usage: "constant, cosine (with --warmup) or step (--step-every, --gamma)"},
-			&cli.IntFlag{Name: "warmup", Usage: "linear warm-up steps (cosine)"},
-			&cli.IntFlag{Name: "step-every", Value: 1000, Usage: "steps between decays (step)"},
-			&cli.Float64Flag{Name: "gamma", Value: 0.1, Usage: "decay factor (step)"},
-			&cli.Uint64Flag{Name: "seed", Value: 1},
-			&cli.IntFlag{Name: "workers", Usage: "data loading goroutines (0: one per CPU)"},
-			&cli.StringFlag{Name: "train-transform", Usage: "augmentation, e.g. randomresizedcrop=224:0.08-1,hflip=0.5,normalize=0.3162:0.3213 (default: the dataset's normalisation)"},
-			&cli.StringFlag{Name: "eval-transform", Usage: "evaluation transform (default: the dataset's normalisation)"},
-			&cli.StringFlag{Name: "metrics-log", Usage: "write one JSON line per epoch to this file"},
-		},
+		Usage:     "plain supervised training, and the augmentation baselines (cutout, gradcam, cutmix)",
+		ArgsUsage: "--model M.onnx --data D -o RUNDIR",
+		Description: "Imports the classifier as a trainable gorgonia graph and trains it with softmax cross-entropy on\n" +
+			"the train split (seeded shuffling, drop-last batches), evaluating on the val split every epoch\n" +
+			"(and every --eval-every steps), keeping the best model on --select, and exports it to\n" +
+			"RUNDIR/classifier.onnx with its provenance in the metadata.\n\n" +
+			"--aug cutout|gradcam trains 1:1 on the original batch and its augmented copy (the APGA paper's\n" +
+			"baselines); gradcam masks come from a frozen copy of --gradcam-model (default: --model) at\n" +
+			"--gradcam-layer (default: its last 4-D feature map), top-1 class, cam > 0.5 kept.\n" +
+			"--aug cutmix mixes a batch with a shuffled copy with probability --cutmix-prob.",
+		Flags: flags(
+			[]cli.Flag{
+				&cli.StringFlag{Name: "model", Required: true, Usage: "ONNX classifier to start from, or zoo:NAME"},
+				&cli.StringSliceFlag{Name: "freeze", Usage: "freeze parameters matching a glob (or re:REGEXP); repeatable"},
+				&cli.StringFlag{Name: "aug", Value: "none", Usage: "none, cutout, gradcam or cutmix"},
+				&cli.IntFlag{Name: "cutout-size", Value: 16, Usage: "side of the square Cutout erases, in pixels"},
+				&cli.Float64Flag{Name: "cutmix-alpha", Value: 1, Usage: "CutMix's Beta(α, α)"},
+				&cli.Float64Flag{Name: "cutmix-prob", Value: 0.5, Usage: "probability that a batch is mixed"},
+				&cli.StringFlag{Name: "gradcam-model", Usage: "frozen classifier for Grad-CAM masks (default: --model)"},
+				&cli.StringFlag{Name: "gradcam-layer", Usage: "layer (ONNX value) of the Grad-CAM maps (default: the last 4-D feature map)"},
+				&cli.Float64Flag{Name: "gradcam-threshold", Value: 0.5, Usage: "keep pixels whose min-max scaled cam exceeds this"},
+			},
+			commonFlags(loopDefaults{epochs: 10, batch: 32, schedule: "cosine"}),
+			optimFlags(optimDefaults{name: "sgd", lr: 0.01, momentum: 0.9, wd: 1e-4}),
+		),
 		Action: func(c *cli.Context) error {
-			_, err := pipeline.Train(c.Context, pipeline.TrainConfig{
-				Model: c.String("model"), Data: c.String("data"), Output: c.String("output"), Freeze: c.StringSlice("freeze"),
-				Epochs: c.Int("epochs"), Batch: c.Int("batch"), LR: c.Float64("lr"), Optimizer: c.String("optimizer"),
-				Momentum: c.Float64("momentum"), Nesterov: c.Bool("nesterov"), WeightDecay: c.Float64("weight-decay"),
-				Schedule: c.String("schedule"), Warmup: c.Int("warmup"), StepEvery: c.Int("step-every"), Gamma: c.Float64("gamma"),
-				Seed: c.Uint64("seed"), Workers: c.Int("workers"), TrainTransform: c.String("train-transform"),
-				EvalTransform: c.String("eval-transform"), MetricsLog: c.String("metrics-log"), Version: Version, Log: c.App.Writer,
+			res, err := pipeline.Train(c.Context, pipeline.TrainConfig{
+				Common: commonFrom(c), Model: c.String("model"), Freeze: c.StringSlice("freeze"), Opt: optimFrom(c, ""),
+				Aug: c.String("aug"), CutoutSize: c.Int("cutout-size"), CutMixAlpha: c.Float64("cutmix-alpha"), CutMixProb: c.Float64("cutmix-prob"),
+				GradCAMModel: c.String("gradcam-model"), GradCAMLayer: c.String("gradcam-layer"), GradCAMThreshold: c.Float64("gradcam-threshold"),
 			})
 			if err != nil {
 				return fmt.Errorf("train baseline: %w", err)
 			}
-			fmt.Fprintf(c.App.Writer, "wrote %s\n", c.String("output"))
+			reportRun(c, res)
+			return nil
+		},
+	}
+}
+
+func trainAPGACommand() *cli.Command {
+	return &cli.Command{
+		Name:      "apga",
+		Usage:     "Adversarial Policy Gradient Augmentation: a segmentation policy's masks augment the classifier 1:1",
+		ArgsUsage: "--classifier C.onnx [--policy P.onnx] --data D -o RUNDIR",
+		Description: "Algorithm 1 of the APGA paper (spec/algorithms.md §1): per batch, a classifier step on the\n" +
+			"original images; the policy's probability map P; the adversarial mask P < 0.5; the reward\n" +
+			"L_adv − L_orig against an EMA baseline; the policy loss BCE(P,A)·(R−b) + λ_zeros·BCE(P,0) with\n" +
+			"A = P > 0.5; then a classifier step on the aid-masked images (P > 0.5 kept).\n\n" +
+			"--preset paper (default): Adam 1e-4 for both networks, baseline decay 0.5, λ_zeros 0.1.\n" +
+			"--preset reference: the authors' published code: policy loss 100·BCE(P,A)·R' + 0.1·|R'|·BCE(P,0)\n" +
+			"+ 0.01·|R'|·BCE(P,1), baseline updated before the advantage, L_adv in evaluation mode, Adam 1e-5,\n" +
+			"images repeated to 3 channels in [0,1] without normalisation, model selection every 100 steps,\n" +
+			"early stop after 15 epochs. Any flag given overrides the preset.\n\n" +
+			"The classifier should be trained to convergence first (pgaug train baseline). Outputs:\n" +
+			"RUNDIR/classifier.onnx, RUNDIR/policy.onnx, metrics.jsonl, checkpoints/, and grids/step-N.png\n" +
+			"(image | policy probability | aid mask | masked image) at each evaluation.",
+		Flags: flags(
+			[]cli.Flag{
+				&cli.StringFlag{Name: "classifier", Required: true, Usage: "ONNX classifier (trained to convergence), or zoo:NAME"},
+				&cli.StringFlag{Name: "policy", Value: "zoo:ternausnet11", Usage: "segmentation policy: ONNX with one sigmoid channel at input resolution, or zoo:NAME"},
+				&cli.StringSliceFlag{Name: "freeze", Usage: "freeze classifier parameters matching a glob (or re:REGEXP)"},
+				&cli.StringSliceFlag{Name: "policy-freeze", Usage: "freeze policy parameters matching a glob (or re:REGEXP)"},
+				&cli.StringFlag{Name: "preset", Value: "paper", Usage: "paper or reference (the published code's constants)"},
+				&cli.Float64Flag{Name: "baseline-decay", Usage: "EMA decay of the reward baseline (preset: 0.5)"},
+				&cli.BoolFlag{Name: "baseline-first", Usage: "update the baseline before taking the advantage (preset reference)"},
+				&cli.Float64Flag{Name: "adv-scale", Usage: "scale of BCE(P,A)·(R−b) (preset: 1 paper, 100 reference)"},
+				&cli.Float64Flag{Name: "lambda-zeros", Usage: "weight of BCE(P,0) (preset: 0.1)"},
+				&cli.Float64Flag{Name: "lambda-ones", Usage: "weight of BCE(P,1) (preset: 0 paper, 0.01 reference)"},
+				&cli.BoolFlag{Name: "scale-lambdas", Usage: "multiply the λ terms by |R−b| (preset reference)"},
+				&cli.BoolFlag{Name: "adv-eval-mode", Usage: "compute L_adv with the classifier in evaluation mode (preset reference)"},
+				&cli.Float64Flag{Name: "threshold", Usage: "mask threshold on P (preset: 0.5)"},
+				&cli.BoolFlag{Name: "tta", Usage: "select and report with test-time augmentation (mean softmax of the image and its aid-masked copy)"},
+				&cli.IntFlag{Name: "grid-images", Value: 6, Usage: "validation images per mask grid (negative: no grids)"},
+			},
+			commonFlags(loopDefaults{epochs: 20, batch: 25, schedule: "constant"}),
+			optimFlags(optimDefaults{name: "adam", lr: 1e-4}),
+			[]cli.Flag{
+				&cli.StringFlag{Name: "policy-optimizer", Value: "adam", Usage: "sgd, adam or adamw"},
+				&cli.Float64Flag{Name: "policy-lr", Value: 1e-4, Usage: "the policy's learning rate (preset: 1e-4 paper, 1e-5 reference)"},
+				&cli.Float64Flag{Name: "policy-momentum", Usage: "SGD momentum of the policy"},
+				&cli.BoolFlag{Name: "policy-nesterov"},
+				&cli.Float64Flag{Name: "policy-weight-decay"},
+			},
+		),
+		Action: func(c *cli.Context) error {
+			mc, err := apga.Preset(c.String("preset"))
+			if err != nil {
+				return err
+			}
+			common := commonFrom(c)
+			copt, popt := optimFrom(c, ""), optimFrom(c, "policy-")
+			if mc.Preset == "reference" {
+				if !c.IsSet("lr") {
+					copt.LR = mc.ClassifierLR
+				}
+				if !c.IsSet("policy-lr") {
+					popt.LR = mc.PolicyLR
+				}
+				if !c.IsSet("eval-every") {
+					common.EvalEvery = 100
+				}
+				if !c.IsSet("patience") {
+					common.Patience = 15
+				}
+				if !c.IsSet("train-transform") {
+					common.TrainTransform = "channels=3"
+				}
+				if !c.IsSet("eval-transform") {
+					common.EvalTransform = "channels=3"
+				}
+			}
+			mc.ClassifierLR, mc.PolicyLR = copt.LR, popt.LR
+			if c.IsSet("baseline-decay") {
+				mc.BaselineDecay = c.Float64("baseline-decay")
+			}
+			if c.IsSet("baseline-first") {
+				mc.BaselineFirst = c.Bool("baseline-first")
+			}
+			if c.IsSet("adv-scale") {
+				mc.AdvantageScale = c.Float64("adv-scale")
+			}
+			if c.IsSet("lambda-zeros") {
+				mc.LambdaZeros = c.Float64("lambda-zeros")
+			}
+			if c.IsSet("lambda-ones") {
+				mc.LambdaOnes = c.Float64("lambda-ones")
+			}
+			if c.IsSet("scale-lambdas") {
+				mc.ScaleLambdasByAdvantage = c.Bool("scale-lambdas")
+			}
+			if c.IsSet("adv-eval-mode") {
+				mc.AdversarialEvalMode = c.Bool("adv-eval-mode")
+			}
+			if c.IsSet("threshold") {
+				mc.Threshold = c.Float64("threshold")
+			}
+			mc.TTA = c.Bool("tta")
+			res, err := pipeline.TrainAPGA(c.Context, pipeline.APGAConfig{
+				Common: common, Classifier: c.String("classifier"), Policy: c.String("policy"),
+				Freeze: c.StringSlice("freeze"), PolicyFreeze: c.StringSlice("policy-freeze"),
+				ClassifierOpt: copt, PolicyOpt: popt, Method: mc, GridImages: c.Int("grid-images"),
+			})
+			if err != nil {
+				return fmt.Errorf("train apga: %w", err)
+			}
+			reportRun(c, res)
+			return nil
+		},
+	}
+}
+
+func trainNoiseMaskCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "noisemask",
+		Usage:     "heat a classifier with the policy-gradient Beta noise mask",
+		ArgsUsage: "--classifier C.onnx --data D -o RUNDIR",
+		Description: "The noise-mask method (spec/algorithms.md §2): a light policy network (ResNet-10t features and\n" +
+			"a 2·G²-way head: a and b of a G×G grid) gives image-level parameters, mixed with dataset-level\n" +
+			"ones (τ_i 0.9; EMA τ_d 0.99); α = exp(a), β = exp(b); M ~ Beta(α, β) is up-sampled, blurred and\n" +
+			"multiplied into the normalised image while the classifier trains. --loss paper (default) is the\n" +
+			"published mean_b(logsumexp(log p))·CE for both networks; --loss reinforce trains the policy on\n" +
+			"mean_b(Σ log p)·(CE − baseline) and the classifier on CE.\n\n" +
+			"The classifier that comes out is the heated model: fine-tune it with 'pgaug train finetune'.\n" +
+			"Outputs: RUNDIR/classifier.onnx (the heated model, its metadata says how it was heated),\n" +
+			"RUNDIR/policy.onnx, dataset_params.json (a/b of the dataset), grids/step-N.png (image | noise\n" +
+			"matrix | masked image) and histogram.png (original vs masked intensities, the paper's Fig. 6).",
+		Flags: flags(
+			[]cli.Flag{
+				&cli.StringFlag{Name: "classifier", Required: true, Usage: "ONNX classifier, or zoo:NAME (the paper: zoo:resnet50)"},
+				&cli.StringFlag{Name: "policy", Value: "zoo:resnet10t", Usage: "policy feature extractor: zoo:NAME or an ONNX classifier (its head becomes the 2·G² heads)"},
+				&cli.StringSliceFlag{Name: "freeze", Usage: "freeze classifier parameters matching a glob (or re:REGEXP)"},
+				&cli.StringSliceFlag{Name: "policy-freeze", Usage: "freeze policy parameters matching a glob (or re:REGEXP)"},
+				&cli.StringFlag{Name: "loss", Value: "paper", Usage: "paper (logsumexp·CE) or reinforce (Σ log p·(CE − baseline))"},
+				&cli.StringFlag{Name: "noise", Value: "beta", Usage: "noise model: beta, gaussian or uniform"},
+				&cli.StringFlag{Name: "grid", Value: "64", Usage: "noise grid side G: 32, 64, … or pure (the image size)"},
+				&cli.StringFlag{Name: "upsample", Value: "nearest", Usage: "nearest or bilinear"},
+				&cli.IntFlag{Name: "blur-kernel", Value: 13, Usage: "Gaussian blur kernel (odd; 0: no blur)"},
+				&cli.Float64Flag{Name: "blur-sigma", Value: 6, Usage: "Gaussian blur σ"},
+				&cli.Float64Flag{Name: "tau-image", Value: 0.9, Usage: "τ_i: weight of the dataset-level parameters in the mix"},
+				&cli.Float64Flag{Name: "tau-dataset", Value: 0.99, Usage: "τ_d: EMA decay of the dataset-level parameters"},
+				&cli.Float64Flag{Name: "baseline-decay", Value: 0.9, Usage: "EMA decay of the CE baseline (--loss reinforce)"},
+				&cli.StringFlag{Name: "policy-schedule", Value: "cosine", Usage: "the policy's schedule: cosine, constant"},
+				&cli.IntFlag{Name: "grid-images", Value: 6, Usage: "validation images per noise grid (negative: none)"},
+			},
+			commonFlags(loopDefaults{epochs: 90, batch: 32, schedule: "step", stepEvery: 30, gamma: 0.1}),
+			optimFlags(optimDefaults{name: "sgd", lr: 0.1, momentum: 0.9, wd: 1e-4}),
+			optimFlags(optimDefaults{prefix: "policy-", name: "sgd", lr: 0.01, momentum: 0.9}),
+		),
+		Action: func(c *cli.Context) error {
+			res, err := pipeline.TrainNoiseMask(c.Context, pipeline.NoiseMaskConfig{
+				Common: commonFrom(c), Classifier: c.String("classifier"), Policy: c.String("policy"),
+				Freeze: c.StringSlice("freeze"), PolicyFreeze: c.StringSlice("policy-freeze"),
+				ClassifierOpt: optimFrom(c, ""), PolicyOpt: optimFrom(c, "policy-"), PolicySchedule: c.String("policy-schedule"),
+				Loss: c.String("loss"), Noise: c.String("noise"), Grid: c.String("grid"), Upsample: c.String("upsample"),
+				BlurKernel: c.Int("blur-kernel"), BlurSigma: c.Float64("blur-sigma"), TauImage: c.Float64("tau-image"),
+				TauDataset: c.Float64("tau-dataset"), BaselineDecay: c.Float64("baseline-decay"), GridImages: c.Int("grid-images"),
+			})
+			if err != nil {
+				return fmt.Errorf("train noisemask: %w", err)
+			}
+			reportRun(c, res)
+			return nil
+		},
+	}
+}
+
+func trainFinetuneCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "finetune",
+		Usage:     "fine-tune a heated (or any) ONNX classifier on clean images and export it",
+		ArgsUsage: "--model HEATED.onnx --data D -o RUNDIR",
+		Description: "The published recipe by default: SGD lr 0.001, 10 epochs with 7 epochs of linear warm-up then\n" +
+			"cosine, batch 64, and the weights of the last 3 epochs averaged (--average-last; 0 keeps the\n" +
+			"best model on validation instead). --new-head replaces the classifier's head for the dataset's\n" +
+			"classes. The heating record of the model's metadata is kept in the export.",
+		Flags: flags(
+			[]cli.Flag{
+				&cli.StringFlag{Name: "model", Required: true, Usage: "ONNX classifier (e.g. RUNDIR/classifier.onnx of train noisemask)"},
+				&cli.StringSliceFlag{Name: "freeze", Usage: "freeze parameters matching a glob (or re:REGEXP)"},
+				&cli.IntFlag{Name: "average-last", Value: 3, Usage: "average the weights of the last K epochs (0: best on validation)"},
+				&cli.BoolFlag{Name: "new-head", Usage: "replace the head with a fresh layer for the dataset's classes"},
+			},
+			commonFlags(loopDefaults{epochs: 10, batch: 64, schedule: "cosine", warmup: 7}),
+			optimFlags(optimDefaults{name: "sgd", lr: 0.001, momentum: 0.9, wd: 1e-4}),
+		),
+		Action: func(c *cli.Context) error {
+			res, err := pipeline.Finetune(c.Context, pipeline.FinetuneConfig{
+				Common: commonFrom(c), Model: c.String("model"), Freeze: c.StringSlice("freeze"), Opt: optimFrom(c, ""),
+				AverageLast: c.Int("average-last"), NewHead: c.Bool("new-head"),
+			})
+			if err != nil {
+				return fmt.Errorf("train finetune: %w", err)
+			}
+			reportRun(c, res)
 			return nil
 		},
 	}

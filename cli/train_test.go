@@ -1,23 +1,26 @@
 package cli
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pgaug/pgaug/onnx/onnxio"
 )
 
 // data import synthetic → model zoo → train baseline → eval metrics, through the CLI.
 func TestTrainBaselineAndEvalCommands(t *testing.T) {
 	dir := t.TempDir()
-	ds, model, out := filepath.Join(dir, "d.arrow"), filepath.Join(dir, "m.onnx"), filepath.Join(dir, "t.onnx")
+	ds, model, run := filepath.Join(dir, "d.arrow"), filepath.Join(dir, "m.onnx"), filepath.Join(dir, "run")
+	out := filepath.Join(run, "classifier.onnx")
 	if _, errOut, err := runApp("data", "import", "synthetic", "-o", ds, "--count", "300", "--size", "32", "--classes", "2", "--seed", "4"); err != nil {
 		t.Fatalf("%v %s", err, errOut)
 	}
 	if _, errOut, err := runApp("model", "zoo", "smallcnn", "--classes", "2", "--in-channels", "1", "--size", "32", "-o", model); err != nil {
 		t.Fatalf("%v %s", err, errOut)
 	}
-	stdout, errOut, err := runApp("train", "baseline", "--model", model, "--data", ds, "-o", out, "--epochs", "2", "--batch", "16", "--lr", "0.05",
-		"--metrics-log", filepath.Join(dir, "m.jsonl"))
+	stdout, errOut, err := runApp("train", "baseline", "--model", model, "--data", ds, "-o", run, "--epochs", "2", "--batch", "16", "--lr", "0.05")
 	if err != nil || !strings.Contains(stdout, "epoch 2/2") || !strings.Contains(stdout, "wrote "+out) {
 		t.Fatalf("train baseline: %v\n%s%s", err, stdout, errOut)
 	}
@@ -25,7 +28,76 @@ func TestTrainBaselineAndEvalCommands(t *testing.T) {
 	if err != nil || !strings.Contains(stdout, "balanced accuracy") || !strings.Contains(stdout, "AUROC") {
 		t.Fatalf("eval metrics: %v\n%s%s", err, stdout, errOut)
 	}
-	if _, _, err := runApp("train", "baseline", "--model", model, "--data", ds, "-o", out, "--optimizer", "rmsprop"); err == nil || !strings.Contains(err.Error(), "rmsprop") {
+	if _, _, err := runApp("train", "baseline", "--model", model, "--data", ds, "-o", run, "--optimizer", "rmsprop"); err == nil || !strings.Contains(err.Error(), "rmsprop") {
 		t.Fatalf("an unknown optimizer must be refused clearly: %v", err)
+	}
+}
+
+// The three policy-gradient trainers through the CLI on a tiny synthetic
+// dataset: APGA (unet-small policy), noise-mask heating, then fine-tuning of
+// the heated model; each writes its run directory and records its method.
+func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
+	dir := t.TempDir()
+	ds, model := filepath.Join(dir, "d.arrow"), filepath.Join(dir, "m.onnx")
+	if _, errOut, err := runApp("data", "import", "synthetic", "-o", ds, "--count", "120", "--size", "16", "--classes", "2", "--seed", "5"); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	if _, errOut, err := runApp("model", "zoo", "smallcnn", "--classes", "2", "--in-channels", "1", "--size", "16", "-o", model); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	apgaDir := filepath.Join(dir, "apga")
+	stdout, errOut, err := runApp("train", "apga", "--classifier", model, "--policy", "zoo:unet-small", "--data", ds, "-o", apgaDir,
+		"--epochs", "1", "--batch", "8", "--eval-every", "4", "--grid-images", "3", "--lambda-zeros", "0.05")
+	if err != nil {
+		t.Fatalf("train apga: %v\n%s%s", err, stdout, errOut)
+	}
+	for _, f := range []string{"classifier.onnx", "policy.onnx", "metrics.jsonl", "summary.json", "grids/step-0000004.png", "checkpoints/best.pgck"} {
+		if _, err := os.Stat(filepath.Join(apgaDir, f)); err != nil {
+			t.Errorf("train apga did not write %s: %v", f, err)
+		}
+	}
+	if !strings.Contains(stdout, "test_tta") || !strings.Contains(stdout, "wrote "+filepath.Join(apgaDir, "policy.onnx")) {
+		t.Errorf("train apga output:\n%s", stdout)
+	}
+	mp, err := onnxio.Load(filepath.Join(apgaDir, "classifier.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := onnxio.MetadataValue(mp, "pgaug.apga"); !strings.Contains(got, "preset=paper") || !strings.Contains(got, "lambda_zeros=0.05") {
+		t.Errorf("pgaug.apga metadata %q", got)
+	}
+
+	nmDir := filepath.Join(dir, "nm")
+	stdout, errOut, err = runApp("train", "noisemask", "--classifier", model, "--data", ds, "-o", nmDir, "--epochs", "1", "--batch", "8",
+		"--policy", "zoo:smallcnn", "--grid", "4", "--blur-kernel", "5", "--blur-sigma", "2", "--lr", "0.01", "--grid-images", "2")
+	if err != nil {
+		t.Fatalf("train noisemask: %v\n%s%s", err, stdout, errOut)
+	}
+	for _, f := range []string{"classifier.onnx", "policy.onnx", "dataset_params.json", "histogram.png", "grids"} {
+		if _, err := os.Stat(filepath.Join(nmDir, f)); err != nil {
+			t.Errorf("train noisemask did not write %s: %v", f, err)
+		}
+	}
+	heated := filepath.Join(nmDir, "classifier.onnx")
+	if mp, err = onnxio.Load(heated); err != nil {
+		t.Fatal(err)
+	}
+	if onnxio.MetadataValue(mp, "pgaug.heated") != "true" || !strings.Contains(onnxio.MetadataValue(mp, "pgaug.heating"), "noise=beta grid=4") {
+		t.Errorf("heated model metadata: %q", onnxio.MetadataValue(mp, "pgaug.heating"))
+	}
+
+	ftDir := filepath.Join(dir, "ft")
+	stdout, errOut, err = runApp("train", "finetune", "--model", heated, "--data", ds, "-o", ftDir, "--epochs", "3", "--warmup", "1", "--average-last", "2", "--batch", "8")
+	if err != nil || !strings.Contains(stdout, "averaged the weights of the last 2 epochs") {
+		t.Fatalf("train finetune: %v\n%s%s", err, stdout, errOut)
+	}
+	if mp, err = onnxio.Load(filepath.Join(ftDir, "classifier.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	if onnxio.MetadataValue(mp, "pgaug.method") != "finetune" || onnxio.MetadataValue(mp, "pgaug.heating") == "" {
+		t.Errorf("fine-tuned model metadata: method %q, heating %q", onnxio.MetadataValue(mp, "pgaug.method"), onnxio.MetadataValue(mp, "pgaug.heating"))
+	}
+	if _, _, err := runApp("train", "apga", "--classifier", model, "--data", ds, "-o", apgaDir, "--preset", "textbook"); err == nil || !strings.Contains(err.Error(), "textbook") {
+		t.Errorf("an unknown preset must be refused clearly: %v", err)
 	}
 }

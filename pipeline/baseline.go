@@ -3,55 +3,48 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pgaug/pgaug/datasets/arrowds"
-	"github.com/pgaug/pgaug/datasets/loader"
 	"github.com/pgaug/pgaug/datasets/transform"
-	"github.com/pgaug/pgaug/onnx/exporter"
-	"github.com/pgaug/pgaug/onnx/importer"
-	"github.com/pgaug/pgaug/onnx/onnxio"
 	"github.com/pgaug/pgaug/trainer/fit"
+	"github.com/pgaug/pgaug/trainer/gradcam"
+	"github.com/pgaug/pgaug/trainer/metrics"
 	"github.com/pgaug/pgaug/trainer/netstep"
 	"github.com/pgaug/pgaug/trainer/optim"
+	"github.com/pgaug/pgaug/trainer/supervised"
 )
 
 // TrainConfig configures plain supervised training (the papers' "train to
-// convergence first" baseline).
+// convergence first" model) and the augmentation baselines.
 type TrainConfig struct {
-	Model  string // ONNX classifier to start from
-	Data   string // Arrow dataset (file or directory)
-	Output string // ONNX file to write
+	Common
+	Model  string // ONNX classifier, or zoo:NAME
 	Freeze []string
-	Epochs int
-	Batch  int
-	LR     float64
-	// Optimizer: sgd, adam or adamw.
-	Optimizer   string
-	Momentum    float64
-	Nesterov    bool
-	WeightDecay float64
-	Schedule    string // constant, cosine, step
-	Warmup      int    // warm-up steps (cosine)
-	StepEvery   int    // steps per decay (step)
-	Gamma       float64
-	Seed        uint64
-	Workers     int
-	// TrainTransform and EvalTransform are datasets/transform specs; empty
-	// gives the dataset's normalisation (if recorded) only.
-	TrainTransform, EvalTransform string
-	MetricsLog                    string // JSON-lines file (optional)
-	Version                       string // pgaug version, recorded in the model
-	Log                           io.Writer
+	Opt    Optim
+	// Aug: none, cutout, gradcam (1:1 with the originals) or cutmix.
+	Aug         string
+	CutoutSize  int
+	CutMixAlpha float64
+	CutMixProb  float64
+	// GradCAMModel is the frozen classifier whose Grad-CAM masks augment
+	// (default: Model); GradCAMLayer its layer (default: the last 4-D
+	// feature map); GradCAMThreshold keeps pixels with cam above it.
+	GradCAMModel     string
+	GradCAMLayer     string
+	GradCAMThreshold float64
 }
 
-// TrainResult summarises a run.
-type TrainResult struct {
-	Epochs []fit.EpochResult
-	Output string
+// RunResult summarises a training run.
+type RunResult struct {
+	Dir        string                    `json:"dir"`
+	Method     string                    `json:"method"`
+	Classifier string                    `json:"classifier"`
+	Policy     string                    `json:"policy,omitempty"`
+	Loop       fit.Summary               `json:"loop"`
+	Final      map[string]metrics.Report `json:"final"` // val/test (and *_tta) of the selected model
+	Settings   any                       `json:"settings"`
 }
 
 // NewOptimizer builds the optimizer a config names.
@@ -79,103 +72,127 @@ func Transforms(spec string, meta arrowds.Metadata) (transform.Pipeline, error) 
 		}
 		spec = "normalize=" + strings.Join(mean, "/") + ":" + strings.Join(std, "/")
 	}
-	if spec == "" {
+	if spec == "" || spec == "none" {
 		return nil, nil
 	}
 	return transform.Parse(spec)
 }
 
-// Train trains cfg.Model on the train split of cfg.Data (validating on val
-// each epoch) and exports the result to cfg.Output atomically.
-func Train(ctx context.Context, cfg TrainConfig) (TrainResult, error) {
-	var res TrainResult
-	ds, err := arrowds.Open(cfg.Data)
+// Train trains cfg.Model on the train split of cfg.Data with the fit loop,
+// selects the best model on the val split, and exports it to
+// OutDir/classifier.onnx.
+func Train(ctx context.Context, cfg TrainConfig) (RunResult, error) {
+	res := RunResult{Dir: cfg.OutDir, Final: map[string]metrics.Report{}, Settings: cfg}
+	aug, err := supervised.ParseAugmentation(cfg.Aug)
 	if err != nil {
 		return res, err
 	}
-	defer ds.Close()
-	meta := ds.Meta()
-	classes := len(meta.Classes)
-	if classes < 2 {
-		return res, fmt.Errorf("dataset %s has %d classes; a classifier needs at least 2", cfg.Data, classes)
+	res.Method = "baseline"
+	if aug != supervised.None {
+		res.Method = string(aug)
 	}
-	trainT, err := Transforms(cfg.TrainTransform, meta)
-	if err != nil {
-		return res, fmt.Errorf("--train-transform: %w", err)
-	}
-	evalT, err := Transforms(cfg.EvalTransform, meta)
-	if err != nil {
-		return res, fmt.Errorf("--eval-transform: %w", err)
-	}
-	train, err := loader.New(ds, loader.Config{Split: "train", BatchSize: cfg.Batch, DropLast: true, Shuffle: true, Seed: cfg.Seed, Workers: cfg.Workers, Transform: trainT})
-	if err != nil {
-		return res, fmt.Errorf("train split of %s: %w", cfg.Data, err)
-	}
-	var val *loader.Loader
-	if len(ds.Indices("val")) > 0 {
-		if val, err = loader.New(ds, loader.Config{Split: "val", BatchSize: cfg.Batch, Workers: cfg.Workers, Transform: evalT}); err != nil {
-			return res, fmt.Errorf("val split of %s: %w", cfg.Data, err)
-		}
-	}
-	m, err := importer.ImportFile(cfg.Model)
+	d, err := openData(ctx, cfg.Common)
 	if err != nil {
 		return res, err
 	}
-	if len(cfg.Freeze) > 0 {
-		if _, err := m.Freeze(cfg.Freeze...); err != nil {
-			return res, err
-		}
-	}
-	opt, err := NewOptimizer(cfg.Optimizer, cfg.Momentum, cfg.WeightDecay, cfg.Nesterov)
+	defer d.Close()
+	m, source, err := importSource(cfg.Model, d.classes, d.c, d.h, cfg.Seed, cfg.Freeze)
 	if err != nil {
 		return res, err
 	}
-	sched, err := fit.ParseSchedule(cfg.Schedule, cfg.Warmup, cfg.StepEvery, cfg.Gamma)
+	opt, err := cfg.Opt.New()
 	if err != nil {
 		return res, err
-	}
-	var metricsLog io.Writer
-	if cfg.MetricsLog != "" {
-		f, err := os.Create(cfg.MetricsLog)
-		if err != nil {
-			return res, err
-		}
-		defer f.Close()
-		metricsLog = f
 	}
 	net := netstep.New(m, netstep.CrossEntropy)
 	defer net.Close()
-	res.Epochs, err = fit.Classifier(ctx, net, train, val, fit.Config{
-		Epochs: cfg.Epochs, LR: cfg.LR, Optimizer: opt, Schedule: sched, Classes: classes, Log: cfg.Log, Metrics: metricsLog,
-	})
-	if err != nil {
-		return res, err
-	}
-	m.SetTraining(false)
-	meta2 := map[string]string{
-		"pgaug.method":    "baseline",
-		"pgaug.dataset":   filepath.Base(cfg.Data),
-		"pgaug.epochs":    fmt.Sprint(cfg.Epochs),
-		"pgaug.seed":      fmt.Sprint(cfg.Seed),
-		"pgaug.optimizer": fmt.Sprintf("%s lr=%g momentum=%g wd=%g schedule=%s", cfg.Optimizer, cfg.LR, cfg.Momentum, cfg.WeightDecay, cfg.Schedule),
-		"pgaug.source":    filepath.Base(cfg.Model),
-		"pgaug.transform": trainT.String(),
-		"pgaug.classes":   strings.Join(meta.Classes, ","),
-	}
-	if len(res.Epochs) > 0 {
-		last := res.Epochs[len(res.Epochs)-1]
-		meta2["pgaug.train_loss"] = fmt.Sprintf("%.6f", last.TrainLoss)
-		if last.Val != nil {
-			meta2["pgaug.val_accuracy"] = fmt.Sprintf("%.6f", last.Val.Accuracy)
+	var cam *gradcam.Explainer
+	if aug == supervised.GradCAM {
+		spec := cfg.GradCAMModel
+		if spec == "" {
+			spec = cfg.Model
+		}
+		cm, _, err := importSource(spec, d.classes, d.c, d.h, cfg.Seed, nil)
+		if err != nil {
+			return res, fmt.Errorf("Grad-CAM model: %w", err)
+		}
+		if cam, err = gradcam.New(cm, cfg.GradCAMLayer); err != nil {
+			return res, err
+		}
+		defer cam.Close()
+		if cfg.GradCAMThreshold > 0 {
+			if err := cam.SetThreshold(float32(cfg.GradCAMThreshold)); err != nil {
+				return res, err
+			}
 		}
 	}
-	mp, err := exporter.Export(m, exporter.Options{ProducerVersion: cfg.Version, Metadata: meta2})
+	method, err := supervised.New(supervised.Config{
+		Classes: d.classes, LR: cfg.Opt.LR, Aug: aug, CutoutSize: cfg.CutoutSize,
+		CutMixAlpha: cfg.CutMixAlpha, CutMixProb: cfg.CutMixProb, Seed: cfg.Seed,
+	}, net, opt, cam)
 	if err != nil {
 		return res, err
 	}
-	if err := onnxio.Save(cfg.Output, mp); err != nil {
+	meta := baseMeta(res.Method, cfg.Common, d, source)
+	meta["pgaug.optimizer"] = cfg.Opt.String()
+	switch aug {
+	case supervised.Cutout:
+		meta["pgaug.augmentation"] = fmt.Sprintf("cutout size=%d, 1:1", cfg.CutoutSize)
+	case supervised.GradCAM:
+		meta["pgaug.augmentation"] = fmt.Sprintf("gradcam layer=%s threshold=%g, 1:1", cam.Layer(), cam.Threshold())
+	case supervised.CutMix:
+		meta["pgaug.augmentation"] = fmt.Sprintf("cutmix alpha=%g p=%g", cfg.CutMixAlpha, cfg.CutMixProb)
+	}
+	err = runMethod(ctx, &res, cfg.Common, d, method, res.Method, cfg, nil, nil)
+	if err != nil {
 		return res, err
 	}
-	res.Output = cfg.Output
-	return res, nil
+	res.Classifier = filepath.Join(cfg.OutDir, ClassifierFile)
+	if err := exportModel(m, res.Classifier, cfg.Version, withFinal(meta, res.Final)); err != nil {
+		return res, err
+	}
+	return res, writeJSONFile(filepath.Join(cfg.OutDir, SummaryFile), res)
+}
+
+// runMethod runs the loop for a method, then scores the selected model on
+// val and test into res.Final.
+//
+// hook may change the loop's settings; after (optional) runs when the loop
+// ends, before the final evaluation.
+func runMethod(ctx context.Context, res *RunResult, c Common, d *runData, m fit.Method, name string, settings any, hook func(*fit.LoopConfig), after func() error) error {
+	mlog, err := openMetricsLog(c)
+	if err != nil {
+		return err
+	}
+	defer mlog.Close()
+	lc, err := c.loopConfig(d.train.NumBatches(), name, settings, mlog)
+	if err != nil {
+		return err
+	}
+	if hook != nil {
+		hook(&lc)
+	}
+	if c.Log != nil {
+		fmt.Fprintf(c.Log, "%s: training on %s of %s, %d batches of %d per epoch, %d epochs\n", name, d.trainDesc, c.Data, d.train.NumBatches(), c.Batch, c.Epochs)
+	}
+	res.Loop, err = fit.Run(ctx, m, d.train, d.val, lc)
+	if err != nil {
+		return err
+	}
+	if after != nil {
+		if err := after(); err != nil {
+			return err
+		}
+	}
+	return addFinal(ctx, res, d, m, "")
+}
+
+// withFinal adds the final metrics to an export's metadata.
+func withFinal(meta map[string]string, final map[string]metrics.Report) map[string]string {
+	for split, r := range final {
+		meta["pgaug."+split+"_accuracy"] = fmt.Sprintf("%.6f", r.Accuracy)
+		meta["pgaug."+split+"_balanced_accuracy"] = fmt.Sprintf("%.6f", r.BalancedAcc)
+		meta["pgaug."+split+"_auroc"] = fmt.Sprintf("%.6f", r.AUROC)
+	}
+	return meta
 }

@@ -86,14 +86,15 @@ func Demo(ctx context.Context, cfg DemoConfig) (DemoReport, error) {
 	}
 	stage("imported it as a trainable gorgonia graph: matches ONNX Runtime (max rel. error %.2g)", rep.Verify.Diffs[0].MaxRel)
 
-	rep.Trained = filepath.Join(cfg.Dir, "baseline.onnx")
-	if _, err := Train(ctx, TrainConfig{
-		Model: rep.Model, Data: rep.Dataset, Output: rep.Trained, Epochs: cfg.Epochs, Batch: 32, LR: 0.05,
-		Optimizer: "sgd", Momentum: 0.9, WeightDecay: 1e-4, Schedule: "cosine", Warmup: 5, Seed: cfg.Seed,
-		MetricsLog: filepath.Join(cfg.Dir, "baseline.metrics.jsonl"), Version: cfg.Version, Log: w,
-	}); err != nil {
+	run, err := Train(ctx, TrainConfig{
+		Common: Common{Data: rep.Dataset, OutDir: filepath.Join(cfg.Dir, "baseline"), Epochs: cfg.Epochs, Batch: 32,
+			Schedule: "cosine", Warmup: 1, Seed: cfg.Seed, Version: cfg.Version, Log: w},
+		Model: rep.Model, Opt: Optim{Name: "sgd", LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4},
+	})
+	if err != nil {
 		return rep, err
 	}
+	rep.Trained = run.Classifier
 	stage("trained the baseline for %d epochs and exported it: %s", cfg.Epochs, rep.Trained)
 
 	for name, path := range map[string]string{"untrained": rep.Model, "baseline": rep.Trained} {

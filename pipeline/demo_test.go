@@ -22,7 +22,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var out bytes.Buffer
-	rep, err := Demo(context.Background(), DemoConfig{Dir: dir, Seed: 2, Images: 600, Size: 32, Epochs: 4, Version: "test", Out: &out})
+	rep, err := Demo(context.Background(), DemoConfig{Dir: dir, Seed: 2, Images: 600, Size: 32, Epochs: 8, Version: "test", Out: &out})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -43,7 +43,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	for _, kv := range m.Proto.GetMetadataProps() {
 		meta[kv.GetKey()] = kv.GetValue()
 	}
-	if meta["pgaug.method"] != "baseline" || meta["pgaug.epochs"] != "4" || !strings.Contains(meta["pgaug.optimizer"], "sgd") {
+	if meta["pgaug.method"] != "baseline" || meta["pgaug.epochs"] != "8" || !strings.Contains(meta["pgaug.optimizer"], "sgd") {
 		t.Fatalf("provenance metadata: %v", meta)
 	}
 }

@@ -154,7 +154,7 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 		return sum, fmt.Errorf("fit: the training loader gives no batch (batch size larger than the split with drop-last?)")
 	}
 	total := cfg.Epochs * nb
-	lt := &loopState{cfg: cfg, m: m, val: val, sum: &sum, bestScore: math.Inf(-1)}
+	lt := &loopState{cfg: cfg, m: m, val: val, sum: &sum, bestScore: math.Inf(-1), bestLoss: math.Inf(1)}
 	lt.sum.BestScore = math.Inf(-1)
 
 	startEpoch, startBatch := 0, 0
@@ -188,6 +188,7 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 			}
 			if v, ok := s.Scalars["fit.best_score"]; ok {
 				lt.bestScore = v
+				lt.bestLoss = s.Scalars["fit.best_loss"]
 				lt.sum.BestScore = v
 				lt.sum.BestStep = int64(s.Scalars["fit.best_step"])
 				lt.sum.BestEpoch = int(s.Scalars["fit.best_epoch"])
@@ -320,6 +321,7 @@ type loopState struct {
 	sum          *Summary
 	step         int64
 	bestScore    float64
+	bestLoss     float64
 	lastImproved int // epoch (1-based) of the last improvement
 	lastSaved    string
 }
@@ -363,7 +365,10 @@ func (lt *loopState) evaluate(ctx context.Context, epoch, next int, reason strin
 		}
 		ev.Val = &rep
 		ev.Score, _ = SelectScore(rep, lt.cfg.Select)
-		if ev.Score > lt.bestScore {
+		// Ties (e.g. an accuracy that has not moved yet) go to the lower
+		// validation loss.
+		if ev.Score > lt.bestScore || ev.Score == lt.bestScore && rep.MeanLoss < lt.bestLoss {
+			lt.bestLoss = rep.MeanLoss
 			ev.Best = true
 			lt.bestScore = ev.Score
 			lt.lastImproved = epoch + 1
@@ -380,6 +385,7 @@ func (lt *loopState) evaluate(ctx context.Context, epoch, next int, reason strin
 			return ev, fmt.Errorf("checkpoint at step %d: %w", lt.step, err)
 		}
 		s.Scalars["fit.best_score"] = lt.bestScore
+		s.Scalars["fit.best_loss"] = lt.bestLoss
 		s.Scalars["fit.best_step"] = float64(lt.sum.BestStep)
 		s.Scalars["fit.best_epoch"] = float64(lt.sum.BestEpoch)
 		s.Scalars["fit.last_improved_epoch"] = float64(lt.lastImproved)

@@ -1,0 +1,161 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/datasets/loader"
+	"github.com/pgaug/pgaug/trainer/apga"
+	"github.com/pgaug/pgaug/trainer/fit"
+	"github.com/pgaug/pgaug/trainer/metrics"
+	"github.com/pgaug/pgaug/trainer/netstep"
+)
+
+// APGAConfig configures `pgaug train apga`.
+type APGAConfig struct {
+	Common
+	// Classifier and Policy are ONNX files or zoo:NAME (the policy: a
+	// network with one sigmoid channel at input resolution, e.g.
+	// zoo:ternausnet11).
+	Classifier, Policy       string
+	Freeze, PolicyFreeze     []string
+	ClassifierOpt, PolicyOpt Optim // the learning rates are Method's
+	Method                   apga.Config
+	// GridImages is the number of validation images in each mask grid
+	// (0: 6; negative: no grids).
+	GridImages int
+}
+
+// TrainAPGA runs APGA (Algorithm 1) from two ONNX models to two ONNX
+// models: OutDir/classifier.onnx and OutDir/policy.onnx, with the metrics
+// log, checkpoints and a PNG mask grid per evaluation in OutDir/grids.
+func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
+	res := RunResult{Dir: cfg.OutDir, Method: "apga", Final: map[string]metrics.Report{}, Settings: cfg}
+	d, err := openData(ctx, cfg.Common)
+	if err != nil {
+		return res, err
+	}
+	defer d.Close()
+	cm, csrc, err := importSource(cfg.Classifier, d.classes, d.c, d.h, cfg.Seed, cfg.Freeze)
+	if err != nil {
+		return res, fmt.Errorf("classifier: %w", err)
+	}
+	pm, psrc, err := importSource(cfg.Policy, 1, d.c, d.h, cfg.Seed+1, cfg.PolicyFreeze)
+	if err != nil {
+		return res, fmt.Errorf("policy: %w", err)
+	}
+	copt, err := cfg.ClassifierOpt.New()
+	if err != nil {
+		return res, err
+	}
+	popt, err := cfg.PolicyOpt.New()
+	if err != nil {
+		return res, err
+	}
+	mc := cfg.Method
+	mc.Classes = d.classes
+	cnet := netstep.New(cm, netstep.CrossEntropy)
+	defer cnet.Close()
+	pnet := netstep.New(pm, netstep.BinaryCrossEntropy)
+	defer pnet.Close()
+	method, err := apga.New(mc, cnet, pnet, copt, popt)
+	if err != nil {
+		return res, err
+	}
+	grids := cfg.GridImages
+	if grids == 0 {
+		grids = 6
+	}
+	var sample *tensor.Dense
+	if grids > 0 && d.val != nil {
+		if sample, err = firstImages(ctx, d.val, grids); err != nil {
+			return res, err
+		}
+		if err := os.MkdirAll(filepath.Join(cfg.OutDir, "grids"), 0o755); err != nil {
+			return res, err
+		}
+	}
+	hook := func(lc *fit.LoopConfig) {
+		if sample == nil {
+			return
+		}
+		lc.OnEval = func(ctx context.Context, ev fit.Eval) error {
+			prob, masked, err := method.Masks(sample)
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(cfg.OutDir, "grids", fmt.Sprintf("step-%07d.png", ev.Step))
+			return drawMaskGrid(path, sample, prob, masked, mc.Threshold, fmt.Sprintf("APGA, step %d (epoch %d)", ev.Step, ev.Epoch))
+		}
+	}
+	if err := runMethod(ctx, &res, cfg.Common, d, method, "apga", cfg, hook, nil); err != nil {
+		return res, err
+	}
+	if mc.TTA {
+		// The final numbers above already use TTA; add the plain ones.
+		method.Cfg.TTA = false
+		if err := addFinal(ctx, &res, d, method, ""); err != nil {
+			return res, err
+		}
+		method.Cfg.TTA = true
+	} else {
+		method.Cfg.TTA = true
+		if err := addFinal(ctx, &res, d, method, "_tta"); err != nil {
+			return res, err
+		}
+		method.Cfg.TTA = false
+	}
+	meta := baseMeta("apga", cfg.Common, d, csrc)
+	meta["pgaug.optimizer"] = cfg.ClassifierOpt.String()
+	meta["pgaug.policy"] = psrc
+	meta["pgaug.apga"] = fmt.Sprintf("preset=%s lr_c=%g lr_p=%g baseline_decay=%g baseline_first=%v adv_scale=%g lambda_zeros=%g lambda_ones=%g lambdas_by_|adv|=%v adv_eval_mode=%v threshold=%g",
+		mc.Preset, mc.ClassifierLR, mc.PolicyLR, mc.BaselineDecay, mc.BaselineFirst, mc.AdvantageScale, mc.LambdaZeros, mc.LambdaOnes,
+		mc.ScaleLambdasByAdvantage, mc.AdversarialEvalMode, mc.Threshold)
+	res.Classifier = filepath.Join(cfg.OutDir, ClassifierFile)
+	if err := exportModel(cm, res.Classifier, cfg.Version, withFinal(meta, res.Final)); err != nil {
+		return res, err
+	}
+	pmeta := map[string]string{"pgaug.method": "apga-policy", "pgaug.role": "policy", "pgaug.source": psrc,
+		"pgaug.threshold": fmt.Sprint(mc.Threshold), "pgaug.apga": meta["pgaug.apga"], "pgaug.dataset": meta["pgaug.dataset"]}
+	res.Policy = filepath.Join(cfg.OutDir, PolicyFile)
+	if err := exportModel(pm, res.Policy, cfg.Version, pmeta); err != nil {
+		return res, err
+	}
+	return res, writeJSONFile(filepath.Join(cfg.OutDir, SummaryFile), res)
+}
+
+// addFinal scores m on val and test under keys with a suffix.
+func addFinal(ctx context.Context, res *RunResult, d *runData, m fit.Method, suffix string) error {
+	for _, s := range []struct {
+		name string
+		l    *loader.Loader
+	}{{"val", d.val}, {"test", d.test}} {
+		if s.l == nil {
+			continue
+		}
+		r, err := m.Evaluate(ctx, s.l)
+		if err != nil {
+			return fmt.Errorf("evaluation on %s: %w", s.name, err)
+		}
+		res.Final[s.name+suffix] = r
+	}
+	return nil
+}
+
+// firstImages returns up to n images from the start of l as a tensor.
+func firstImages(ctx context.Context, l *loader.Loader, n int) (*tensor.Dense, error) {
+	it := l.Epoch(ctx, 0)
+	defer it.Close()
+	b, err := it.Next()
+	if err != nil {
+		return nil, fmt.Errorf("reading images for the mask grids: %w", err)
+	}
+	defer b.Release()
+	n = min(n, b.N)
+	sz := b.C * b.H * b.W
+	return tensor.New(tensor.WithShape(n, b.C, b.H, b.W), tensor.WithBacking(append([]float32(nil), b.X[:n*sz]...))), nil
+}

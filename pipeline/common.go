@@ -1,0 +1,308 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/pgaug/pgaug/datasets/arrowds"
+	"github.com/pgaug/pgaug/datasets/loader"
+	"github.com/pgaug/pgaug/onnx/exporter"
+	"github.com/pgaug/pgaug/onnx/importer"
+	"github.com/pgaug/pgaug/onnx/onnxio"
+	"github.com/pgaug/pgaug/onnx/onnxpb"
+	"github.com/pgaug/pgaug/onnx/zoo"
+	"github.com/pgaug/pgaug/trainer/fit"
+	"github.com/pgaug/pgaug/trainer/optim"
+)
+
+// Common holds the settings every trainer shares: data, loop, checkpoints.
+type Common struct {
+	Data   string // Arrow dataset (file or directory) with train (and val, test) splits
+	OutDir string // run directory: models, metrics.jsonl, checkpoints/, figures
+	Epochs int
+	Batch  int
+	// EvalEvery evaluates and checkpoints every N steps besides each epoch.
+	EvalEvery int
+	// Select names the validation metric of best-model selection
+	// (accuracy, balanced_accuracy, macro_f1, auroc, loss).
+	Select   string
+	Patience int  // epochs without improvement before stopping (0: off)
+	Keep     int  // checkpoints kept (besides best.pgck)
+	Resume   bool // continue from the newest checkpoint in OutDir
+	// Schedule: constant, cosine (Warmup epochs of linear warm-up) or step
+	// (×Gamma every StepEvery epochs).
+	Schedule  string
+	Warmup    float64
+	StepEvery float64
+	Gamma     float64
+	Seed      uint64
+	Workers   int
+	// PerClass keeps this many training images per class (seeded), the
+	// papers' data-constrained regime (0: all).
+	PerClass int
+	// TrainTransform and EvalTransform are datasets/transform specs; empty
+	// gives the dataset's normalisation (if recorded) only.
+	TrainTransform, EvalTransform string
+	Version                       string
+	Log                           io.Writer
+}
+
+// Optim names an optimizer and its settings.
+type Optim struct {
+	Name        string // sgd, adam, adamw
+	LR          float64
+	Momentum    float64
+	Nesterov    bool
+	WeightDecay float64
+}
+
+// New builds the optimizer.
+func (o Optim) New() (optim.Optimizer, error) {
+	return NewOptimizer(o.Name, o.Momentum, o.WeightDecay, o.Nesterov)
+}
+
+func (o Optim) String() string {
+	return fmt.Sprintf("%s lr=%g momentum=%g nesterov=%v wd=%g", o.Name, o.LR, o.Momentum, o.Nesterov, o.WeightDecay)
+}
+
+// runData is an opened dataset with its loaders.
+type runData struct {
+	ds               *arrowds.Dataset
+	meta             arrowds.Metadata
+	classes          int
+	train, val, test *loader.Loader
+	trainDesc        string
+	c, h, w          int // the training images' shape after the transform
+}
+
+func (d *runData) Close() {
+	if d != nil && d.ds != nil {
+		d.ds.Close()
+	}
+}
+
+// openData opens c.Data and builds the train (shuffled, drop-last), val and
+// test loaders (nil where the split is empty).
+func openData(ctx context.Context, c Common) (*runData, error) {
+	if c.Batch < 1 {
+		return nil, fmt.Errorf("batch size %d: want at least 1", c.Batch)
+	}
+	ds, err := arrowds.Open(c.Data)
+	if err != nil {
+		return nil, err
+	}
+	d := &runData{ds: ds, meta: ds.Meta()}
+	d.classes = len(d.meta.Classes)
+	if d.classes < 2 {
+		ds.Close()
+		return nil, fmt.Errorf("dataset %s has %d classes; a classifier needs at least 2", c.Data, d.classes)
+	}
+	trainT, err := Transforms(c.TrainTransform, d.meta)
+	if err != nil {
+		ds.Close()
+		return nil, fmt.Errorf("train transform: %w", err)
+	}
+	evalT, err := Transforms(c.EvalTransform, d.meta)
+	if err != nil {
+		ds.Close()
+		return nil, fmt.Errorf("eval transform: %w", err)
+	}
+	tc := loader.Config{Split: "train", BatchSize: c.Batch, DropLast: true, Shuffle: true, Seed: c.Seed, Workers: c.Workers, Transform: trainT}
+	d.trainDesc = fmt.Sprintf("%d images", len(ds.Indices("train")))
+	if c.PerClass > 0 {
+		rows, err := PerClassRows(ds, "train", c.PerClass, c.Seed)
+		if err != nil {
+			ds.Close()
+			return nil, err
+		}
+		tc.Split, tc.Rows = "", rows
+		d.trainDesc = fmt.Sprintf("%d images (%d per class, seed %d)", len(rows), c.PerClass, c.Seed)
+	}
+	if d.train, err = loader.New(ds, tc); err != nil {
+		ds.Close()
+		return nil, fmt.Errorf("train split of %s: %w", c.Data, err)
+	}
+	if d.train.NumBatches() == 0 {
+		ds.Close()
+		return nil, fmt.Errorf("train split of %s: %d images make no full batch of %d", c.Data, d.train.Len(), c.Batch)
+	}
+	for _, s := range []struct {
+		name string
+		dst  **loader.Loader
+	}{{"val", &d.val}, {"test", &d.test}} {
+		if len(ds.Indices(s.name)) == 0 {
+			continue
+		}
+		if *s.dst, err = loader.New(ds, loader.Config{Split: s.name, BatchSize: c.Batch, Workers: c.Workers, Transform: evalT}); err != nil {
+			ds.Close()
+			return nil, fmt.Errorf("%s split of %s: %w", s.name, c.Data, err)
+		}
+	}
+	it := d.train.Epoch(ctx, 0)
+	b, err := it.Next()
+	it.Close()
+	if err != nil {
+		ds.Close()
+		return nil, fmt.Errorf("reading a first training batch of %s: %w", c.Data, err)
+	}
+	d.c, d.h, d.w = b.C, b.H, b.W
+	b.Release()
+	return d, nil
+}
+
+// PerClassRows returns up to k rows of each class of a split, drawn without
+// replacement with a seeded generator, in dataset order.
+func PerClassRows(ds *arrowds.Dataset, split string, k int, seed uint64) ([]int, error) {
+	byClass := map[int32][]int{}
+	for _, r := range ds.Indices(split) {
+		l := ds.Row(r).Label
+		if l < 0 {
+			return nil, fmt.Errorf("--per-class needs single-label rows; row %d (%s) of %s has none", r, ds.Row(r).ID, ds.Path())
+		}
+		byClass[l] = append(byClass[l], r)
+	}
+	if len(byClass) == 0 {
+		return nil, fmt.Errorf("split %q of %s is empty", split, ds.Path())
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x70657263))
+	var classes []int32
+	for c := range byClass {
+		classes = append(classes, c)
+	}
+	sort.Slice(classes, func(i, j int) bool { return classes[i] < classes[j] })
+	var out []int
+	for _, c := range classes {
+		rows := byClass[c]
+		rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+		out = append(out, rows[:min(k, len(rows))]...)
+	}
+	sort.Ints(out)
+	return out, nil
+}
+
+// ModelSource loads an ONNX model from a file, or builds a zoo network for
+// "zoo:NAME" with the given classes, input channels, image size and seed.
+func ModelSource(spec string, classes, channels, size int, seed uint64) (*onnxpb.ModelProto, string, error) {
+	if name, ok := strings.CutPrefix(spec, "zoo:"); ok {
+		mp, err := zoo.Build(name, zoo.Options{Classes: classes, InChannels: channels, Size: size, Seed: seed})
+		if err != nil {
+			return nil, "", fmt.Errorf("zoo model %q: %w", name, err)
+		}
+		return mp, spec, nil
+	}
+	mp, err := onnxio.Load(spec)
+	if err != nil {
+		return nil, "", err
+	}
+	return mp, filepath.Base(spec), nil
+}
+
+// importSource imports a model from ModelSource with freeze patterns.
+func importSource(spec string, classes, channels, size int, seed uint64, freeze []string) (*importer.Model, string, error) {
+	mp, desc, err := ModelSource(spec, classes, channels, size, seed)
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := importer.Import(mp, importer.Options{Source: desc})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(freeze) > 0 {
+		if _, err := m.Freeze(freeze...); err != nil {
+			return nil, "", err
+		}
+	}
+	return m, desc, nil
+}
+
+// schedule builds the learning-rate schedule of c for a loader.
+func (c Common) schedule(batchesPerEpoch int) (fit.Schedule, error) {
+	return fit.ParseSchedule(c.Schedule, int(c.Warmup*float64(batchesPerEpoch)+0.5), int(c.StepEvery*float64(batchesPerEpoch)+0.5), c.Gamma)
+}
+
+// loopConfig returns the fit loop settings of c writing into dir.
+func (c Common) loopConfig(batchesPerEpoch int, method string, settings any, metrics io.Writer) (fit.LoopConfig, error) {
+	sched, err := c.schedule(batchesPerEpoch)
+	if err != nil {
+		return fit.LoopConfig{}, err
+	}
+	return fit.LoopConfig{
+		Epochs: c.Epochs, EvalEvery: c.EvalEvery, Select: c.Select, Patience: c.Patience, Schedule: sched,
+		CheckpointDir: filepath.Join(c.OutDir, "checkpoints"), Keep: c.Keep, Resume: c.Resume, RestoreBest: true,
+		Meta: map[string]string{"method": method, "config": configHash(settings)}, Progress: c.Log, Metrics: metrics, LogEvery: 10,
+	}, nil
+}
+
+// configHash fingerprints the settings that must not change on resume.
+func configHash(v any) string {
+	b, _ := json.Marshal(v)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:8])
+}
+
+// openMetricsLog opens OutDir/metrics.jsonl, appending when resuming.
+func openMetricsLog(c Common) (*os.File, error) {
+	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("run directory: %w", err)
+	}
+	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
+	if c.Resume {
+		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
+	}
+	f, err := os.OpenFile(filepath.Join(c.OutDir, MetricsLog), flags, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("metrics log: %w", err)
+	}
+	return f, nil
+}
+
+// The files a training run writes into its directory.
+const (
+	ClassifierFile = "classifier.onnx"
+	PolicyFile     = "policy.onnx"
+	MetricsLog     = "metrics.jsonl"
+	SummaryFile    = "summary.json"
+)
+
+// exportModel writes m to path atomically with pgaug.* metadata.
+func exportModel(m *importer.Model, path, version string, meta map[string]string) error {
+	m.SetTraining(false)
+	mp, err := exporter.Export(m, exporter.Options{ProducerVersion: version, Metadata: meta})
+	if err != nil {
+		return fmt.Errorf("exporting %s: %w", path, err)
+	}
+	return onnxio.Save(path, mp)
+}
+
+// writeJSONFile writes v as indented JSON atomically.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return onnxio.WriteFileAtomic(path, append(b, '\n'))
+}
+
+// baseMeta is the metadata every exported classifier carries.
+func baseMeta(method string, c Common, d *runData, source string) map[string]string {
+	return map[string]string{
+		"pgaug.method":    method,
+		"pgaug.dataset":   filepath.Base(c.Data),
+		"pgaug.train":     d.trainDesc,
+		"pgaug.epochs":    fmt.Sprint(c.Epochs),
+		"pgaug.seed":      fmt.Sprint(c.Seed),
+		"pgaug.source":    source,
+		"pgaug.transform": d.train.Config().Transform.String(),
+		"pgaug.classes":   strings.Join(d.meta.Classes, ","),
+		"pgaug.schedule":  fmt.Sprintf("%s warmup=%g epochs step_every=%g epochs gamma=%g", c.Schedule, c.Warmup, c.StepEvery, c.Gamma),
+	}
+}

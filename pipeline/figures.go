@@ -1,0 +1,122 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/pipeline/report"
+	"github.com/pgaug/pgaug/trainer/heat"
+)
+
+// imagePanel returns image i of x (N×C×H×W) as a panel (channel 0 for
+// images that are neither gray nor RGB), min-max scaled.
+func imagePanel(x *tensor.Dense, i int) report.Panel {
+	s := x.Shape()
+	c, h, w := s[1], s[2], s[3]
+	d := x.Data().([]float32)[i*c*h*w : (i+1)*c*h*w]
+	if c != 1 && c != 3 {
+		c = 1
+		d = d[:h*w]
+	}
+	return report.Panel{Pix: d, C: c, H: h, W: w, Scale: "minmax"}
+}
+
+// sameScale returns panel p drawn with ref's value range (so a masked image
+// shows how much darker it is than the original).
+func sameScale(p, ref report.Panel) report.Panel {
+	lo, hi := ref.Pix[0], ref.Pix[0]
+	for _, v := range ref.Pix {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if hi > lo {
+		p.Scale, p.Lo, p.Hi = "fixed", float64(lo), float64(hi)
+	}
+	return p
+}
+
+// mapPanel returns map i of a B×H×W (or B×1×H×W) tensor's data.
+func mapPanel(d []float32, i, h, w int, scale string, cmap string) report.Panel {
+	return report.Panel{Pix: d[i*h*w : (i+1)*h*w], C: 1, H: h, W: w, Scale: scale, Colormap: cmap}
+}
+
+// drawMaskGrid draws the APGA grid of the paper's Fig. 2: image, policy
+// probability, aid mask (P > threshold) and the masked image.
+func drawMaskGrid(path string, x, prob, masked *tensor.Dense, threshold float64, title string) error {
+	s := x.Shape()
+	n, h, w := s[0], s[2], s[3]
+	p := prob.Data().([]float32)
+	mask := make([]float32, len(p))
+	for i, v := range p {
+		if float64(v) > threshold {
+			mask[i] = 1
+		}
+	}
+	g := report.Grid{Title: title, Columns: []string{"image", "policy P", fmt.Sprintf("mask P>%g", threshold), "masked"}}
+	for i := 0; i < n; i++ {
+		g.Rows = append(g.Rows, []report.Panel{
+			imagePanel(x, i),
+			mapPanel(p, i, h, w, "unit", "viridis"),
+			mapPanel(mask, i, h, w, "unit", "gray"),
+			sameScale(imagePanel(masked, i), imagePanel(x, i)),
+		})
+	}
+	return report.ImageGrid(path, g)
+}
+
+// drawNoiseGrid draws image | noise matrix M (G×G) | mask after up-sampling
+// and blur | masked image.
+func drawNoiseGrid(path string, x *tensor.Dense, n *heat.Noise, masked *tensor.Dense, grid int, title string) error {
+	s := x.Shape()
+	b, h, w := s[0], s[2], s[3]
+	g := report.Grid{Title: title, Columns: []string{"image", fmt.Sprintf("noise %d×%d", grid, grid), "mask", "masked"}}
+	for i := 0; i < b; i++ {
+		g.Rows = append(g.Rows, []report.Panel{
+			imagePanel(x, i),
+			mapPanel(n.Sample, i, grid, grid, "unit", "viridis"),
+			mapPanel(n.Mask, i, h, w, "unit", "viridis"),
+			sameScale(imagePanel(masked, i), imagePanel(x, i)),
+		})
+	}
+	return report.ImageGrid(path, g)
+}
+
+// noiseHistogram draws the paper's Fig. 6: the intensities of validation
+// images before and after the noise mask (up to 512 images).
+func noiseHistogram(ctx context.Context, path string, m *heat.Method, d *runData) error {
+	l := d.val
+	if l == nil {
+		l = d.train
+	}
+	var orig, masked []float64
+	it := l.Epoch(ctx, 0)
+	defer it.Close()
+	for len(orig) < 512*d.c*d.h*d.w {
+		b, err := it.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		x := tensor.New(tensor.WithShape(b.N, b.C, b.H, b.W), tensor.WithBacking(append([]float32(nil), b.X[:b.N*b.C*b.H*b.W]...)))
+		b.Release()
+		n, err := m.SampleNoise(x, false)
+		if err != nil {
+			return err
+		}
+		xm, err := heat.Masked(x, n.Mask)
+		if err != nil {
+			return err
+		}
+		orig = append(orig, report.Float64s(x.Data().([]float32))...)
+		masked = append(masked, report.Float64s(xm.Data().([]float32))...)
+	}
+	return report.Histogram(path, report.Hist{
+		Title: "pixel intensities (normalised) before and after the noise mask", XLabel: "intensity", YLabel: "density",
+		Sets: []report.HistSet{{Name: "original", Values: orig}, {Name: "masked", Values: masked}}, Density: true, Bins: 60,
+	})
+}

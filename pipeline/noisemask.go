@@ -1,0 +1,211 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/onnx/importer"
+	"github.com/pgaug/pgaug/onnx/modelops"
+	"github.com/pgaug/pgaug/trainer/fit"
+	"github.com/pgaug/pgaug/trainer/heat"
+	"github.com/pgaug/pgaug/trainer/metrics"
+	"github.com/pgaug/pgaug/trainer/netstep"
+	"github.com/pgaug/pgaug/trainer/noisemask"
+)
+
+// NoiseMaskConfig configures `pgaug train noisemask` (heating).
+type NoiseMaskConfig struct {
+	Common
+	// Classifier is an ONNX classifier or zoo:NAME (the paper: ResNet-50).
+	Classifier string
+	// Policy is the policy's feature extractor: zoo:resnet10t (default) or
+	// an ONNX classifier whose head is replaced by a 2·G²-way linear layer
+	// (the two heads giving a and b), unless it already has that width.
+	Policy               string
+	Freeze, PolicyFreeze []string
+	// ClassifierOpt trains the classifier under Common's schedule (paper: SGD
+	// 0.1, momentum 0.9, wd 1e-4, ×0.1 every 30 epochs); PolicyOpt the
+	// policy under PolicySchedule (paper: SGD 0.01, cosine).
+	ClassifierOpt, PolicyOpt Optim
+	PolicySchedule           string
+	// Loss: paper or reinforce. Noise: beta, gaussian or uniform.
+	Loss, Noise string
+	// Grid is "32", "64" or "pure"; Upsample nearest or bilinear; a blur
+	// kernel of 0 turns the blur off.
+	Grid       string
+	Upsample   string
+	BlurKernel int
+	BlurSigma  float64
+	TauImage   float64
+	TauDataset float64
+	// BaselineDecay of the CE baseline (reinforce).
+	BaselineDecay float64
+	GridImages    int // images per figure (0: 6; negative: none)
+}
+
+// DatasetParamsFile holds the dataset-level α/β parameters of a heating run.
+const DatasetParamsFile = "dataset_params.json"
+
+// TrainNoiseMask heats a classifier with the policy-gradient noise mask and
+// writes OutDir/classifier.onnx (the heated model), OutDir/policy.onnx, the
+// dataset-level parameters, noise grids and the intensity histogram.
+func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error) {
+	res := RunResult{Dir: cfg.OutDir, Method: "noisemask", Final: map[string]metrics.Report{}, Settings: cfg}
+	d, err := openData(ctx, cfg.Common)
+	if err != nil {
+		return res, err
+	}
+	defer d.Close()
+	if d.h != d.w && strings.EqualFold(cfg.Grid, "pure") {
+		return res, fmt.Errorf("grid pure needs square images, the training images are %d×%d", d.h, d.w)
+	}
+	g, err := noisemask.ParseGrid(orDefault(cfg.Grid, "64"), d.h)
+	if err != nil {
+		return res, err
+	}
+	noise, err := noisemask.ParseModel(cfg.Noise)
+	if err != nil {
+		return res, err
+	}
+	lossName, err := heat.ParseLoss(cfg.Loss)
+	if err != nil {
+		return res, err
+	}
+	cm, csrc, err := importSource(cfg.Classifier, d.classes, d.c, d.h, cfg.Seed, cfg.Freeze)
+	if err != nil {
+		return res, fmt.Errorf("classifier: %w", err)
+	}
+	pm, psrc, err := policySource(orDefault(cfg.Policy, "zoo:resnet10t"), 2*g*g, d.c, d.h, cfg.Seed+1, cfg.PolicyFreeze)
+	if err != nil {
+		return res, fmt.Errorf("policy: %w", err)
+	}
+	copt, err := cfg.ClassifierOpt.New()
+	if err != nil {
+		return res, err
+	}
+	popt, err := cfg.PolicyOpt.New()
+	if err != nil {
+		return res, err
+	}
+	psched, err := fit.ParseSchedule(orDefault(cfg.PolicySchedule, "cosine"), 0, 0, 0)
+	if err != nil {
+		return res, fmt.Errorf("policy schedule: %w", err)
+	}
+	ds, err := noisemask.NewDatasetParams(g, cfg.Seed+2)
+	if err != nil {
+		return res, err
+	}
+	mc := heat.Config{
+		Classes: d.classes, Loss: lossName, Noise: noise,
+		Mask:     noisemask.MaskConfig{Grid: g, Mode: orDefault(cfg.Upsample, noisemask.ModeNearest), Kernel: cfg.BlurKernel, Sigma: cfg.BlurSigma},
+		TauImage: cfg.TauImage, TauDataset: cfg.TauDataset, BaselineDecay: cfg.BaselineDecay,
+		ClassifierLR: cfg.ClassifierOpt.LR, PolicyLR: cfg.PolicyOpt.LR, PolicySchedule: psched,
+		TotalSteps: cfg.Epochs * d.train.NumBatches(), Seed: cfg.Seed + 3,
+	}
+	cnet := netstep.New(cm, netstep.CrossEntropy)
+	defer cnet.Close()
+	pnet := netstep.New(pm, netstep.CrossEntropy)
+	defer pnet.Close()
+	method, err := heat.New(mc, cnet, pnet, copt, popt, ds)
+	if err != nil {
+		return res, err
+	}
+	figs := cfg.GridImages
+	if figs == 0 {
+		figs = 6
+	}
+	var sample *tensor.Dense
+	if figs > 0 && d.val != nil {
+		if sample, err = firstImages(ctx, d.val, figs); err != nil {
+			return res, err
+		}
+		if err := os.MkdirAll(filepath.Join(cfg.OutDir, "grids"), 0o755); err != nil {
+			return res, err
+		}
+	}
+	hook := func(lc *fit.LoopConfig) {
+		if sample == nil {
+			return
+		}
+		lc.OnEval = func(ctx context.Context, ev fit.Eval) error {
+			n, err := method.SampleNoise(sample, false)
+			if err != nil {
+				return err
+			}
+			masked, err := heat.Masked(sample, n.Mask)
+			if err != nil {
+				return err
+			}
+			path := filepath.Join(cfg.OutDir, "grids", fmt.Sprintf("step-%07d.png", ev.Step))
+			return drawNoiseGrid(path, sample, n, masked, g, fmt.Sprintf("noise mask, step %d (epoch %d)", ev.Step, ev.Epoch))
+		}
+	}
+	if err := runMethod(ctx, &res, cfg.Common, d, method, "noisemask", cfg, hook, nil); err != nil {
+		return res, err
+	}
+	if sample != nil {
+		if err := noiseHistogram(ctx, filepath.Join(cfg.OutDir, "histogram.png"), method, d); err != nil {
+			return res, err
+		}
+	}
+	if err := writeJSONFile(filepath.Join(cfg.OutDir, DatasetParamsFile), ds); err != nil {
+		return res, err
+	}
+	heating := fmt.Sprintf("loss=%s noise=%s grid=%d upsample=%s blur=%d/%g tau_i=%g tau_d=%g policy=%s policy_opt=%s policy_schedule=%s epochs=%d",
+		lossName, noise.Name(), g, mc.Mask.Mode, mc.Mask.Kernel, mc.Mask.Sigma, mc.TauImage, mc.TauDataset, psrc, cfg.PolicyOpt, orDefault(cfg.PolicySchedule, "cosine"), cfg.Epochs)
+	meta := baseMeta("noisemask", cfg.Common, d, csrc)
+	meta["pgaug.optimizer"] = cfg.ClassifierOpt.String()
+	meta["pgaug.heated"] = "true"
+	meta["pgaug.heating"] = heating
+	res.Classifier = filepath.Join(cfg.OutDir, ClassifierFile)
+	if err := exportModel(cm, res.Classifier, cfg.Version, withFinal(meta, res.Final)); err != nil {
+		return res, err
+	}
+	res.Policy = filepath.Join(cfg.OutDir, PolicyFile)
+	if err := exportModel(pm, res.Policy, cfg.Version, map[string]string{"pgaug.method": "noisemask-policy", "pgaug.role": "policy",
+		"pgaug.heating": heating, "pgaug.output": fmt.Sprintf("a then b of a %d×%d grid per image (log space), before mixing with %s", g, g, DatasetParamsFile)}); err != nil {
+		return res, err
+	}
+	return res, writeJSONFile(filepath.Join(cfg.OutDir, SummaryFile), res)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// policySource imports a policy network with outputs outputs wide: a zoo
+// network built with that width, or a file whose head is replaced if its
+// width differs.
+func policySource(spec string, outputs, channels, size int, seed uint64, freeze []string) (*importer.Model, string, error) {
+	mp, desc, err := ModelSource(spec, outputs, channels, size, seed)
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := importer.Import(mp, importer.Options{Source: desc})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(m.Outputs) != 1 || len(m.Outputs[0].Dims) != 2 || m.Outputs[0].Dims[1] != int64(outputs) {
+		if _, err := modelops.ReplaceHead(mp, outputs, seed); err != nil {
+			return nil, "", fmt.Errorf("giving %s a %d-way head (a and b of the noise grid): %w", desc, outputs, err)
+		}
+		if m, err = importer.Import(mp, importer.Options{Source: desc}); err != nil {
+			return nil, "", err
+		}
+		desc += fmt.Sprintf(" (head replaced: %d outputs)", outputs)
+	}
+	if len(freeze) > 0 {
+		if _, err := m.Freeze(freeze...); err != nil {
+			return nil, "", err
+		}
+	}
+	return m, desc, nil
+}
