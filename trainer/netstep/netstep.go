@@ -154,6 +154,9 @@ func (n *Net) ForwardBackward(x *tensor.Dense, inputs ...*tensor.Dense) (Result,
 		return Result{}, fmt.Errorf("%s: the loss takes %d inputs, got %d", n.Model.Source, len(tg.extra), len(inputs))
 	}
 	for i, in := range inputs {
+		if _, ok := scalarOf(in); ok && tg.extra[i].IsScalar() {
+			continue
+		}
 		if !in.Shape().Eq(tg.extra[i].Shape()) {
 			return Result{}, fmt.Errorf("%s: loss input %d (%s) has shape %v, want %v", n.Model.Source, i, tg.extra[i].Name(), in.Shape(), tg.extra[i].Shape())
 		}
@@ -166,7 +169,11 @@ func (n *Net) ForwardBackward(x *tensor.Dense, inputs ...*tensor.Dense) (Result,
 		return Result{}, err
 	}
 	for i, in := range inputs {
-		if err := gorgonia.Let(tg.extra[i], in); err != nil {
+		var v gorgonia.Value = in
+		if f, ok := scalarOf(in); ok && tg.extra[i].IsScalar() { // a scalar node takes a scalar value
+			v = gorgonia.NewF32(f)
+		}
+		if err := gorgonia.Let(tg.extra[i], v); err != nil {
 			return Result{}, err
 		}
 	}
@@ -280,6 +287,19 @@ func (n *Net) Close() {
 	for _, g := range n.eval {
 		g.Close()
 	}
+}
+
+// scalarOf returns the value of a one-element float32 tensor.
+func scalarOf(t *tensor.Dense) (float32, bool) {
+	switch d := t.Data().(type) {
+	case float32:
+		return d, true
+	case []float32:
+		if len(d) == 1 {
+			return d[0], true
+		}
+	}
+	return 0, false
 }
 
 func zeroGrads(nodes gorgonia.Nodes) error {
