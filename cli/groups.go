@@ -25,9 +25,7 @@ func trainCommand() *cli.Command {
 }
 
 func inferCommand() *cli.Command {
-	return group("infer", "batch inference with ONNX Runtime (CPU or CUDA)",
-		"Runs an ONNX classifier over an Arrow dataset and writes predictions as Arrow.",
-		inferCommands()...)
+	return inferTopCommand() // a command with flags, not a group: see infer.go
 }
 
 func evalCommand() *cli.Command {

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgaug/pgaug/onnx/ort"
+	"github.com/pgaug/pgaug/pipeline/infer"
+)
+
+// inferFixture makes a synthetic dataset and an untrained smallcnn through the CLI.
+func inferFixture(t *testing.T) (dir, data, model string) {
+	t.Helper()
+	if _, _, err := ort.Locate(""); err != nil {
+		t.Skipf("ONNX Runtime is not installed: %v", err)
+	}
+	dir = t.TempDir()
+	data, model = filepath.Join(dir, "d.arrow"), filepath.Join(dir, "m.onnx")
+	if _, errOut, err := runApp("data", "import", "synthetic", "-o", data, "--count", "60", "--size", "16", "--classes", "2", "--seed", "4"); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	if _, errOut, err := runApp("model", "zoo", "smallcnn", "--classes", "2", "--in-channels", "1", "--size", "16", "-o", model); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	return dir, data, model
+}
+
+func TestInferCommand(t *testing.T) {
+	dir, data, model := inferFixture(t)
+	out := filepath.Join(dir, "pred.arrow")
+	stdout, errOut, err := runApp("infer", "--model", model, "--data", data, "-o", out, "--split", "test", "--batch", "4", "--threads", "1", "--workers", "2")
+	if err != nil {
+		t.Fatalf("%v\n%s%s", err, stdout, errOut)
+	}
+	p, err := infer.ReadPredictions(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"wrote " + strconv.Itoa(p.Len()) + " predictions to " + out, "images/s", "balanced accuracy", "AUROC", "confusion"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(errOut, "img/s") {
+		t.Errorf("no progress bar with images/s on stderr: %q", errOut)
+	}
+	if p.Len() == 0 || p.Split != "test" || p.Model != model || p.Version != Version || len(p.Classes) != 2 {
+		t.Errorf("predictions: %d rows, split %q, model %q, version %q, classes %v", p.Len(), p.Split, p.Model, p.Version, p.Classes)
+	}
+	stdout, _, err = runApp("infer", "--model", model, "--data", data, "-o", out, "--json", "-q")
+	if err != nil || !strings.Contains(stdout, `"rows": 60`) || !strings.Contains(stdout, `"accuracy"`) {
+		t.Fatalf("infer --json: %v\n%s", err, stdout)
+	}
+}
+
+func TestInferCommandErrors(t *testing.T) {
+	dir, data, model := inferFixture(t)
+	out := filepath.Join(dir, "pred.arrow")
+	rgb := filepath.Join(dir, "rgb.onnx")
+	if _, errOut, err := runApp("model", "zoo", "smallcnn", "--classes", "2", "--in-channels", "3", "--size", "16", "-o", rgb); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want []string
+		code int
+	}{
+		{"cuda", []string{"--device", "cuda"}, []string{"--device cuda", ort.CUDAProviderLib, "--device cpu"}, 0},
+		{"tta without policy", []string{"--tta"}, []string{"--tta needs --policy"}, 2},
+		{"policy without tta", []string{"--policy", model}, []string{"add --tta"}, 0},
+		{"channels", []string{"--model", rgb}, []string{rgb, "3×16×16", "channels=3"}, 0},
+		{"gpu memory", []string{"--gpu-mem-limit", "lots"}, []string{"--gpu-mem-limit", "lots"}, 2},
+		{"missing data", []string{"--data", filepath.Join(dir, "none.arrow")}, []string{"none.arrow"}, 0},
+	} {
+		args := []string{"infer", "--model", model, "--data", data, "-o", out, "-q"}
+		_, _, err := runApp(append(args, tc.args...)...)
+		if err == nil {
+			t.Errorf("%s: no error", tc.name)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q lacks %q", tc.name, err, w)
+			}
+		}
+		if ec, ok := err.(cli.ExitCoder); tc.code != 0 && (!ok || ec.ExitCode() != tc.code) {
+			t.Errorf("%s: want exit code %d, got %v", tc.name, tc.code, err)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Fatalf("%s: an output file was left behind", tc.name)
+		}
+	}
+}
+
+func TestInferHelpShowsFlags(t *testing.T) {
+	stdout, _, err := runApp("infer", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--model", "--data", "--output value, -o value", "--split", "--batch", "--device", "--device-id", "--gpu-mem-limit", "--threads", "--transform", "--tta", "--policy", "--workers"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("help lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestParseByteSize(t *testing.T) {
+	for in, want := range map[string]int64{"": 0, "0": 0, "1048576": 1 << 20, "4GiB": 4 << 30, "4g": 4 << 30, "512MB": 512e6, "1.5 KiB": 1536, "10B": 10} {
+		got, err := parseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("parseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"lots", "-1", "1e30GiB", "GiB"} {
+		if _, err := parseByteSize(in); err == nil {
+			t.Errorf("parseByteSize(%q) accepted", in)
+		}
+	}
+}
