@@ -11,7 +11,7 @@ import (
 
 // evalCommands returns the commands of the "eval" group.
 func evalCommands() []*cli.Command {
-	return []*cli.Command{evalMetricsCommand()}
+	return []*cli.Command{evalMetricsCommand(), evalTransferCommand()}
 }
 
 func evalMetricsCommand() *cli.Command {
