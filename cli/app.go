@@ -47,6 +47,7 @@ func NewApp(stdout, stderr io.Writer) *cli.App {
 			inferCommand(),
 			evalCommand(),
 			pipelineCommand(),
+			experimentCommand(),
 			demoCommand(),
 			doctorCommand(),
 		},

@@ -1,8 +1,161 @@
 package cli
 
-import "github.com/urfave/cli/v2"
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/pgaug/pgaug/pipeline"
+)
 
 // pipelineCommands returns the commands of the "pipeline" group.
 func pipelineCommands() []*cli.Command {
-	return nil
+	return []*cli.Command{pipelineRunCommand(), pipelineKeysCommand()}
+}
+
+// configFlags are one flag per configuration key (section.key).
+func configFlags() []cli.Flag {
+	def := pipeline.DefaultRunConfig()
+	var out []cli.Flag
+	for _, k := range pipeline.ConfigKeys() {
+		v, _ := def.Get(k.Name)
+		out = append(out, &cli.StringFlag{Name: k.Name, Usage: fmt.Sprintf("%s (default %q)", k.Help, v), Category: "configuration keys"})
+	}
+	return out
+}
+
+// runConfig reads the CONFIG argument (optional) and applies the flags
+// that were given.
+func runConfig(c *cli.Context) (pipeline.RunConfig, error) {
+	if c.NArg() > 1 {
+		return pipeline.RunConfig{}, cli.Exit("want at most one CONFIG file", 2)
+	}
+	cfg, err := pipeline.LoadRunConfig(c.Args().First())
+	if err != nil {
+		return cfg, err
+	}
+	for _, k := range pipeline.ConfigKeys() {
+		if c.IsSet(k.Name) {
+			if err := cfg.Set(k.Name, c.String(k.Name)); err != nil {
+				return cfg, fmt.Errorf("--%s: %w", k.Name, err)
+			}
+		}
+	}
+	cfg.Version = Version
+	return cfg, nil
+}
+
+const configHelp = "CONFIG is a TOML file; every key is also a flag (--section.key VALUE, lists comma-separated),\n" +
+	"which overrides the file. 'pgaug pipeline keys' lists the keys with their defaults. Example:\n\n" +
+	"    dir = \"runs/pneumonia\"\n" +
+	"    methods = [\"cutout\", \"gradcam\", \"apga\", \"noisemask\"]\n" +
+	"    seeds = [1, 2, 3]\n" +
+	"    [data]\n" +
+	"    path = \"pneumoniamnist.arrow\"\n" +
+	"    per_class = 100\n" +
+	"    train_transform = \"resize=32,normalize=0.5:0.25\"\n" +
+	"    eval_transform = \"resize=32,normalize=0.5:0.25\"\n" +
+	"    [models]\n" +
+	"    classifier = \"zoo:resnet18\"     # or an ONNX file\n" +
+	"    apga_policy = \"zoo:unet-small\"  # or zoo:ternausnet11, or an ONNX file\n" +
+	"    [apga]\n" +
+	"    epochs = 20\n" +
+	"    preset = \"paper\"\n"
+
+func pipelineRunCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "import → baseline → heat (APGA / noise mask) → fine-tune → infer → report, in one run directory",
+		ArgsUsage: "[CONFIG.toml] [--section.key VALUE ...]",
+		Description: "Runs the whole pipeline for one seed: the classifier backbone is imported (converted to the\n" +
+			"dataset's classes and channels, checked against ONNX Runtime), trained to convergence (baseline),\n" +
+			"then each method continues from it (cutout, gradcam, cutmix, apga; noisemask heats the imported\n" +
+			"backbone and fine-tunes it), every resulting ONNX model is scored on the test split with ONNX\n" +
+			"Runtime, and DIR/report.html shows the metrics tables, training curves and mask grids (the same\n" +
+			"numbers in DIR/report.json). Each stage writes into its own directory; a finished stage is\n" +
+			"skipped on re-run, an interrupted one resumes from its checkpoints.\n\n" + configHelp,
+		Flags: configFlags(),
+		Action: func(c *cli.Context) error {
+			cfg, err := runConfig(c)
+			if err != nil {
+				return err
+			}
+			if _, err := loadORT(c); err != nil {
+				return err
+			}
+			sum, err := pipeline.RunPipeline(c.Context, cfg, c.App.Writer)
+			if err != nil {
+				return fmt.Errorf("pipeline run: %w", err)
+			}
+			printMethods(c, sum.Methods)
+			fmt.Fprintf(c.App.Writer, "report: %s\n", sum.Report)
+			return nil
+		},
+	}
+}
+
+func printMethods(c *cli.Context, ms []pipeline.MethodResult) {
+	w := c.App.Writer
+	fmt.Fprintf(w, "%-24s %9s %9s %9s %9s\n", "method (test, ORT)", "accuracy", "bal.acc", "macro F1", "AUROC")
+	for _, m := range ms {
+		fmt.Fprintf(w, "%-24s %9.4f %9.4f %9.4f %9.4f\n", m.Method, m.Test.Accuracy, m.Test.BalancedAcc, m.Test.MacroF1, m.Test.AUROC)
+		if m.TestTTA != nil {
+			fmt.Fprintf(w, "%-24s %9.4f %9.4f %9.4f %9.4f\n", m.Method+" + TTA", m.TestTTA.Accuracy, m.TestTTA.BalancedAcc, m.TestTTA.MacroF1, m.TestTTA.AUROC)
+		}
+	}
+}
+
+func pipelineKeysCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "keys",
+		Usage: "list the configuration keys with their defaults (as TOML with --toml)",
+		Flags: []cli.Flag{&cli.BoolFlag{Name: "toml", Usage: "print the default configuration as a TOML file"}},
+		Action: func(c *cli.Context) error {
+			def := pipeline.DefaultRunConfig()
+			if c.Bool("toml") {
+				var sb strings.Builder
+				if err := def.EncodeTOML(&sb); err != nil {
+					return err
+				}
+				fmt.Fprint(c.App.Writer, sb.String())
+				return nil
+			}
+			for _, k := range pipeline.ConfigKeys() {
+				v, _ := def.Get(k.Name)
+				fmt.Fprintf(c.App.Writer, "%-28s %-10s %-22q %s\n", k.Name, k.Kind, v, k.Help)
+			}
+			return nil
+		},
+	}
+}
+
+func experimentCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "experiment",
+		Usage:     "the pipeline over several methods × seeds: one table of mean ± std and 95% intervals",
+		ArgsUsage: "[CONFIG.toml] [--section.key VALUE ...]",
+		Description: "Runs 'pgaug pipeline run' once per seed (key seeds, e.g. --seeds 1,2,3) in DIR/seed-N and\n" +
+			"aggregates each method's test metrics (ONNX Runtime) over the seeds: mean ± sample standard\n" +
+			"deviation and 95% Student-t intervals, in DIR/results.md (a Markdown table), DIR/results.json\n" +
+			"and DIR/experiment.html (with links to every seed's report). Re-running skips finished stages,\n" +
+			"so an interrupted experiment continues where it stopped.\n\n" + configHelp,
+		Flags: configFlags(),
+		Action: func(c *cli.Context) error {
+			cfg, err := runConfig(c)
+			if err != nil {
+				return err
+			}
+			if _, err := loadORT(c); err != nil {
+				return err
+			}
+			res, err := pipeline.Experiment(c.Context, cfg, c.App.Writer)
+			if err != nil {
+				return fmt.Errorf("experiment: %w", err)
+			}
+			fmt.Fprint(c.App.Writer, res.Markdown)
+			fmt.Fprintf(c.App.Writer, "report: %s\n", res.Report)
+			return nil
+		},
+	}
 }

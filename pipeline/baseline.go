@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/pgaug/pgaug/datasets/arrowds"
-	"github.com/pgaug/pgaug/datasets/transform"
 	"github.com/pgaug/pgaug/trainer/fit"
 	"github.com/pgaug/pgaug/trainer/gradcam"
 	"github.com/pgaug/pgaug/trainer/metrics"
@@ -58,24 +56,6 @@ func NewOptimizer(name string, momentum, weightDecay float64, nesterov bool) (op
 		return optim.NewAdamW(weightDecay), nil
 	}
 	return nil, fmt.Errorf("optimizer %q: want sgd, adam or adamw", name)
-}
-
-// Transforms returns the loader pipelines for spec, defaulting to the
-// dataset's normalisation.
-func Transforms(spec string, meta arrowds.Metadata) (transform.Pipeline, error) {
-	if spec == "" && len(meta.NormMean) > 0 {
-		mean := make([]string, len(meta.NormMean))
-		std := make([]string, len(meta.NormStd))
-		for i := range meta.NormMean {
-			mean[i] = fmt.Sprintf("%g", meta.NormMean[i])
-			std[i] = fmt.Sprintf("%g", meta.NormStd[i])
-		}
-		spec = "normalize=" + strings.Join(mean, "/") + ":" + strings.Join(std, "/")
-	}
-	if spec == "" || spec == "none" {
-		return nil, nil
-	}
-	return transform.Parse(spec)
 }
 
 // Train trains cfg.Model on the train split of cfg.Data with the fit loop,

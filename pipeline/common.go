@@ -15,6 +15,8 @@ import (
 
 	"github.com/pgaug/pgaug/datasets/arrowds"
 	"github.com/pgaug/pgaug/datasets/loader"
+	"github.com/pgaug/pgaug/datasets/ops"
+	"github.com/pgaug/pgaug/datasets/transform"
 	"github.com/pgaug/pgaug/onnx/exporter"
 	"github.com/pgaug/pgaug/onnx/importer"
 	"github.com/pgaug/pgaug/onnx/onnxio"
@@ -82,6 +84,7 @@ type runData struct {
 	train, val, test *loader.Loader
 	trainDesc        string
 	c, h, w          int // the training images' shape after the transform
+	evalT            transform.Pipeline
 }
 
 func (d *runData) Close() {
@@ -106,12 +109,26 @@ func openData(ctx context.Context, c Common) (*runData, error) {
 		ds.Close()
 		return nil, fmt.Errorf("dataset %s has %d classes; a classifier needs at least 2", c.Data, d.classes)
 	}
-	trainT, err := Transforms(c.TrainTransform, d.meta)
+	if c.TrainTransform == "" && c.EvalTransform == "" && len(d.meta.NormMean) == 0 {
+		// Un-normalised pixels in [0,1] give small activations that BatchNorm's
+		// running variance (starting at 1) takes hundreds of steps to reach:
+		// normalise with the training split's statistics, as users expect.
+		mean, std, err := ops.ComputeStats(ds, "train", nil)
+		if err != nil {
+			ds.Close()
+			return nil, fmt.Errorf("computing the normalisation of %s: %w", c.Data, err)
+		}
+		d.meta.NormMean, d.meta.NormStd = mean, std
+		if c.Log != nil {
+			fmt.Fprintf(c.Log, "%s records no normalisation: using the train split's (%s); set --train-transform/--eval-transform to choose\n", c.Data, transform.NormalizeSpec(mean, std))
+		}
+	}
+	trainT, err := transform.ForDataset(c.TrainTransform, d.meta)
 	if err != nil {
 		ds.Close()
 		return nil, fmt.Errorf("train transform: %w", err)
 	}
-	evalT, err := Transforms(c.EvalTransform, d.meta)
+	evalT, err := transform.ForDataset(c.EvalTransform, d.meta)
 	if err != nil {
 		ds.Close()
 		return nil, fmt.Errorf("eval transform: %w", err)
@@ -155,6 +172,7 @@ func openData(ctx context.Context, c Common) (*runData, error) {
 		return nil, fmt.Errorf("reading a first training batch of %s: %w", c.Data, err)
 	}
 	d.c, d.h, d.w = b.C, b.H, b.W
+	d.evalT = evalT
 	b.Release()
 	return d, nil
 }
@@ -302,7 +320,18 @@ func baseMeta(method string, c Common, d *runData, source string) map[string]str
 		"pgaug.seed":      fmt.Sprint(c.Seed),
 		"pgaug.source":    source,
 		"pgaug.transform": d.train.Config().Transform.String(),
-		"pgaug.classes":   strings.Join(d.meta.Classes, ","),
-		"pgaug.schedule":  fmt.Sprintf("%s warmup=%g epochs step_every=%g epochs gamma=%g", c.Schedule, c.Warmup, c.StepEvery, c.Gamma),
+		// pgaug infer applies this when it is given no --transform.
+		"pgaug.eval_transform": evalSpec(d.evalT),
+		"pgaug.classes":        strings.Join(d.meta.Classes, ","),
+		"pgaug.schedule":       fmt.Sprintf("%s warmup=%g epochs step_every=%g epochs gamma=%g", c.Schedule, c.Warmup, c.StepEvery, c.Gamma),
 	}
+}
+
+// evalSpec is the spec of an evaluation transform ("none" for none, so that
+// inference does not fall back to the dataset's own normalisation).
+func evalSpec(p transform.Pipeline) string {
+	if len(p) == 0 {
+		return "none"
+	}
+	return p.String()
 }

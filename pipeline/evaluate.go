@@ -8,7 +8,9 @@ import (
 
 	"github.com/pgaug/pgaug/datasets/arrowds"
 	"github.com/pgaug/pgaug/datasets/loader"
+	"github.com/pgaug/pgaug/datasets/transform"
 	"github.com/pgaug/pgaug/onnx/ort"
+	"github.com/pgaug/pgaug/pipeline/infer"
 	"github.com/pgaug/pgaug/trainer/metrics"
 )
 
@@ -31,7 +33,7 @@ func Evaluate(ctx context.Context, cfg EvalConfig) (metrics.Report, error) {
 	defer ds.Close()
 	meta := ds.Meta()
 	classes := len(meta.Classes)
-	t, err := Transforms(cfg.Transform, meta)
+	t, err := transform.ForDataset(infer.ModelTransform(cfg.Model, cfg.Transform), meta)
 	if err != nil {
 		return metrics.Report{}, err
 	}

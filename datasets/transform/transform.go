@@ -592,3 +592,28 @@ func parseOne(name, arg string) (Transform, error) {
 	}
 	return nil, fmt.Errorf("unknown transform %q (known: resize, centercrop, randomresizedcrop, hflip, cutout, channels, gray2rgb, rgb2gray, normalize)", name)
 }
+
+// ForDataset parses spec; an empty spec gives the dataset's recorded
+// normalisation (none when it has no statistics), "none" no transform.
+func ForDataset(spec string, meta arrowds.Metadata) (Pipeline, error) {
+	if spec == "" && len(meta.NormMean) > 0 {
+		spec = NormalizeSpec(meta.NormMean, meta.NormStd)
+	}
+	if spec == "" || spec == "none" {
+		return nil, nil
+	}
+	return Parse(spec)
+}
+
+// NormalizeSpec returns the spec "normalize=m1/m2…:s1/s2…".
+func NormalizeSpec(mean, std []float64) string {
+	m := make([]string, len(mean))
+	s := make([]string, len(std))
+	for i := range mean {
+		m[i] = strconv.FormatFloat(mean[i], 'g', 6, 64)
+	}
+	for i := range std {
+		s[i] = strconv.FormatFloat(std[i], 'g', 6, 64)
+	}
+	return "normalize=" + strings.Join(m, "/") + ":" + strings.Join(s, "/")
+}

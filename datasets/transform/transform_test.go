@@ -246,3 +246,20 @@ func TestParse(t *testing.T) {
 		t.Errorf("pipeline output %dx%dx%d", im.C, im.H, im.W)
 	}
 }
+
+func TestForDataset(t *testing.T) {
+	meta := arrowds.Metadata{NormMean: []float64{0.5}, NormStd: []float64{0.25}}
+	p, err := ForDataset("", meta)
+	if err != nil || p.String() != "normalize=0.5:0.25" {
+		t.Fatalf("default: %v, %v", p, err)
+	}
+	if p, err := ForDataset("none", meta); err != nil || p != nil {
+		t.Fatalf("none: %v, %v", p, err)
+	}
+	if p, err := ForDataset("", arrowds.Metadata{}); err != nil || p != nil {
+		t.Fatalf("no statistics: %v, %v", p, err)
+	}
+	if p, err := ForDataset("hflip=0.5", meta); err != nil || p.String() != "hflip=0.5" {
+		t.Fatalf("explicit: %v, %v", p, err)
+	}
+}

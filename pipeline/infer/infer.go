@@ -92,22 +92,17 @@ type Result struct {
 	Metrics *metrics.Report
 }
 
-// Transforms returns the pipeline of spec; an empty spec gives the
-// dataset's recorded normalisation (none when it has no statistics).
-func Transforms(spec string, meta arrowds.Metadata) (transform.Pipeline, error) {
-	if spec == "" && len(meta.NormMean) > 0 {
-		mean := make([]string, len(meta.NormMean))
-		std := make([]string, len(meta.NormStd))
-		for i := range meta.NormMean {
-			mean[i] = fmt.Sprintf("%g", meta.NormMean[i])
-			std[i] = fmt.Sprintf("%g", meta.NormStd[i])
-		}
-		spec = "normalize=" + strings.Join(mean, "/") + ":" + strings.Join(std, "/")
+// ModelTransform returns spec, or when it is empty the evaluation transform
+// a pgaug-trained model records in its metadata (pgaug.eval_transform; ""
+// when there is none, which then means the dataset's normalisation).
+func ModelTransform(model, spec string) string {
+	if spec != "" {
+		return spec
 	}
-	if spec == "" {
-		return nil, nil
+	if mp, err := onnxio.Load(model); err == nil {
+		return onnxio.MetadataValue(mp, "pgaug.eval_transform")
 	}
-	return transform.Parse(spec)
+	return ""
 }
 
 // Run predicts every selected row of cfg.Data with cfg.Model and writes the
@@ -123,7 +118,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	}
 	defer ds.Close()
 	meta := ds.Meta()
-	tf, err := Transforms(cfg.Transform, meta)
+	tf, err := transform.ForDataset(ModelTransform(cfg.Model, cfg.Transform), meta)
 	if err != nil {
 		return Result{}, fmt.Errorf("transform %q: %w", cfg.Transform, err)
 	}

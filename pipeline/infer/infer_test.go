@@ -27,7 +27,7 @@ func images(t *testing.T, data string, rows []int) (x []float32, c, h, w int) {
 		t.Fatal(err)
 	}
 	defer ds.Close()
-	tf, err := infer.Transforms("", ds.Meta())
+	tf, err := transform.ForDataset("", ds.Meta())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,323 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/pgaug/pgaug/onnx/onnxio"
+)
+
+// RunConfig is the configuration of `pgaug pipeline run` and `pgaug
+// experiment`, read from a TOML file (see ExampleConfig); every key is also
+// a command-line flag named section.key (e.g. --apga.epochs 5).
+type RunConfig struct {
+	// Dir is the run directory: each stage writes into its own
+	// sub-directory, and a stage that finished is skipped on re-run.
+	Dir string `toml:"dir" help:"run directory"`
+	// Methods run after the shared stages: baseline (more plain training),
+	// cutout, gradcam, cutmix, apga, noisemask (heat, then fine-tune).
+	Methods []string `toml:"methods" help:"methods: baseline, cutout, gradcam, cutmix, apga, noisemask"`
+	Seed    uint64   `toml:"seed" help:"seed of everything"`
+	// Seeds (experiment only) repeats the pipeline per seed.
+	Seeds []uint64 `toml:"seeds" help:"seeds of an experiment"`
+
+	Data      DataSection      `toml:"data"`
+	Models    ModelsSection    `toml:"models"`
+	Baseline  TrainSection     `toml:"baseline"`
+	Augment   AugmentSection   `toml:"augment"`
+	APGA      APGASection      `toml:"apga"`
+	NoiseMask NoiseMaskSection `toml:"noisemask"`
+	Finetune  FinetuneSection  `toml:"finetune"`
+	Infer     InferSection     `toml:"infer"`
+
+	Version string `toml:"-"`
+}
+
+// DataSection says where the data are and how they are fed.
+type DataSection struct {
+	Path           string `toml:"path" help:"Arrow dataset with train, val and test splits"`
+	PerClass       int    `toml:"per_class" help:"training images per class (0: all)"`
+	TrainTransform string `toml:"train_transform" help:"training transform spec"`
+	EvalTransform  string `toml:"eval_transform" help:"evaluation transform spec"`
+	Workers        int    `toml:"workers" help:"data loading goroutines (0: one per CPU)"`
+}
+
+// ModelsSection names the backbones: ONNX files or zoo:NAME.
+type ModelsSection struct {
+	Classifier  string   `toml:"classifier" help:"classifier ONNX or zoo:NAME"`
+	APGAPolicy  string   `toml:"apga_policy" help:"APGA segmentation policy ONNX or zoo:NAME"`
+	NoisePolicy string   `toml:"noise_policy" help:"noise-mask policy feature extractor ONNX or zoo:NAME"`
+	Freeze      []string `toml:"freeze" help:"classifier parameters to freeze (globs)"`
+}
+
+// TrainSection holds a training stage's loop and optimizer settings.
+type TrainSection struct {
+	Epochs      int     `toml:"epochs" help:"epochs"`
+	Batch       int     `toml:"batch" help:"batch size"`
+	Optimizer   string  `toml:"optimizer" help:"sgd, adam or adamw"`
+	LR          float64 `toml:"lr" help:"learning rate"`
+	Momentum    float64 `toml:"momentum" help:"SGD momentum"`
+	WeightDecay float64 `toml:"weight_decay" help:"weight decay"`
+	Schedule    string  `toml:"schedule" help:"constant, cosine or step"`
+	Warmup      float64 `toml:"warmup" help:"warm-up epochs (cosine)"`
+	StepEvery   float64 `toml:"step_every" help:"epochs between decays (step)"`
+	Gamma       float64 `toml:"gamma" help:"decay factor (step)"`
+	EvalEvery   int     `toml:"eval_every" help:"evaluate every N steps too"`
+	Select      string  `toml:"select" help:"selection metric"`
+	Patience    int     `toml:"patience" help:"early-stopping patience in epochs"`
+}
+
+// AugmentSection continues from the baseline with an augmentation baseline.
+type AugmentSection struct {
+	TrainSection
+	CutoutSize   int     `toml:"cutout_size" help:"Cutout square side"`
+	CutMixAlpha  float64 `toml:"cutmix_alpha" help:"CutMix Beta(α, α)"`
+	CutMixProb   float64 `toml:"cutmix_prob" help:"CutMix probability"`
+	GradCAMLayer string  `toml:"gradcam_layer" help:"Grad-CAM layer (default: the last 4-D feature map)"`
+}
+
+// APGASection configures APGA (continuing from the baseline).
+type APGASection struct {
+	TrainSection
+	Preset      string  `toml:"preset" help:"paper or reference"`
+	PolicyLR    float64 `toml:"policy_lr" help:"policy learning rate (0: the preset's)"`
+	LambdaZeros float64 `toml:"lambda_zeros" help:"λ_zeros (0: the preset's)"`
+	TTA         bool    `toml:"tta" help:"test-time augmentation with the policy at inference"`
+}
+
+// NoiseMaskSection configures heating with the noise mask.
+type NoiseMaskSection struct {
+	TrainSection
+	Loss           string  `toml:"loss" help:"paper or reinforce"`
+	Noise          string  `toml:"noise" help:"beta, gaussian or uniform"`
+	Grid           string  `toml:"grid" help:"32, 64, … or pure"`
+	Upsample       string  `toml:"upsample" help:"nearest or bilinear"`
+	BlurKernel     int     `toml:"blur_kernel" help:"blur kernel (0: none)"`
+	BlurSigma      float64 `toml:"blur_sigma" help:"blur σ"`
+	TauImage       float64 `toml:"tau_image" help:"τ_i"`
+	TauDataset     float64 `toml:"tau_dataset" help:"τ_d"`
+	PolicyLR       float64 `toml:"policy_lr" help:"policy learning rate"`
+	PolicyMomentum float64 `toml:"policy_momentum" help:"policy SGD momentum"`
+	PolicySchedule string  `toml:"policy_schedule" help:"policy schedule"`
+}
+
+// FinetuneSection configures fine-tuning of the heated model.
+type FinetuneSection struct {
+	TrainSection
+	AverageLast int `toml:"average_last" help:"average the last K epochs' weights"`
+}
+
+// InferSection configures the ONNX Runtime inference on the test split.
+type InferSection struct {
+	Batch   int    `toml:"batch" help:"images per session run"`
+	Threads int    `toml:"threads" help:"ONNX Runtime threads (0: its default)"`
+	Device  string `toml:"device" help:"cpu or cuda"`
+}
+
+// DefaultRunConfig returns the defaults: the papers' recipes scaled to a
+// CPU-sized run (the HTML report records every value used).
+func DefaultRunConfig() RunConfig {
+	return RunConfig{
+		Dir: "runs/pipeline", Methods: []string{"apga"}, Seed: 1, Seeds: []uint64{1, 2, 3},
+		Models:   ModelsSection{Classifier: "zoo:resnet18", APGAPolicy: "zoo:unet-small", NoisePolicy: "zoo:resnet10t"},
+		Baseline: TrainSection{Epochs: 30, Batch: 32, Optimizer: "sgd", LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4, Schedule: "cosine", Warmup: 1, Select: "accuracy"},
+		Augment: AugmentSection{TrainSection: TrainSection{Epochs: 20, Batch: 25, Optimizer: "adam", LR: 1e-4, Schedule: "constant", Select: "accuracy"},
+			CutoutSize: 8, CutMixAlpha: 1, CutMixProb: 0.5},
+		APGA: APGASection{TrainSection: TrainSection{Epochs: 20, Batch: 25, Optimizer: "adam", LR: 1e-4, Schedule: "constant", Select: "accuracy"},
+			Preset: "paper"},
+		NoiseMask: NoiseMaskSection{TrainSection: TrainSection{Epochs: 30, Batch: 32, Optimizer: "sgd", LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4,
+			Schedule: "step", StepEvery: 10, Gamma: 0.1, Select: "accuracy"},
+			Loss: "paper", Noise: "beta", Grid: "8", Upsample: "nearest", BlurKernel: 5, BlurSigma: 2, TauImage: 0.9, TauDataset: 0.99,
+			PolicyLR: 0.01, PolicyMomentum: 0.9, PolicySchedule: "cosine"},
+		Finetune: FinetuneSection{TrainSection: TrainSection{Epochs: 10, Batch: 64, Optimizer: "sgd", LR: 1e-3, Momentum: 0.9, WeightDecay: 1e-4,
+			Schedule: "cosine", Warmup: 7, Select: "accuracy"}, AverageLast: 3},
+		Infer: InferSection{Batch: 64, Device: "cpu"},
+	}
+}
+
+// LoadRunConfig reads a TOML file over the defaults; unknown keys are an
+// error naming them.
+func LoadRunConfig(path string) (RunConfig, error) {
+	cfg := DefaultRunConfig()
+	if path == "" {
+		return cfg, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	md, err := toml.Decode(string(b), &cfg)
+	if err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		keys := make([]string, len(und))
+		for i, k := range und {
+			keys[i] = k.String()
+		}
+		return cfg, fmt.Errorf("config %s: unknown keys %s (see `pgaug pipeline keys`)", path, strings.Join(keys, ", "))
+	}
+	return cfg, nil
+}
+
+// ConfigKey describes one configuration key.
+type ConfigKey struct {
+	Name, Help, Kind string
+	field            func(*RunConfig) reflect.Value
+}
+
+// ConfigKeys lists every key of RunConfig as section.key (top-level keys
+// bare), in declaration order.
+func ConfigKeys() []ConfigKey {
+	var out []ConfigKey
+	var walk func(t reflect.Type, prefix string, path []int)
+	walk = func(t reflect.Type, prefix string, path []int) {
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			tag := f.Tag.Get("toml")
+			if tag == "-" {
+				continue
+			}
+			p := append(append([]int(nil), path...), i)
+			if f.Anonymous {
+				walk(f.Type, prefix, p)
+				continue
+			}
+			if f.Type.Kind() == reflect.Struct {
+				walk(f.Type, prefix+tag+".", p)
+				continue
+			}
+			idx := p
+			out = append(out, ConfigKey{Name: prefix + tag, Help: f.Tag.Get("help"), Kind: f.Type.String(),
+				field: func(c *RunConfig) reflect.Value { return reflect.ValueOf(c).Elem().FieldByIndex(idx) }})
+		}
+	}
+	walk(reflect.TypeOf(RunConfig{}), "", nil)
+	return out
+}
+
+// Set sets the key named name from its text form (lists are
+// comma-separated).
+func (c *RunConfig) Set(name, value string) error {
+	for _, k := range ConfigKeys() {
+		if k.Name != name {
+			continue
+		}
+		v := k.field(c)
+		if err := setValue(v, value); err != nil {
+			return fmt.Errorf("%s = %q: %w", name, value, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown configuration key %q", name)
+}
+
+// Get returns a key's value as text.
+func (c *RunConfig) Get(name string) (string, bool) {
+	for _, k := range ConfigKeys() {
+		if k.Name == name {
+			v := k.field(c)
+			if v.Kind() == reflect.Slice {
+				parts := make([]string, v.Len())
+				for i := range parts {
+					parts[i] = fmt.Sprint(v.Index(i).Interface())
+				}
+				return strings.Join(parts, ","), true
+			}
+			return fmt.Sprint(v.Interface()), true
+		}
+	}
+	return "", false
+}
+
+func setValue(v reflect.Value, s string) error {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("want an integer")
+		}
+		v.SetInt(int64(n))
+	case reflect.Uint64:
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return fmt.Errorf("want a non-negative integer")
+		}
+		v.SetUint(n)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return fmt.Errorf("want a number")
+		}
+		v.SetFloat(f)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("want true or false")
+		}
+		v.SetBool(b)
+	case reflect.Slice:
+		var parts []string
+		if s != "" {
+			parts = strings.Split(s, ",")
+		}
+		out := reflect.MakeSlice(v.Type(), len(parts), len(parts))
+		for i, p := range parts {
+			if err := setValue(out.Index(i), strings.TrimSpace(p)); err != nil {
+				return err
+			}
+		}
+		v.Set(out)
+	default:
+		return fmt.Errorf("unsupported kind %s", v.Kind())
+	}
+	return nil
+}
+
+// EncodeTOML writes the configuration as TOML.
+func (c RunConfig) EncodeTOML(w io.Writer) error { return toml.NewEncoder(w).Encode(c) }
+
+// WriteTOML writes the configuration as TOML (the run directory keeps the
+// values a run used).
+func (c RunConfig) WriteTOML(path string) error {
+	var sb strings.Builder
+	if err := c.EncodeTOML(&sb); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return onnxio.WriteFileAtomic(path, []byte(sb.String()))
+}
+
+// validMethods lists the methods a pipeline runs.
+var validMethods = []string{"baseline", "cutout", "gradcam", "cutmix", "apga", "noisemask"}
+
+func (c RunConfig) check() error {
+	if c.Data.Path == "" {
+		return fmt.Errorf("config: data.path is required")
+	}
+	if c.Dir == "" {
+		return fmt.Errorf("config: dir is required")
+	}
+	if len(c.Methods) == 0 {
+		return fmt.Errorf("config: methods is empty (choose from %s)", strings.Join(validMethods, ", "))
+	}
+	seen := map[string]bool{}
+	for _, m := range c.Methods {
+		if !slices.Contains(validMethods, m) {
+			return fmt.Errorf("config: unknown method %q (choose from %s)", m, strings.Join(validMethods, ", "))
+		}
+		if seen[m] {
+			return fmt.Errorf("config: method %q listed twice", m)
+		}
+		seen[m] = true
+	}
+	return nil
+}

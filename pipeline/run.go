@@ -1,0 +1,343 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pgaug/pgaug/onnx/importer"
+	"github.com/pgaug/pgaug/onnx/modelops"
+	"github.com/pgaug/pgaug/onnx/onnxio"
+	"github.com/pgaug/pgaug/pipeline/infer"
+	"github.com/pgaug/pgaug/trainer/apga"
+	"github.com/pgaug/pgaug/trainer/metrics"
+)
+
+// StageRecord is what a finished stage leaves in its directory
+// (stage.json); a re-run finds it and skips the stage.
+type StageRecord struct {
+	Name    string                    `json:"name"`
+	Dir     string                    `json:"dir"`
+	Seconds float64                   `json:"seconds"`
+	Outputs map[string]string         `json:"outputs"`
+	Final   map[string]metrics.Report `json:"final,omitempty"`
+	Note    string                    `json:"note,omitempty"`
+	Skipped bool                      `json:"-"`
+}
+
+// MethodResult is one method's outcome in a run.
+type MethodResult struct {
+	Method     string          `json:"method"`
+	Classifier string          `json:"classifier"`
+	Policy     string          `json:"policy,omitempty"`
+	Stages     []string        `json:"stages"` // the directories of its stages
+	Test       metrics.Report  `json:"test"`   // ONNX Runtime on the test split
+	TestTTA    *metrics.Report `json:"test_tta,omitempty"`
+	Val        *metrics.Report `json:"val,omitempty"` // the selected model's (gorgonia)
+}
+
+// RunSummary is what `pgaug pipeline run` produces (report.json).
+type RunSummary struct {
+	Dir     string         `json:"dir"`
+	Seed    uint64         `json:"seed"`
+	Data    string         `json:"data"`
+	Methods []MethodResult `json:"methods"`
+	Stages  []StageRecord  `json:"stages"`
+	Seconds float64        `json:"seconds"`
+	Report  string         `json:"report"`
+	Config  RunConfig      `json:"config"`
+}
+
+// StageFile marks a finished stage.
+const StageFile = "stage.json"
+
+type runner struct {
+	cfg   RunConfig
+	log   io.Writer
+	start time.Time
+	sum   *RunSummary
+}
+
+func (r *runner) say(format string, a ...any) {
+	if r.log != nil {
+		fmt.Fprintf(r.log, "[%6.1fs] %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, a...))
+	}
+}
+
+// stage runs fn unless dir holds a finished stage's record.
+func (r *runner) stage(name, dir string, fn func(rec *StageRecord) error) (StageRecord, error) {
+	path := filepath.Join(dir, StageFile)
+	if b, err := os.ReadFile(path); err == nil {
+		var rec StageRecord
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return rec, fmt.Errorf("stage %s: %s is damaged (%v); delete it to re-run the stage", name, path, err)
+		}
+		rec.Skipped = true
+		r.say("%s: already done (%s), skipped", name, dir)
+		r.sum.Stages = append(r.sum.Stages, rec)
+		return rec, nil
+	}
+	r.say("%s: starting (%s)", name, dir)
+	t := time.Now()
+	rec := StageRecord{Name: name, Dir: dir, Outputs: map[string]string{}}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return rec, err
+	}
+	if err := fn(&rec); err != nil {
+		return rec, fmt.Errorf("stage %s: %w", name, err)
+	}
+	rec.Seconds = time.Since(t).Seconds()
+	if err := writeJSONFile(path, rec); err != nil {
+		return rec, err
+	}
+	r.say("%s: done in %.1fs", name, rec.Seconds)
+	r.sum.Stages = append(r.sum.Stages, rec)
+	return rec, nil
+}
+
+// common returns the Common settings of a training stage.
+func (r *runner) common(t TrainSection, dir string) Common {
+	c := r.cfg
+	return Common{
+		Data: c.Data.Path, OutDir: dir, Epochs: t.Epochs, Batch: t.Batch, EvalEvery: t.EvalEvery, Select: t.Select,
+		Patience: t.Patience, Keep: 2, Resume: true, Schedule: t.Schedule, Warmup: t.Warmup, StepEvery: t.StepEvery,
+		Gamma: t.Gamma, Seed: c.Seed, Workers: c.Data.Workers, PerClass: c.Data.PerClass,
+		TrainTransform: c.Data.TrainTransform, EvalTransform: c.Data.EvalTransform, Version: c.Version, Log: r.log,
+	}
+}
+
+func optimOf(t TrainSection) Optim {
+	return Optim{Name: t.Optimizer, LR: t.LR, Momentum: t.Momentum, WeightDecay: t.WeightDecay}
+}
+
+func finalOf(res RunResult) map[string]metrics.Report { return res.Final }
+
+// RunPipeline runs import → converge (plain training) → each method (APGA or noise-mask
+// heating, fine-tuning, the augmentation baselines) → ONNX Runtime inference
+// on the test split → report, in cfg.Dir. ONNX Runtime must be loaded.
+func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary, error) {
+	sum := RunSummary{Dir: cfg.Dir, Seed: cfg.Seed, Data: cfg.Data.Path, Config: cfg}
+	if err := cfg.check(); err != nil {
+		return sum, err
+	}
+	r := &runner{cfg: cfg, log: log, start: time.Now(), sum: &sum}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return sum, err
+	}
+	if err := cfg.WriteTOML(filepath.Join(cfg.Dir, "config.toml")); err != nil {
+		return sum, err
+	}
+
+	// 1. import/convert the classifier backbone and check it against ONNX Runtime.
+	imp, err := r.stage("import", filepath.Join(cfg.Dir, "import"), func(rec *StageRecord) error {
+		d, err := openData(ctx, Common{Data: cfg.Data.Path, Batch: 1, Seed: cfg.Seed, TrainTransform: cfg.Data.TrainTransform, EvalTransform: cfg.Data.EvalTransform, Workers: 1})
+		if err != nil {
+			return err
+		}
+		classes, c, h := d.classes, d.c, d.h
+		d.Close()
+		mp, src, err := ModelSource(cfg.Models.Classifier, classes, c, h, cfg.Seed)
+		if err != nil {
+			return err
+		}
+		m, err := importer.Import(mp, importer.Options{Source: src})
+		if err != nil {
+			return err
+		}
+		opts := modelops.ConvertOptions{Seed: cfg.Seed, Verify: modelops.VerifyOptions{Size: h, Channels: c}}
+		if len(m.Outputs) == 1 && len(m.Outputs[0].Dims) == 2 && m.Outputs[0].Dims[1] != int64(classes) {
+			opts.Classes = classes
+		}
+		if len(m.Inputs) == 1 && len(m.Inputs[0].Dims) == 4 && m.Inputs[0].Dims[1] > 0 && m.Inputs[0].Dims[1] != int64(c) {
+			opts.InChannels = c
+		}
+		out, rep, err := modelops.ConvertModel(mp, src, opts)
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(rec.Dir, ClassifierFile)
+		if err := onnxio.Save(path, out); err != nil {
+			return err
+		}
+		rec.Outputs["classifier"] = path
+		rec.Note = fmt.Sprintf("%s → %s: %s", src, path, rep.Verified)
+		r.say("import: %s", rec.Note)
+		return nil
+	})
+	if err != nil {
+		return sum, err
+	}
+
+	// 2. plain training to convergence first (every method but the noise
+	// mask continues from this model).
+	base, err := r.stage("converge", filepath.Join(cfg.Dir, "converge"), func(rec *StageRecord) error {
+		res, err := Train(ctx, TrainConfig{Common: r.common(cfg.Baseline, rec.Dir), Model: imp.Outputs["classifier"], Freeze: cfg.Models.Freeze, Opt: optimOf(cfg.Baseline)})
+		if err != nil {
+			return err
+		}
+		rec.Outputs["classifier"], rec.Final = res.Classifier, finalOf(res)
+		return nil
+	})
+	if err != nil {
+		return sum, err
+	}
+
+	// 3. each method, then inference on the test split.
+	for _, method := range cfg.Methods {
+		mr := MethodResult{Method: method}
+		var last StageRecord
+		switch method {
+		case "baseline", "cutout", "gradcam", "cutmix":
+			aug := method
+			if method == "baseline" {
+				aug = "none"
+			}
+			a := cfg.Augment
+			last, err = r.stage(method, filepath.Join(cfg.Dir, method), func(rec *StageRecord) error {
+				res, err := Train(ctx, TrainConfig{Common: r.common(a.TrainSection, rec.Dir), Model: base.Outputs["classifier"], Freeze: cfg.Models.Freeze,
+					Opt: optimOf(a.TrainSection), Aug: aug, CutoutSize: a.CutoutSize, CutMixAlpha: a.CutMixAlpha, CutMixProb: a.CutMixProb,
+					GradCAMModel: base.Outputs["classifier"], GradCAMLayer: a.GradCAMLayer})
+				if err != nil {
+					return err
+				}
+				rec.Outputs["classifier"], rec.Final = res.Classifier, finalOf(res)
+				return nil
+			})
+		case "apga":
+			a := cfg.APGA
+			last, err = r.stage(method, filepath.Join(cfg.Dir, method), func(rec *StageRecord) error {
+				mc, err := apga.Preset(a.Preset)
+				if err != nil {
+					return err
+				}
+				copt := optimOf(a.TrainSection)
+				popt := copt
+				mc.ClassifierLR = copt.LR
+				mc.PolicyLR = copt.LR
+				if a.PolicyLR > 0 {
+					mc.PolicyLR, popt.LR = a.PolicyLR, a.PolicyLR
+				}
+				if a.LambdaZeros > 0 {
+					mc.LambdaZeros = a.LambdaZeros
+				}
+				res, err := TrainAPGA(ctx, APGAConfig{Common: r.common(a.TrainSection, rec.Dir), Classifier: base.Outputs["classifier"],
+					Policy: cfg.Models.APGAPolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: copt, PolicyOpt: popt, Method: mc})
+				if err != nil {
+					return err
+				}
+				rec.Outputs["classifier"], rec.Outputs["policy"], rec.Final = res.Classifier, res.Policy, finalOf(res)
+				return nil
+			})
+		case "noisemask":
+			n := cfg.NoiseMask
+			var heated StageRecord
+			heated, err = r.stage("noisemask", filepath.Join(cfg.Dir, "noisemask"), func(rec *StageRecord) error {
+				res, err := TrainNoiseMask(ctx, NoiseMaskConfig{Common: r.common(n.TrainSection, rec.Dir), Classifier: imp.Outputs["classifier"],
+					Policy: cfg.Models.NoisePolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: optimOf(n.TrainSection),
+					PolicyOpt: Optim{Name: "sgd", LR: n.PolicyLR, Momentum: n.PolicyMomentum}, PolicySchedule: n.PolicySchedule,
+					Loss: n.Loss, Noise: n.Noise, Grid: n.Grid, Upsample: n.Upsample, BlurKernel: n.BlurKernel, BlurSigma: n.BlurSigma,
+					TauImage: n.TauImage, TauDataset: n.TauDataset, BaselineDecay: 0.9})
+				if err != nil {
+					return err
+				}
+				rec.Outputs["classifier"], rec.Outputs["policy"], rec.Final = res.Classifier, res.Policy, finalOf(res)
+				return nil
+			})
+			if err != nil {
+				return sum, err
+			}
+			mr.Stages = append(mr.Stages, heated.Dir)
+			f := cfg.Finetune
+			last, err = r.stage("finetune", filepath.Join(cfg.Dir, "finetune"), func(rec *StageRecord) error {
+				res, err := Finetune(ctx, FinetuneConfig{Common: r.common(f.TrainSection, rec.Dir), Model: heated.Outputs["classifier"],
+					Freeze: cfg.Models.Freeze, Opt: optimOf(f.TrainSection), AverageLast: min(f.AverageLast, f.Epochs)})
+				if err != nil {
+					return err
+				}
+				rec.Outputs["classifier"], rec.Final = res.Classifier, finalOf(res)
+				return nil
+			})
+		}
+		if err != nil {
+			return sum, err
+		}
+		mr.Stages = append(mr.Stages, last.Dir)
+		mr.Classifier, mr.Policy = last.Outputs["classifier"], last.Outputs["policy"]
+		if v, ok := last.Final["val"]; ok {
+			mr.Val = &v
+		}
+		inf, err := r.stage("infer "+method, filepath.Join(cfg.Dir, method, "infer"), func(rec *StageRecord) error {
+			return r.infer(ctx, rec, mr.Classifier, mr.Policy, method == "apga" && cfg.APGA.TTA)
+		})
+		if err != nil {
+			return sum, err
+		}
+		mr.Test = inf.Final["test"]
+		if t, ok := inf.Final["test_tta"]; ok {
+			mr.TestTTA = &t
+		}
+		r.say("%s: test accuracy %.4f, balanced accuracy %.4f, AUROC %.4f (ONNX Runtime, %d images)", method, mr.Test.Accuracy, mr.Test.BalancedAcc, mr.Test.AUROC, mr.Test.N)
+		sum.Methods = append(sum.Methods, mr)
+	}
+	// The baseline model itself, scored the same way, for reference.
+	if inf, err := r.stage("infer converge", filepath.Join(cfg.Dir, "converge", "infer"), func(rec *StageRecord) error {
+		return r.infer(ctx, rec, base.Outputs["classifier"], "", false)
+	}); err != nil {
+		return sum, err
+	} else {
+		sum.Methods = append([]MethodResult{{Method: "converged start", Classifier: base.Outputs["classifier"], Stages: []string{base.Dir}, Test: inf.Final["test"]}}, sum.Methods...)
+	}
+
+	// 4. the report.
+	sum.Seconds = time.Since(r.start).Seconds()
+	page, err := writeRunReport(cfg, &sum)
+	if err != nil {
+		return sum, err
+	}
+	sum.Report = page
+	if err := writeJSONFile(filepath.Join(cfg.Dir, "report.json"), sum); err != nil {
+		return sum, err
+	}
+	r.say("report: %s", page)
+	return sum, nil
+}
+
+// infer scores a classifier on the test split with ONNX Runtime (and with
+// TTA when asked), writing the predictions into the stage directory.
+func (r *runner) infer(ctx context.Context, rec *StageRecord, model, policy string, tta bool) error {
+	rec.Final = map[string]metrics.Report{}
+	runOne := func(name string, withTTA bool) error {
+		out := filepath.Join(rec.Dir, name+".arrow")
+		cfg := infer.Config{Model: model, Data: r.cfg.Data.Path, Output: out, Split: "test", Batch: r.cfg.Infer.Batch,
+			Threads: r.cfg.Infer.Threads, Device: r.cfg.Infer.Device, Transform: r.cfg.Data.EvalTransform, Workers: r.cfg.Data.Workers, Version: r.cfg.Version}
+		if withTTA {
+			cfg.TTA, cfg.Policy = true, policy
+		}
+		res, err := infer.Run(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		if res.Metrics == nil {
+			return errors.New("the test split has no labels: no metrics")
+		}
+		key := "test"
+		if withTTA {
+			key = "test_tta"
+		}
+		rec.Final[key] = *res.Metrics
+		rec.Outputs[name] = out
+		return nil
+	}
+	if err := runOne("predictions", false); err != nil {
+		return err
+	}
+	if tta && policy != "" {
+		return runOne("predictions_tta", true)
+	}
+	return nil
+}
