@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,112 +10,71 @@ import (
 
 	"github.com/pgaug/pgaug/datasets/convert"
 	"github.com/pgaug/pgaug/datasets/synthetic"
-	"github.com/pgaug/pgaug/onnx/onnxio"
-	"github.com/pgaug/pgaug/onnx/verify"
-	"github.com/pgaug/pgaug/onnx/zoo"
-	"github.com/pgaug/pgaug/trainer/metrics"
 )
 
 // DemoConfig configures the built-in demo.
 type DemoConfig struct {
-	Dir     string // run directory (created)
-	Seed    uint64
-	Images  int // synthetic images
-	Size    int // image side
-	Epochs  int
+	Dir     string   // run directory (created)
+	Seeds   []uint64 // one experiment run per seed
+	Images  int      // synthetic images
+	Size    int      // image side (a multiple of 8, for the U-Net policy)
+	Epochs  int      // epochs of plain training to convergence; the methods get half each
 	Version string
 	Out     io.Writer
 }
 
-// DemoReport is what the demo writes to report.json.
-type DemoReport struct {
-	Dataset  string                    `json:"dataset"`
-	Model    string                    `json:"model"`
-	Trained  string                    `json:"trained"`
-	Verify   verify.Report             `json:"verify"`
-	Test     map[string]metrics.Report `json:"test"`
-	Seconds  float64                   `json:"seconds"`
-	Stages   []string                  `json:"stages"`
-	Settings DemoConfig                `json:"settings"`
+// DemoConfigFor returns the demo's experiment configuration: a synthetic
+// radiograph-like dataset, the zoo's small CNN as the classifier, the light
+// U-Net as the APGA policy and the small CNN as the noise-mask policy's
+// feature extractor; methods baseline, APGA and noise mask.
+func DemoConfigFor(cfg DemoConfig, data string) RunConfig {
+	rc := DefaultRunConfig()
+	rc.Dir, rc.Seeds, rc.Seed, rc.Version = cfg.Dir, cfg.Seeds, cfg.Seeds[0], cfg.Version
+	rc.Methods = []string{"baseline", "apga", "noisemask"}
+	rc.Data = DataSection{Path: data, Workers: 2}
+	rc.Models = ModelsSection{Classifier: "zoo:smallcnn", APGAPolicy: "zoo:unet-small", NoisePolicy: "zoo:smallcnn"}
+	half := max(cfg.Epochs/2, 1)
+	rc.Baseline.Epochs, rc.Baseline.LR = cfg.Epochs, 0.05
+	rc.Augment.Epochs, rc.Augment.LR = half, 1e-3
+	rc.APGA.Epochs, rc.APGA.LR, rc.APGA.TTA = half, 1e-3, true
+	rc.NoiseMask.Epochs, rc.NoiseMask.StepEvery, rc.NoiseMask.Grid = cfg.Epochs, float64(max(cfg.Epochs*2/3, 1)), "4"
+	rc.NoiseMask.BlurKernel, rc.NoiseMask.BlurSigma = 3, 1
+	rc.Finetune.Epochs, rc.Finetune.Warmup, rc.Finetune.AverageLast, rc.Finetune.LR = half, float64(max(half/2, 1)), min(2, half), 0.01
+	rc.Infer.Threads = 2
+	return rc
 }
 
 // Demo runs the pipeline end to end on data it makes itself: a seeded
-// synthetic dataset, a zoo network exported to ONNX and checked against ONNX
-// Runtime, baseline training as a gorgonia graph, export, and evaluation of
-// the untrained and trained ONNX models with ONNX Runtime on the test split.
-// ONNX Runtime must be loaded.
-func Demo(ctx context.Context, cfg DemoConfig) (DemoReport, error) {
+// synthetic dataset, zoo networks exported to ONNX and checked against ONNX
+// Runtime, plain training to convergence, then the plain baseline, APGA and
+// the noise mask (heating + fine-tuning) as gorgonia graphs, export to ONNX,
+// ONNX Runtime inference on the test split, and an HTML report comparing
+// the methods. ONNX Runtime must be loaded.
+func Demo(ctx context.Context, cfg DemoConfig) (ExperimentResult, error) {
 	start := time.Now()
-	rep := DemoReport{Test: map[string]metrics.Report{}, Settings: cfg}
-	rep.Settings.Out = nil
-	w := cfg.Out
+	if len(cfg.Seeds) == 0 {
+		cfg.Seeds = []uint64{1}
+	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return rep, err
+		return ExperimentResult{}, err
 	}
-	stage := func(format string, args ...any) {
-		s := fmt.Sprintf(format, args...)
-		rep.Stages = append(rep.Stages, s)
-		fmt.Fprintf(w, "[%5.1fs] %s\n", time.Since(start).Seconds(), s)
-	}
-
-	rep.Dataset = filepath.Join(cfg.Dir, "synthetic.arrow")
-	sc := synthetic.Default()
-	sc.Count, sc.Size, sc.Classes, sc.Seed = cfg.Images, cfg.Size, 2, cfg.Seed
-	if _, err := convert.Synthetic(sc, convert.Options{Out: rep.Dataset, Overwrite: true}); err != nil {
-		return rep, fmt.Errorf("making the synthetic dataset: %w", err)
-	}
-	stage("made %d synthetic %dx%d radiograph-like images (2 classes, seed %d): %s", sc.Count, sc.Size, sc.Size, sc.Seed, rep.Dataset)
-
-	rep.Model = filepath.Join(cfg.Dir, "smallcnn.onnx")
-	mp, err := zoo.Build("smallcnn", zoo.Options{Classes: 2, InChannels: 1, Size: cfg.Size, Seed: cfg.Seed})
-	if err != nil {
-		return rep, err
-	}
-	if err := onnxio.Save(rep.Model, mp); err != nil {
-		return rep, err
-	}
-	stage("built the zoo network smallcnn as ONNX: %s", rep.Model)
-
-	rep.Verify, err = verify.File(rep.Model, verify.Options{Seed: cfg.Seed, Batch: 4})
-	if err != nil {
-		return rep, err
-	}
-	if !rep.Verify.OK() {
-		return rep, fmt.Errorf("the imported graph differs from ONNX Runtime: %+v", rep.Verify.Diffs)
-	}
-	stage("imported it as a trainable gorgonia graph: matches ONNX Runtime (max rel. error %.2g)", rep.Verify.Diffs[0].MaxRel)
-
-	run, err := Train(ctx, TrainConfig{
-		Common: Common{Data: rep.Dataset, OutDir: filepath.Join(cfg.Dir, "baseline"), Epochs: cfg.Epochs, Batch: 32,
-			Schedule: "cosine", Warmup: 1, Seed: cfg.Seed, Version: cfg.Version, Log: w},
-		Model: rep.Model, Opt: Optim{Name: "sgd", LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4},
-	})
-	if err != nil {
-		return rep, err
-	}
-	rep.Trained = run.Classifier
-	stage("trained the baseline for %d epochs and exported it: %s", cfg.Epochs, rep.Trained)
-
-	for name, path := range map[string]string{"untrained": rep.Model, "baseline": rep.Trained} {
-		r, err := Evaluate(ctx, EvalConfig{Model: path, Data: rep.Dataset, Split: "test", Batch: 64, Threads: 2})
-		if err != nil {
-			return rep, err
+	data := filepath.Join(cfg.Dir, "synthetic.arrow")
+	if _, err := os.Stat(data); err != nil {
+		sc := synthetic.Default()
+		sc.Count, sc.Size, sc.Classes, sc.Seed = cfg.Images, cfg.Size, 2, cfg.Seeds[0]
+		if _, err := convert.Synthetic(sc, convert.Options{Out: data, Overwrite: true}); err != nil {
+			return ExperimentResult{}, fmt.Errorf("making the synthetic dataset: %w", err)
 		}
-		rep.Test[name] = r
+		fmt.Fprintf(cfg.Out, "made %d synthetic %dx%d radiograph-like images (2 classes, seed %d): %s\n", sc.Count, sc.Size, sc.Size, sc.Seed, data)
 	}
-	for _, name := range []string{"untrained", "baseline"} {
-		r := rep.Test[name]
-		stage("ONNX Runtime on the test split (%d images), %s: accuracy %.3f, balanced accuracy %.3f, AUROC %.3f, macro F1 %.3f",
-			r.N, name, r.Accuracy, r.BalancedAcc, r.AUROC, r.MacroF1)
+	rc := DemoConfigFor(cfg, data)
+	if err := rc.WriteTOML(filepath.Join(cfg.Dir, "demo.toml")); err != nil {
+		return ExperimentResult{}, err
 	}
-	rep.Seconds = time.Since(start).Seconds()
-	b, err := json.MarshalIndent(rep, "", "  ")
+	res, err := Experiment(ctx, rc, cfg.Out)
 	if err != nil {
-		return rep, err
+		return res, err
 	}
-	if err := onnxio.WriteFileAtomic(filepath.Join(cfg.Dir, "report.json"), b); err != nil {
-		return rep, err
-	}
-	stage("report: %s", filepath.Join(cfg.Dir, "report.json"))
-	return rep, nil
+	fmt.Fprintf(cfg.Out, "\n%s\ndemo finished in %.0f s (config: %s)\n", res.Markdown, time.Since(start).Seconds(), filepath.Join(cfg.Dir, "demo.toml"))
+	return res, nil
 }
