@@ -24,7 +24,7 @@ func demoCommand() *cli.Command {
 			"Re-running skips what is done.",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "dir", Value: filepath.Join("runs", "demo"), Usage: "run directory"},
-			&cli.StringFlag{Name: "seeds", Value: "1", Usage: "seeds, comma-separated (one pipeline run each)"},
+			&cli.StringFlag{Name: "seeds", Value: "1,2", Usage: "seeds, comma-separated (one pipeline run each)"},
 			&cli.IntFlag{Name: "images", Value: 1000, Usage: "synthetic images"},
 			&cli.IntFlag{Name: "size", Value: 32, Usage: "image side (a multiple of 8)"},
 			&cli.IntFlag{Name: "epochs", Value: 8, Usage: "epochs of training to convergence (the methods get half)"},

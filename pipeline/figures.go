@@ -55,11 +55,17 @@ func drawMaskGrid(path string, x, prob, masked *tensor.Dense, threshold float64,
 			mask[i] = 1
 		}
 	}
-	g := report.Grid{Title: title, Columns: []string{"image", "policy P", fmt.Sprintf("mask P>%g", threshold), "masked"}}
+	g := report.Grid{Title: title, Columns: []string{"image", "policy P (min-max)", fmt.Sprintf("mask P>%g", threshold), "masked"}}
 	for i := 0; i < n; i++ {
+		pp := mapPanel(p, i, h, w, "minmax", "viridis")
+		lo, hi := pp.Pix[0], pp.Pix[0]
+		for _, v := range pp.Pix {
+			lo, hi = min(lo, v), max(hi, v)
+		}
+		pp.Label = fmt.Sprintf("P %.3f-%.3f", lo, hi)
 		g.Rows = append(g.Rows, []report.Panel{
 			imagePanel(x, i),
-			mapPanel(p, i, h, w, "unit", "viridis"),
+			pp,
 			mapPanel(mask, i, h, w, "unit", "gray"),
 			sameScale(imagePanel(masked, i), imagePanel(x, i)),
 		})
