@@ -100,5 +100,6 @@ say "downloading Go modules"
 go mod download || die "go mod download failed"
 say "building bin/pgaug (OpenBLAS)"
 mkdir -p bin
-CGO_ENABLED=1 go build -tags openblas -o bin/pgaug ./cli/pgaug || die "go build failed"
+CGO_ENABLED=1 go build -tags openblas -o bin/.pgaug.tmp ./cli/pgaug || die "go build failed"
+mv -f bin/.pgaug.tmp bin/pgaug # a rename: a bin/pgaug that is running is not disturbed
 say "done"
