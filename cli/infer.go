@@ -83,7 +83,8 @@ func runInfer(c *cli.Context) error {
 			Seconds      float64 `json:"seconds"`
 			ImagesPerSec float64 `json:"images_per_sec"`
 			Metrics      any     `json:"metrics"`
-		}{res.Output, res.Rows, res.Classes, res.Elapsed.Seconds(), res.ImagesPerSec, res.Metrics})
+			StudyMetrics any     `json:"study_metrics,omitempty"`
+		}{res.Output, res.Rows, res.Classes, res.Elapsed.Seconds(), res.ImagesPerSec, res.Metrics, res.StudyMetrics})
 	}
 	fmt.Fprintf(w, "wrote %d predictions to %s (%.1f images/s)\n", res.Rows, res.Output, res.ImagesPerSec)
 	if r := res.Metrics; r != nil {
@@ -94,6 +95,10 @@ func runInfer(c *cli.Context) error {
 			r.AUROC, r.AUROCOneVsRest, r.MeanEntropy, r.ConfusionMatrix)
 	} else {
 		fmt.Fprintln(w, "no metrics: the dataset has no single label per image")
+	}
+	if r := res.StudyMetrics; r != nil {
+		fmt.Fprintf(w, "per study (mean probability of each study's images): %d studies, accuracy %.4f, balanced accuracy %.4f, macro F1 %.4f, AUROC %.4f\n",
+			r.N, r.Accuracy, r.BalancedAcc, r.MacroF1, r.AUROC)
 	}
 	return nil
 }

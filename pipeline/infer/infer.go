@@ -90,6 +90,9 @@ type Result struct {
 	// Metrics scores the predictions; nil when the dataset has no single
 	// label per image (multilabel datasets).
 	Metrics *metrics.Report
+	// StudyMetrics scores the mean probabilities per study (group id, e.g.
+	// MURA's studies) when the rows have group ids; nil otherwise.
+	StudyMetrics *metrics.Report
 }
 
 // ModelTransform returns spec, or when it is empty the evaluation transform
@@ -157,6 +160,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	k := len(meta.Classes)
 	var allProbs []float32
 	var allLabels []int
+	var groups []string
 	if labelled {
 		allProbs = make([]float32, 0, l.Len()*k)
 		allLabels = make([]int, 0, l.Len())
@@ -196,8 +200,9 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		}
 		if labelled {
 			allProbs = append(allProbs, p...)
-			for _, y := range b.Labels[:n] {
+			for i, y := range b.Labels[:n] {
 				allLabels = append(allLabels, int(y))
+				groups = append(groups, ds.Row(b.Rows[i]).Group)
 			}
 		}
 		bar.Add(int64(n), "")
@@ -224,8 +229,35 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 			return res, fmt.Errorf("scoring the predictions of %s (written to %s): %w", cfg.Model, cfg.Output, err)
 		}
 		res.Metrics = &rep
+		if grouped(groups) {
+			p, l, _, err := metrics.Aggregate(allProbs, allLabels, groups, k)
+			if err != nil {
+				return res, fmt.Errorf("per-study metrics of %s: %w", cfg.Model, err)
+			}
+			srep, err := metrics.Compute(p, l, k)
+			if err != nil {
+				return res, fmt.Errorf("per-study metrics of %s: %w", cfg.Model, err)
+			}
+			res.StudyMetrics = &srep
+		}
 	}
 	return res, nil
+}
+
+// grouped reports whether every row has a study (group) id and some
+// studies hold several rows.
+func grouped(groups []string) bool {
+	if len(groups) == 0 {
+		return false
+	}
+	seen := map[string]bool{}
+	for _, g := range groups {
+		if g == "" {
+			return false
+		}
+		seen[g] = true
+	}
+	return len(seen) < len(groups)
 }
 
 func checkConfig(cfg *Config) error {

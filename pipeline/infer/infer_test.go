@@ -3,6 +3,7 @@ package infer_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -397,5 +398,71 @@ func TestReadPredictionsRefusesOtherFiles(t *testing.T) {
 	os.WriteFile(junk, []byte("not arrow"), 0o644)
 	if _, err := infer.ReadPredictions(junk); err == nil || !strings.Contains(err.Error(), junk) {
 		t.Errorf("reading junk: %v", err)
+	}
+}
+
+// Rows with study ids get study-level metrics: the mean probability of each
+// study's images against the study's label, checked by hand-aggregating the
+// written predictions.
+func TestStudyMetrics(t *testing.T) {
+	initORT(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "studies.arrow")
+	w, err := arrowds.Create(data, arrowds.WriterOptions{Columns: arrowds.Columns{Group: true}, Meta: arrowds.Metadata{
+		Name: "studies", Task: arrowds.Binary, Classes: []string{"negative", "positive"}, Channels: 1, PixelType: arrowds.Uint8,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 24; i++ {
+		pix := make([]uint8, 8*8)
+		for j := range pix {
+			pix[j] = uint8((i*37 + j*11) % 256)
+		}
+		study := i / 3 // three images per study, one label per study
+		s := &arrowds.Sample{ID: fmt.Sprintf("img-%02d", i), Split: "test", Label: int32(study % 2), Group: fmt.Sprintf("study-%d", study),
+			Image: arrowds.Image{Height: 8, Width: 8, Channels: 1, Pix: pix}}
+		if err := w.Write(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	model := tinyClassifier(t, dir, 2, 8, 0, false)
+	out := filepath.Join(dir, "pred.arrow")
+	res, err := infer.Run(context.Background(), infer.Config{Model: model, Data: data, Output: out, Batch: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StudyMetrics == nil || res.StudyMetrics.N != 8 {
+		t.Fatalf("study metrics: %+v", res.StudyMetrics)
+	}
+	p, err := infer.ReadPredictions(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var probs []float32
+	var labels []int
+	for s := 0; s < 8; s++ {
+		var a, b float32
+		for i := 3 * s; i < 3*s+3; i++ {
+			a += p.Prob(i)[0] / 3
+			b += p.Prob(i)[1] / 3
+		}
+		probs = append(probs, a, b)
+		labels = append(labels, s%2)
+	}
+	want, err := metrics.Compute(probs, labels, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(want.AUROC-res.StudyMetrics.AUROC) > 1e-9 || want.Accuracy != res.StudyMetrics.Accuracy {
+		t.Fatalf("study metrics %+v, by hand %+v", res.StudyMetrics, want)
+	}
+	// Without group ids there are none.
+	res, err = infer.Run(context.Background(), infer.Config{Model: tinyClassifier(t, dir, 2, 16, 0, false), Data: syntheticData(t, dir, 20, 16, 2), Output: filepath.Join(dir, "p2.arrow")})
+	if err != nil || res.StudyMetrics != nil {
+		t.Fatalf("no groups: %v, %+v", err, res.StudyMetrics)
 	}
 }
