@@ -294,6 +294,7 @@ func trainNoiseMaskCommand() *cli.Command {
 				&cli.Float64Flag{Name: "tau-dataset", Value: 0.99, Usage: "τ_d: EMA decay of the dataset-level parameters"},
 				&cli.Float64Flag{Name: "baseline-decay", Value: 0.9, Usage: "EMA decay of the CE baseline (--loss reinforce)"},
 				&cli.StringFlag{Name: "policy-schedule", Value: "cosine", Usage: "the policy's schedule: cosine, constant"},
+				&cli.Float64Flag{Name: "policy-clip", Usage: "clip the policy's gradient to this L2 norm (0: off, as the papers; a guard against exp(a) overflowing)"},
 				&cli.IntFlag{Name: "grid-images", Value: 6, Usage: "validation images per noise grid (negative: none)"},
 			},
 			commonFlags(loopDefaults{epochs: 90, batch: 32, schedule: "step", stepEvery: 30, gamma: 0.1}),
@@ -307,7 +308,7 @@ func trainNoiseMaskCommand() *cli.Command {
 				ClassifierOpt: optimFrom(c, ""), PolicyOpt: optimFrom(c, "policy-"), PolicySchedule: c.String("policy-schedule"),
 				Loss: c.String("loss"), Noise: c.String("noise"), Grid: c.String("grid"), Upsample: c.String("upsample"),
 				BlurKernel: c.Int("blur-kernel"), BlurSigma: c.Float64("blur-sigma"), TauImage: c.Float64("tau-image"),
-				TauDataset: c.Float64("tau-dataset"), BaselineDecay: c.Float64("baseline-decay"), GridImages: c.Int("grid-images"),
+				TauDataset: c.Float64("tau-dataset"), BaselineDecay: c.Float64("baseline-decay"), PolicyClip: c.Float64("policy-clip"), GridImages: c.Int("grid-images"),
 			})
 			if err != nil {
 				return fmt.Errorf("train noisemask: %w", err)

@@ -106,6 +106,7 @@ type NoiseMaskSection struct {
 	PolicyLR       float64 `toml:"policy_lr" help:"policy learning rate"`
 	PolicyMomentum float64 `toml:"policy_momentum" help:"policy SGD momentum"`
 	PolicySchedule string  `toml:"policy_schedule" help:"policy schedule"`
+	PolicyClip     float64 `toml:"policy_clip" help:"clip the policy's gradient norm (0: off)"`
 }
 
 // FinetuneSection configures fine-tuning of the heated model.

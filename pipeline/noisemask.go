@@ -45,6 +45,8 @@ type NoiseMaskConfig struct {
 	TauDataset float64
 	// BaselineDecay of the CE baseline (reinforce).
 	BaselineDecay float64
+	// PolicyClip clips the policy's gradient norm (0: off, the papers').
+	PolicyClip float64
 	GridImages    int // images per figure (0: 6; negative: none)
 }
 
@@ -105,7 +107,7 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 		Mask:     noisemask.MaskConfig{Grid: g, Mode: orDefault(cfg.Upsample, noisemask.ModeNearest), Kernel: cfg.BlurKernel, Sigma: cfg.BlurSigma},
 		TauImage: cfg.TauImage, TauDataset: cfg.TauDataset, BaselineDecay: cfg.BaselineDecay,
 		ClassifierLR: cfg.ClassifierOpt.LR, PolicyLR: cfg.PolicyOpt.LR, PolicySchedule: psched,
-		TotalSteps: cfg.Epochs * d.train.NumBatches(), Seed: cfg.Seed + 3,
+		TotalSteps: cfg.Epochs * d.train.NumBatches(), PolicyClipNorm: cfg.PolicyClip, Seed: cfg.Seed + 3,
 	}
 	cnet := netstep.New(cm, netstep.CrossEntropy)
 	defer cnet.Close()
@@ -156,8 +158,8 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 	if err := writeJSONFile(filepath.Join(cfg.OutDir, DatasetParamsFile), ds); err != nil {
 		return res, err
 	}
-	heating := fmt.Sprintf("loss=%s noise=%s grid=%d upsample=%s blur=%d/%g tau_i=%g tau_d=%g policy=%s policy_opt=%s policy_schedule=%s epochs=%d",
-		lossName, noise.Name(), g, mc.Mask.Mode, mc.Mask.Kernel, mc.Mask.Sigma, mc.TauImage, mc.TauDataset, psrc, cfg.PolicyOpt, orDefault(cfg.PolicySchedule, "cosine"), cfg.Epochs)
+	heating := fmt.Sprintf("loss=%s noise=%s grid=%d upsample=%s blur=%d/%g tau_i=%g tau_d=%g policy=%s policy_opt=%s policy_schedule=%s policy_clip=%g epochs=%d",
+		lossName, noise.Name(), g, mc.Mask.Mode, mc.Mask.Kernel, mc.Mask.Sigma, mc.TauImage, mc.TauDataset, psrc, cfg.PolicyOpt, orDefault(cfg.PolicySchedule, "cosine"), cfg.PolicyClip, cfg.Epochs)
 	meta := baseMeta("noisemask", cfg.Common, d, csrc)
 	meta["pgaug.optimizer"] = cfg.ClassifierOpt.String()
 	meta["pgaug.heated"] = "true"

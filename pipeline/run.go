@@ -241,7 +241,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 					Policy: cfg.Models.NoisePolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: optimOf(n.TrainSection),
 					PolicyOpt: Optim{Name: "sgd", LR: n.PolicyLR, Momentum: n.PolicyMomentum}, PolicySchedule: n.PolicySchedule,
 					Loss: n.Loss, Noise: n.Noise, Grid: n.Grid, Upsample: n.Upsample, BlurKernel: n.BlurKernel, BlurSigma: n.BlurSigma,
-					TauImage: n.TauImage, TauDataset: n.TauDataset, BaselineDecay: 0.9})
+					TauImage: n.TauImage, TauDataset: n.TauDataset, BaselineDecay: 0.9, PolicyClip: n.PolicyClip})
 				if err != nil {
 					return err
 				}

@@ -45,7 +45,12 @@ type Config struct {
 	ClassifierLR, PolicyLR float64
 	PolicySchedule         fit.Schedule
 	TotalSteps             int
-	Seed                   uint64
+	// PolicyClipNorm clips the policy's gradient to this L2 norm (0: no
+	// clipping, the papers' setting). The log-density's gradient grows with
+	// α·|log x|, so samples near 0 or 1 can throw a and b far enough that
+	// exp overflows; clipping keeps long runs finite.
+	PolicyClipNorm float64
+	Seed           uint64
 }
 
 // Method heats a classifier. It implements fit.Method.
@@ -305,6 +310,7 @@ func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64
 	if err := netstep.CheckFinite(pp); err != nil {
 		return nil, fmt.Errorf("policy: %w: %w", err, fit.ErrNonFinite)
 	}
+	pnorm := optim.ClipGradNorm(pp, c.PolicyClipNorm)
 	if err := m.ClsOpt.Step(cp, c.ClassifierLR*lrScale); err != nil {
 		return nil, err
 	}
@@ -324,7 +330,7 @@ func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64
 	m.step++
 	out := map[string]float64{
 		"loss": ce, "objective": s, "policy_loss": float64(rp.Loss), "policy_lr": plr,
-		"mask_mean": meanOf(noise.Mask), "alpha_mean": meanExp(noise.A), "beta_mean": meanExp(noise.B),
+		"mask_mean": meanOf(noise.Mask), "alpha_mean": meanExp(noise.A), "beta_mean": meanExp(noise.B), "policy_grad_norm": pnorm,
 	}
 	if c.Loss == LossPaper {
 		out["paper_loss"] = s * ce

@@ -175,3 +175,26 @@ func check(p Param) error {
 	}
 	return nil
 }
+
+// ClipGradNorm scales the gradients of params in place so that their joint
+// L2 norm is at most maxNorm (as torch.nn.utils.clip_grad_norm_), and returns
+// the norm before clipping. maxNorm ≤ 0 leaves them unchanged.
+func ClipGradNorm(params []Param, maxNorm float64) float64 {
+	var ss float64
+	for _, p := range params {
+		for _, g := range p.Grad {
+			ss += float64(g) * float64(g)
+		}
+	}
+	norm := math.Sqrt(ss)
+	if maxNorm <= 0 || norm <= maxNorm || norm == 0 {
+		return norm
+	}
+	s := float32(maxNorm / (norm + 1e-6))
+	for _, p := range params {
+		for i := range p.Grad {
+			p.Grad[i] *= s
+		}
+	}
+	return norm
+}

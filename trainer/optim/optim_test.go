@@ -92,3 +92,17 @@ func TestMismatchedGradientIsAnError(t *testing.T) {
 		t.Fatal("want an error")
 	}
 }
+
+func TestClipGradNorm(t *testing.T) {
+	ps := []Param{{Name: "a", Grad: []float32{3, 0}}, {Name: "b", Grad: []float32{4}}}
+	if n := ClipGradNorm(ps, 10); n != 5 || ps[0].Grad[0] != 3 {
+		t.Fatalf("under the limit: norm %v, grads %v", n, ps[0].Grad)
+	}
+	if n := ClipGradNorm(ps, 1); n != 5 {
+		t.Fatalf("norm %v, want 5", n)
+	}
+	got := math.Hypot(float64(ps[0].Grad[0]), float64(ps[1].Grad[0]))
+	if math.Abs(got-1) > 1e-5 || math.Abs(float64(ps[0].Grad[0])-0.6) > 1e-5 {
+		t.Fatalf("clipped to norm %v, grads %v %v", got, ps[0].Grad, ps[1].Grad)
+	}
+}
