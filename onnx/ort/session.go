@@ -11,8 +11,10 @@ import (
 	"sync"
 
 	onnxruntime "github.com/yalue/onnxruntime_go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/pgaug/pgaug/onnx/onnxio"
+	"github.com/pgaug/pgaug/onnx/onnxpb"
 )
 
 // The devices a Session runs on.
@@ -148,11 +150,16 @@ func newSession(path string, model []byte, opts SessionOptions) (*Session, error
 
 	// The input and output descriptions come from a CPU session: it needs no
 	// device and gives the same names, types and shapes.
-	var ins, outs []onnxruntime.InputOutputInfo
-	if path != "" {
-		ins, outs, err = onnxruntime.GetInputOutputInfo(path)
-	} else {
-		ins, outs, err = onnxruntime.GetInputOutputInfoWithONNXData(model)
+	// They are read from the ONNX graph itself when it declares them fully
+	// (the common case): asking ONNX Runtime would build a second session,
+	// which for a large model costs as much as the real one.
+	ins, outs, ok := ioFromGraph(path, model)
+	if !ok {
+		if path != "" {
+			ins, outs, err = onnxruntime.GetInputOutputInfo(path)
+		} else {
+			ins, outs, err = onnxruntime.GetInputOutputInfoWithONNXData(model)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("ONNX Runtime cannot load it: %w", err)
@@ -517,4 +524,60 @@ func destroyAll(vs []onnxruntime.Value) {
 			v.Destroy()
 		}
 	}
+}
+
+// ioFromGraph describes the graph inputs (less the initializers) and outputs
+// of an ONNX model as ONNX Runtime would, when every one of them is a tensor
+// with a known element type and rank; ok is false otherwise (then ONNX
+// Runtime is asked).
+func ioFromGraph(path string, model []byte) (ins, outs []onnxruntime.InputOutputInfo, ok bool) {
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, nil, false
+		}
+		model = b
+	}
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(model, &mp); err != nil || mp.GetGraph() == nil {
+		return nil, nil, false
+	}
+	g := mp.GetGraph()
+	inits := map[string]bool{}
+	for _, t := range g.GetInitializer() {
+		inits[t.GetName()] = true
+	}
+	info := func(vi *onnxpb.ValueInfoProto) (onnxruntime.InputOutputInfo, bool) {
+		tt := vi.GetType().GetTensorType()
+		if tt == nil || tt.GetElemType() == 0 || tt.GetShape() == nil {
+			return onnxruntime.InputOutputInfo{}, false
+		}
+		dims := make(onnxruntime.Shape, len(tt.GetShape().GetDim()))
+		for i, d := range tt.GetShape().GetDim() {
+			dims[i] = -1
+			if d.GetDimValue() > 0 {
+				dims[i] = d.GetDimValue()
+			}
+		}
+		return onnxruntime.InputOutputInfo{Name: vi.GetName(), OrtValueType: onnxruntime.ONNXTypeTensor, Dimensions: dims,
+			DataType: onnxruntime.TensorElementDataType(tt.GetElemType())}, true
+	}
+	for _, vi := range g.GetInput() {
+		if inits[vi.GetName()] {
+			continue
+		}
+		x, good := info(vi)
+		if !good {
+			return nil, nil, false
+		}
+		ins = append(ins, x)
+	}
+	for _, vi := range g.GetOutput() {
+		x, good := info(vi)
+		if !good {
+			return nil, nil, false
+		}
+		outs = append(outs, x)
+	}
+	return ins, outs, len(ins) > 0 && len(outs) > 0
 }

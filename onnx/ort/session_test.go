@@ -5,10 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	onnxruntime "github.com/yalue/onnxruntime_go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pgaug/pgaug/onnx/onnxio"
@@ -364,12 +366,55 @@ func itoa(i int) string { return string(rune('0' + i)) }
 // checkout, skipping the test when it is absent.
 func conformanceDir(t *testing.T) string {
 	t.Helper()
-	for _, c := range []string{filepath.Join("..", "..", "..", "shared"), filepath.Join("..", "..", "shared")} {
-		p := filepath.Join(c, "onnx-conformance")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
+	if p := conformanceDirOrEmpty(); p != "" {
+		return p
 	}
 	t.Skip("ONNX conformance data (shared/onnx-conformance) not found beside or inside the checkout")
+	return ""
+}
+
+// The session describes its inputs and outputs from the ONNX graph (to
+// avoid a second ONNX Runtime session); that description must be ONNX
+// Runtime's own, for graphs with initializers among their inputs (IR < 4)
+// and with symbolic and fixed dimensions.
+func TestSessionDescriptionMatchesORT(t *testing.T) {
+	initORT(t)
+	paths := []string{saveModel(t, perceptronModel(t, 13)), saveModel(t, perceptronModel(t, 7))}
+	if dir := conformanceDirOrEmpty(); dir != "" {
+		for _, name := range []string{"test_conv_with_strides_padding", "test_gemm_all_attributes", "test_batchnorm_example", "test_maxpool_2d_pads"} {
+			paths = append(paths, filepath.Join(dir, "node", name, "model.onnx"))
+		}
+	}
+	for _, p := range paths {
+		s, err := ort.NewSession(p, ort.SessionOptions{Threads: 1})
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		ins, outs, err := onnxruntime.GetInputOutputInfo(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check := func(kind string, got []ort.ValueInfo, want []onnxruntime.InputOutputInfo) {
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d %ss, ONNX Runtime says %d", p, len(got), kind, len(want))
+			}
+			for i := range want {
+				if got[i].Name != want[i].Name || int(got[i].ElemType) != int(want[i].DataType) || !slices.Equal(got[i].Shape, []int64(want[i].Dimensions)) {
+					t.Fatalf("%s: %s %d is %+v, ONNX Runtime says %v", p, kind, i, got[i], want[i])
+				}
+			}
+		}
+		check("input", s.Inputs(), ins)
+		check("output", s.Outputs(), outs)
+		s.Close()
+	}
+}
+
+func conformanceDirOrEmpty() string {
+	for _, c := range []string{filepath.Join("..", "..", "..", "shared"), filepath.Join("..", "..", "shared")} {
+		if st, err := os.Stat(filepath.Join(c, "onnx-conformance")); err == nil && st.IsDir() {
+			return filepath.Join(c, "onnx-conformance")
+		}
+	}
 	return ""
 }
