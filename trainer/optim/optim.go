@@ -3,6 +3,9 @@ package optim
 import (
 	"fmt"
 	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
 )
 
 // Param is one tensor to update: its values and its gradient (same length),
@@ -121,7 +124,9 @@ func (o *Adam) Step(params []Param, lr float64) error {
 	stepSize := lr / bc1
 	sqrtBC2 := math.Sqrt(bc2)
 	b1, b2 := o.Beta1, o.Beta2
-	for _, p := range params {
+	ms := make([][]float32, len(params))
+	vs := make([][]float32, len(params))
+	for k, p := range params {
 		if err := check(p); err != nil {
 			return err
 		}
@@ -131,8 +136,13 @@ func (o *Adam) Step(params []Param, lr float64) error {
 			o.m[p.Name] = m
 			o.v[p.Name] = make([]float32, len(p.Value))
 		}
-		v := o.v[p.Name]
-		for i := range p.Value {
+		ms[k], vs[k] = m, o.v[p.Name]
+	}
+	// Every element is independent: chunks run in parallel, with results
+	// identical to a sequential pass.
+	parallelChunks(params, func(k, lo, hi int) {
+		p, m, v := params[k], ms[k], vs[k]
+		for i := lo; i < hi; i++ {
 			g := float64(p.Grad[i])
 			w := float64(p.Value[i])
 			if o.Decoupled {
@@ -146,8 +156,49 @@ func (o *Adam) Step(params []Param, lr float64) error {
 			denom := math.Sqrt(vi)/sqrtBC2 + o.Eps
 			p.Value[i] = float32(w - stepSize*mi/denom)
 		}
-	}
+	})
 	return nil
+}
+
+// chunkSize is the number of elements a goroutine updates at a time.
+const chunkSize = 1 << 15
+
+// parallelChunks calls f(param, lo, hi) over every element range of
+// params, from GOMAXPROCS goroutines (inline for small updates).
+func parallelChunks(params []Param, f func(k, lo, hi int)) {
+	type chunk struct{ k, lo, hi int }
+	var chunks []chunk
+	total := 0
+	for k, p := range params {
+		for lo := 0; lo < len(p.Value); lo += chunkSize {
+			chunks = append(chunks, chunk{k, lo, min(lo+chunkSize, len(p.Value))})
+		}
+		total += len(p.Value)
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(chunks))
+	if workers <= 1 || total < 4*chunkSize {
+		for _, c := range chunks {
+			f(c.k, c.lo, c.hi)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(chunks) {
+					return
+				}
+				c := chunks[i]
+				f(c.k, c.lo, c.hi)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // State implements Optimizer.

@@ -1,7 +1,9 @@
 package optim
 
 import (
+	"fmt"
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -104,5 +106,42 @@ func TestClipGradNorm(t *testing.T) {
 	got := math.Hypot(float64(ps[0].Grad[0]), float64(ps[1].Grad[0]))
 	if math.Abs(got-1) > 1e-5 || math.Abs(float64(ps[0].Grad[0])-0.6) > 1e-5 {
 		t.Fatalf("clipped to norm %v, grads %v %v", got, ps[0].Grad, ps[1].Grad)
+	}
+}
+
+// Adam updates large parameters in parallel chunks; the result is the
+// sequential one, bit for bit.
+func TestAdamParallelEqualsSequential(t *testing.T) {
+	mk := func() []Param {
+		var ps []Param
+		for k, n := range []int{300000, 70000, 5} {
+			p := Param{Name: fmt.Sprint("p", k), Value: make([]float32, n), Grad: make([]float32, n)}
+			for i := range p.Value {
+				p.Value[i] = float32(math.Sin(float64(i*(k+1)))) * 0.1
+				p.Grad[i] = float32(math.Cos(float64(i*(k+3)))) * 0.01
+			}
+			ps = append(ps, p)
+		}
+		return ps
+	}
+	run := func(procs int) []Param {
+		old := runtime.GOMAXPROCS(procs)
+		defer runtime.GOMAXPROCS(old)
+		ps := mk()
+		o := NewAdamW(0.01)
+		for s := 0; s < 3; s++ {
+			if err := o.Step(ps, 1e-3); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return ps
+	}
+	a, b := run(1), run(4)
+	for k := range a {
+		for i := range a[k].Value {
+			if a[k].Value[i] != b[k].Value[i] {
+				t.Fatalf("param %d[%d]: sequential %v, parallel %v", k, i, a[k].Value[i], b[k].Value[i])
+			}
+		}
 	}
 }
