@@ -3,13 +3,9 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
+	"os"
+	"path/filepath"
 
-	"github.com/pgaug/pgaug/datasets/arrowds"
-	"github.com/pgaug/pgaug/datasets/loader"
-	"github.com/pgaug/pgaug/datasets/transform"
-	"github.com/pgaug/pgaug/onnx/ort"
 	"github.com/pgaug/pgaug/pipeline/infer"
 	"github.com/pgaug/pgaug/trainer/metrics"
 )
@@ -20,62 +16,26 @@ type EvalConfig struct {
 	Batch, Workers     int
 	Threads            int
 	Device             string // cpu or cuda
-	Transform          string // datasets/transform spec ("" : the dataset's normalisation)
+	// Transform is a datasets/transform spec ("": the one the model
+	// records, else the dataset's normalisation).
+	Transform string
 }
 
 // Evaluate runs an ONNX classifier over a split with ONNX Runtime (loaded
-// by the caller) and scores its softmax outputs.
+// by the caller) through pgaug infer's path, and scores its predictions.
 func Evaluate(ctx context.Context, cfg EvalConfig) (metrics.Report, error) {
-	ds, err := arrowds.Open(cfg.Data)
+	dir, err := os.MkdirTemp("", "pgaug-eval-")
 	if err != nil {
 		return metrics.Report{}, err
 	}
-	defer ds.Close()
-	meta := ds.Meta()
-	classes := len(meta.Classes)
-	t, err := transform.ForDataset(infer.ModelTransform(cfg.Model, cfg.Transform), meta)
+	defer os.RemoveAll(dir)
+	res, err := infer.Run(ctx, infer.Config{Model: cfg.Model, Data: cfg.Data, Split: cfg.Split, Output: filepath.Join(dir, "predictions.arrow"),
+		Batch: cfg.Batch, Workers: cfg.Workers, Threads: cfg.Threads, Device: cfg.Device, Transform: cfg.Transform})
 	if err != nil {
 		return metrics.Report{}, err
 	}
-	l, err := loader.New(ds, loader.Config{Split: cfg.Split, BatchSize: cfg.Batch, Workers: cfg.Workers, Transform: t})
-	if err != nil {
-		return metrics.Report{}, fmt.Errorf("%s split %q: %w", cfg.Data, cfg.Split, err)
+	if res.Metrics == nil {
+		return metrics.Report{}, errors.New(cfg.Data + ": no single label per image, nothing to score")
 	}
-	s, err := ort.NewSession(cfg.Model, ort.SessionOptions{Threads: cfg.Threads, Device: cfg.Device})
-	if err != nil {
-		return metrics.Report{}, err
-	}
-	defer s.Close()
-	if len(s.Inputs()) != 1 || len(s.Outputs()) < 1 {
-		return metrics.Report{}, fmt.Errorf("%s: want one input and an output of logits", cfg.Model)
-	}
-	in, out := s.Inputs()[0].Name, s.Outputs()[0].Name
-	var probs []float32
-	var labels []int
-	it := l.Epoch(ctx, 0)
-	defer it.Close()
-	for {
-		b, err := it.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return metrics.Report{}, err
-		}
-		x := ort.Float32Tensor([]int64{int64(b.N), int64(b.C), int64(b.H), int64(b.W)}, b.X[:b.N*b.C*b.H*b.W])
-		res, err := s.Run(map[string]ort.Tensor{in: x})
-		for _, y := range b.Labels[:b.N] {
-			labels = append(labels, int(y))
-		}
-		b.Release()
-		if err != nil {
-			return metrics.Report{}, err
-		}
-		logits := res[out].Float32
-		if len(logits) != b.N*classes {
-			return metrics.Report{}, fmt.Errorf("%s gives %d values per image; %s has %d classes", cfg.Model, len(logits)/b.N, cfg.Data, classes)
-		}
-		probs = append(probs, metrics.Softmax(logits, classes)...)
-	}
-	return metrics.Compute(probs, labels, classes)
+	return *res.Metrics, nil
 }
