@@ -112,7 +112,7 @@ func Compare(build Build, inputs []*tensor.Dense, opts Options) (Report, error) 
 
 	var rep Report
 	for k, idx := range wrt {
-		data := inputs[idx].Data().([]float32)
+		data := inputs[idx].Float32s() // the backing array, also for a 0-d (scalar) input
 		probes := chooseProbes(len(data), opts.MaxProbe, rng)
 		for _, p := range probes {
 			orig := data[p]
@@ -196,7 +196,12 @@ func copyValue(v gorgonia.Value) (Output, error) {
 func inputNodes(g *gorgonia.ExprGraph, inputs []*tensor.Dense) []*gorgonia.Node {
 	nodes := make([]*gorgonia.Node, len(inputs))
 	for i, in := range inputs {
-		nodes[i] = gorgonia.NodeFromAny(g, in, gorgonia.WithName(fmt.Sprintf("in%d", i)))
+		name := gorgonia.WithName(fmt.Sprintf("in%d", i))
+		if in.Shape().IsScalar() { // a 0-d input becomes a scalar node
+			nodes[i] = gorgonia.NewScalar(g, tensor.Float32, name, gorgonia.WithValue(in.Float32s()[0]))
+			continue
+		}
+		nodes[i] = gorgonia.NodeFromAny(g, in, name)
 	}
 	return nodes
 }

@@ -49,3 +49,19 @@ func TestWrongGradientIsCaught(t *testing.T) {
 		t.Fatalf("gorgonia's AveragePool2D gradient passed the check: %s", r)
 	}
 }
+
+// A 0-d (scalar) input is checked like any other (it used to panic).
+func TestScalarInput(t *testing.T) {
+	x := tensor.New(tensor.WithShape(2, 2), tensor.WithBacking([]float32{0.5, -1, 2, 0.25}))
+	s := tensor.New(tensor.WithShape(), tensor.WithBacking([]float32{1.5}))
+	rep := Check(t, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+		sq, err := gorgonia.Square(in[0])
+		if err != nil {
+			return nil, err
+		}
+		return gorgonia.Mul(sq, in[1])
+	}, []*tensor.Dense{x, s}, Options{MaxProbe: -1, Eps: 1e-3})
+	if rep.Probed < 5 {
+		t.Fatalf("checked %d entries, want the 4 of x and the scalar", rep.Probed)
+	}
+}
