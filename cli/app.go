@@ -40,7 +40,7 @@ func NewApp(stdout, stderr io.Writer) *cli.App {
 				Usage: "path to libonnxruntime.so (default: $" + ort.EnvVar + ", then " + ort.LocalLibPath + " in the project)",
 			},
 		},
-		Commands: []*cli.Command{
+		Commands: withUsageErrors([]*cli.Command{
 			modelCommand(),
 			dataCommand(),
 			trainCommand(),
@@ -50,7 +50,7 @@ func NewApp(stdout, stderr io.Writer) *cli.App {
 			experimentCommand(),
 			demoCommand(),
 			doctorCommand(),
-		},
+		}),
 		ExitErrHandler: func(c *cli.Context, err error) {},
 	}
 }
@@ -67,6 +67,20 @@ func Main(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// withUsageErrors makes a bad flag anywhere in cmds a usage error (exit
+// code 2) that names the command.
+func withUsageErrors(cmds []*cli.Command) []*cli.Command {
+	for _, c := range cmds {
+		if c.OnUsageError == nil {
+			c.OnUsageError = func(c *cli.Context, err error, _ bool) error {
+				return cli.Exit(fmt.Sprintf("%s: %v (see --help)", c.Command.FullName(), err), 2)
+			}
+		}
+		withUsageErrors(c.Subcommands)
+	}
+	return cmds
 }
 
 // group returns a command group: running it without a sub-command shows its help.

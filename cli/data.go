@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -31,55 +29,11 @@ func dataCommands() []*cli.Command {
 	}
 }
 
-// positional returns a command's positional arguments, also parsing flags
-// given after them (urfave/cli stops at the first positional argument, but
-// `pgaug data import medmnist x.npz -o out` is how people type it).
+// positional returns a command's positional arguments. Flags typed after
+// them (`pgaug data import medmnist x.npz -o out`) were already moved in
+// front of them by Main's intersperse, so urfave/cli has parsed them.
 func positional(c *cli.Context) ([]string, error) {
-	args := c.Args().Slice()
-	var pos []string
-	for len(args) > 0 {
-		a := args[0]
-		if a == "--" {
-			pos = append(pos, args[1:]...)
-			break
-		}
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			pos = append(pos, a)
-			args = args[1:]
-			continue
-		}
-		set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
-		set.SetOutput(io.Discard)
-		owner := map[string]cli.Flag{}
-		for _, f := range c.Command.Flags {
-			if err := f.Apply(set); err != nil {
-				return nil, err
-			}
-			for _, n := range f.Names() {
-				owner[n] = f
-			}
-		}
-		if err := set.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				_ = cli.ShowSubcommandHelp(c)
-				return nil, cli.Exit("", 0)
-			}
-			return nil, cli.Exit(fmt.Sprintf("%s: %v", c.Command.FullName(), err), 2)
-		}
-		var setErr error
-		set.Visit(func(f *flag.Flag) {
-			for _, n := range owner[f.Name].Names() {
-				if err := c.Set(n, f.Value.String()); err != nil && setErr == nil {
-					setErr = err
-				}
-			}
-		})
-		if setErr != nil {
-			return nil, setErr
-		}
-		args = set.Args()
-	}
-	return pos, nil
+	return c.Args().Slice(), nil
 }
 
 // needArgs checks the number of positional arguments.

@@ -230,57 +230,9 @@ func zooUsageError(c *cli.Context, format string, a ...any) error {
 	return cli.Exit(fmt.Sprintf(format, a...), 2)
 }
 
-// zooArgs returns the positional arguments, applying the flags
-// that follow them: urfave/cli stops parsing flags at the first positional
-// argument, and the usage lines put the file or network name first
-// ("pgaug model zoo resnet18 --classes 2 -o r.onnx"); pgaug's Main moves
-// such flags forward already, this does it for apps built without it. After
-// "--" everything is positional. helped says that a trailing --help was
-// shown.
-func zooArgs(c *cli.Context, cmd string) (args []string, helped bool, err error) {
-	all := c.Args().Slice()
-	for i := 0; i < len(all); i++ {
-		a := all[i]
-		if a == "--" {
-			args = append(args, all[i+1:]...)
-			break
-		}
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			args = append(args, a)
-			continue
-		}
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if name == "help" || name == "h" {
-			return nil, true, cli.ShowSubcommandHelp(c)
-		}
-		f := zooFindFlag(c.Command.Flags, name)
-		if f == nil {
-			return nil, false, zooUsageError(c, "%s: unknown flag %s", cmd, a)
-		}
-		if _, isBool := f.(*cli.BoolFlag); isBool && !hasVal {
-			val, hasVal = "true", true
-		}
-		if !hasVal {
-			if i+1 >= len(all) {
-				return nil, false, zooUsageError(c, "%s: flag %s needs a value", cmd, a)
-			}
-			i++
-			val = all[i]
-		}
-		if err := c.Set(f.Names()[0], val); err != nil {
-			return nil, false, zooUsageError(c, "%s: %s %s: %v", cmd, a, val, err)
-		}
-	}
-	return args, false, nil
-}
-
-func zooFindFlag(flags []cli.Flag, name string) cli.Flag {
-	for _, f := range flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return f
-			}
-		}
-	}
-	return nil
+// zooArgs returns the positional arguments (Main's intersperse has moved
+// the flags typed after them in front, so urfave/cli parsed them). helped
+// is kept for the callers' signature: urfave/cli handles --help itself.
+func zooArgs(c *cli.Context, _ string) (args []string, helped bool, err error) {
+	return c.Args().Slice(), false, nil
 }

@@ -22,9 +22,9 @@ import (
 // runs them once they join that group).
 func runZoo(args ...string) (string, error) {
 	var out, errOut bytes.Buffer
-	app := &cli.App{Name: "pgaug", Commands: zooCommands(), Writer: &out, ErrWriter: &errOut,
+	app := &cli.App{Name: "pgaug", Commands: withUsageErrors(zooCommands()), Writer: &out, ErrWriter: &errOut,
 		ExitErrHandler: func(*cli.Context, error) {}}
-	err := app.Run(append([]string{"pgaug"}, args...))
+	err := app.Run(intersperse(app, append([]string{"pgaug"}, args...)))
 	return out.String(), err
 }
 
@@ -176,7 +176,7 @@ func TestModelZooCommandErrors(t *testing.T) {
 		{[]string{"zoo"}, 2, "want one network name"},
 		{[]string{"zoo", "resnet19", "-o", out}, -1, `no network "resnet19"`},
 		{[]string{"zoo", "ternausnet11", "--size", "40", "-o", out}, -1, "not a multiple of 32"},
-		{[]string{"zoo", "smallcnn", "--bogus", "1", "-o", out}, 2, "unknown flag --bogus"},
+		{[]string{"zoo", "smallcnn", "--bogus", "1", "-o", out}, 2, "flag provided but not defined: -bogus"},
 		{[]string{"head", model, "-o", out}, 2, "--classes N (at least 1) is required"},
 		{[]string{"head", model, "--classes", "2", "--channel-mode", "avg", "-o", out}, 2, `channel mode "avg"`},
 		{[]string{"convert", model, "--freeze", "features.*", "-o", out}, -1, `pattern "features.*" matches no parameter`},
