@@ -75,7 +75,7 @@ func withUsageErrors(cmds []*cli.Command) []*cli.Command {
 	for _, c := range cmds {
 		if c.OnUsageError == nil {
 			c.OnUsageError = func(c *cli.Context, err error, _ bool) error {
-				return cli.Exit(fmt.Sprintf("%s: %v (see --help)", c.Command.FullName(), err), 2)
+				return cli.Exit(fmt.Sprintf("%s: %v (see --help)", c.Command.HelpName, err), 2)
 			}
 		}
 		withUsageErrors(c.Subcommands)
