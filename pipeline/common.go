@@ -213,6 +213,10 @@ func ModelSource(spec string, classes, channels, size int, seed uint64) (*onnxpb
 	if name, ok := strings.CutPrefix(spec, "zoo:"); ok {
 		mp, err := zoo.Build(name, zoo.Options{Classes: classes, InChannels: channels, Size: size, Seed: seed})
 		if err != nil {
+			if info, lerr := zoo.Lookup(name); lerr == nil && (size < info.MinSize || info.SizeMultiple > 1 && size%info.SizeMultiple != 0) {
+				return nil, "", fmt.Errorf("zoo model %q for %d×%d images: %w (resize the images, e.g. --train-transform and --eval-transform \"resize=%d,...\")",
+					name, size, size, err, max(info.MinSize, roundUp(size, max(info.SizeMultiple, 1))))
+			}
 			return nil, "", fmt.Errorf("zoo model %q: %w", name, err)
 		}
 		return mp, spec, nil
@@ -335,3 +339,5 @@ func evalSpec(p transform.Pipeline) string {
 	}
 	return p.String()
 }
+
+func roundUp(n, m int) int { return (n + m - 1) / m * m }
