@@ -126,6 +126,9 @@ func Experiment(ctx context.Context, cfg RunConfig, log io.Writer) (ExperimentRe
 			if m.TestTTA != nil {
 				add(m.Method+" + TTA", *m.TestTTA)
 			}
+			if m.TestStudy != nil {
+				add(m.Method+" (per study)", *m.TestStudy)
+			}
 		}
 	}
 	for _, name := range order {

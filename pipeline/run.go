@@ -38,6 +38,9 @@ type MethodResult struct {
 	Stages     []string        `json:"stages"` // the directories of its stages
 	Test       metrics.Report  `json:"test"`   // ONNX Runtime on the test split
 	TestTTA    *metrics.Report `json:"test_tta,omitempty"`
+	// TestStudy scores each study's mean probability (datasets with study
+	// ids, e.g. MURA).
+	TestStudy *metrics.Report `json:"test_study,omitempty"`
 	Val        *metrics.Report `json:"val,omitempty"` // the selected model's (gorgonia)
 }
 
@@ -281,6 +284,9 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 		if t, ok := inf.Final["test_tta"]; ok {
 			mr.TestTTA = &t
 		}
+		if t, ok := inf.Final["test_study"]; ok {
+			mr.TestStudy = &t
+		}
 		r.say("%s: test accuracy %.4f, balanced accuracy %.4f, AUROC %.4f (ONNX Runtime, %d images)", method, mr.Test.Accuracy, mr.Test.BalancedAcc, mr.Test.AUROC, mr.Test.N)
 		sum.Methods = append(sum.Methods, mr)
 	}
@@ -330,6 +336,9 @@ func (r *runner) infer(ctx context.Context, rec *StageRecord, model, policy stri
 			key = "test_tta"
 		}
 		rec.Final[key] = *res.Metrics
+		if res.StudyMetrics != nil {
+			rec.Final[key+"_study"] = *res.StudyMetrics
+		}
 		rec.Outputs[name] = out
 		return nil
 	}

@@ -104,6 +104,9 @@ func writeRunReport(cfg RunConfig, sum *RunSummary) (string, error) {
 		if m.TestTTA != nil {
 			res.Rows = append(res.Rows, append([]string{m.Method + " + TTA"}, metricCells(*m.TestTTA)...))
 		}
+		if m.TestStudy != nil {
+			res.Rows = append(res.Rows, append([]string{m.Method + " (per study)"}, metricCells(*m.TestStudy)...))
+		}
 	}
 	val := report.Table{Caption: "Validation split, the selected model of each training stage (gorgonia)", Columns: append([]string{"stage"}, metricColumns...)}
 	for _, s := range sum.Stages {
