@@ -47,7 +47,7 @@ type NoiseMaskConfig struct {
 	BaselineDecay float64
 	// PolicyClip clips the policy's gradient norm (0: off, the papers').
 	PolicyClip float64
-	GridImages    int // images per figure (0: 6; negative: none)
+	GridImages int // images per figure (0: 6; negative: none)
 }
 
 // DatasetParamsFile holds the dataset-level α/β parameters of a heating run.

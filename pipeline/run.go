@@ -41,7 +41,7 @@ type MethodResult struct {
 	// TestStudy scores each study's mean probability (datasets with study
 	// ids, e.g. MURA).
 	TestStudy *metrics.Report `json:"test_study,omitempty"`
-	Val        *metrics.Report `json:"val,omitempty"` // the selected model's (gorgonia)
+	Val       *metrics.Report `json:"val,omitempty"` // the selected model's (gorgonia)
 }
 
 // RunSummary is what `pgaug pipeline run` produces (report.json).
