@@ -30,8 +30,10 @@ run() { # run NAME [DIR FLAGS...]
 noisemask() {
   run noisemask
   # The paper's loss multiplies the classifier's gradient by the log-density
-  # factor (about 6 here), so its learning rate is in effect ×6: also 0.01.
-  run noisemask runs/pneumonia-noisemask-lr0.01 --noisemask.lr 0.01
+  # factor (about 6 here), so its learning rate is in effect ×6, and without
+  # clipping the policy's a, b can grow until exp overflows (NaN): also run
+  # with lr 0.01 and the policy's gradient norm clipped to 1.
+  run noisemask runs/pneumonia-noisemask-lr0.01 --noisemask.lr 0.01 --noisemask.policy_clip 1
 }
 case "$what" in
   apga) run apga ;;
