@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	onnxruntime "github.com/yalue/onnxruntime_go"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pgaug/pgaug/onnx/onnxio"
@@ -529,7 +530,8 @@ func destroyAll(vs []onnxruntime.Value) {
 // ioFromGraph describes the graph inputs (less the initializers) and outputs
 // of an ONNX model as ONNX Runtime would, when every one of them is a tensor
 // with a known element type and rank; ok is false otherwise (then ONNX
-// Runtime is asked).
+// Runtime is asked). Only the graph's input, output and initializer-name
+// fields are decoded: the weights are skipped, not copied.
 func ioFromGraph(path string, model []byte) (ins, outs []onnxruntime.InputOutputInfo, ok bool) {
 	if path != "" {
 		b, err := os.ReadFile(path)
@@ -538,16 +540,48 @@ func ioFromGraph(path string, model []byte) (ins, outs []onnxruntime.InputOutput
 		}
 		model = b
 	}
-	var mp onnxpb.ModelProto
-	if err := proto.Unmarshal(model, &mp); err != nil || mp.GetGraph() == nil {
+	graph, ok := protoField(model, 7) // ModelProto.graph
+	if !ok {
 		return nil, nil, false
 	}
-	g := mp.GetGraph()
 	inits := map[string]bool{}
-	for _, t := range g.GetInitializer() {
-		inits[t.GetName()] = true
+	var inVI, outVI [][]byte
+	for b := graph; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, nil, false
+		}
+		b = b[n:]
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return nil, nil, false
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return nil, nil, false
+		}
+		b = b[n:]
+		switch num {
+		case 5: // initializer: a TensorProto, whose name is field 8
+			if name, ok := protoField(v, 8); ok {
+				inits[string(name)] = true
+			}
+		case 15: // sparse_initializer: let ONNX Runtime sort it out
+			return nil, nil, false
+		case 11:
+			inVI = append(inVI, v)
+		case 12:
+			outVI = append(outVI, v)
+		}
 	}
-	info := func(vi *onnxpb.ValueInfoProto) (onnxruntime.InputOutputInfo, bool) {
+	info := func(raw []byte) (onnxruntime.InputOutputInfo, bool) {
+		var vi onnxpb.ValueInfoProto
+		if err := proto.Unmarshal(raw, &vi); err != nil {
+			return onnxruntime.InputOutputInfo{}, false
+		}
 		tt := vi.GetType().GetTensorType()
 		if tt == nil || tt.GetElemType() == 0 || tt.GetShape() == nil {
 			return onnxruntime.InputOutputInfo{}, false
@@ -562,22 +596,49 @@ func ioFromGraph(path string, model []byte) (ins, outs []onnxruntime.InputOutput
 		return onnxruntime.InputOutputInfo{Name: vi.GetName(), OrtValueType: onnxruntime.ONNXTypeTensor, Dimensions: dims,
 			DataType: onnxruntime.TensorElementDataType(tt.GetElemType())}, true
 	}
-	for _, vi := range g.GetInput() {
-		if inits[vi.GetName()] {
-			continue
-		}
-		x, good := info(vi)
+	for _, raw := range inVI {
+		x, good := info(raw)
 		if !good {
 			return nil, nil, false
 		}
-		ins = append(ins, x)
+		if !inits[x.Name] {
+			ins = append(ins, x)
+		}
 	}
-	for _, vi := range g.GetOutput() {
-		x, good := info(vi)
+	for _, raw := range outVI {
+		x, good := info(raw)
 		if !good {
 			return nil, nil, false
 		}
 		outs = append(outs, x)
 	}
 	return ins, outs, len(ins) > 0 && len(outs) > 0
+}
+
+// protoField returns the last value of the length-delimited field num of a
+// protobuf message (without copying it).
+func protoField(b []byte, num protowire.Number) ([]byte, bool) {
+	var out []byte
+	found := false
+	for len(b) > 0 {
+		n2, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return nil, false
+		}
+		b = b[n:]
+		if typ == protowire.BytesType && n2 == num {
+			v, m := protowire.ConsumeBytes(b)
+			if m < 0 {
+				return nil, false
+			}
+			out, found = v, true
+			b = b[m:]
+			continue
+		}
+		if n = protowire.ConsumeFieldValue(n2, typ, b); n < 0 {
+			return nil, false
+		}
+		b = b[n:]
+	}
+	return out, found
 }
