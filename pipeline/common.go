@@ -22,6 +22,7 @@ import (
 	"github.com/pgaug/pgaug/onnx/onnxio"
 	"github.com/pgaug/pgaug/onnx/onnxpb"
 	"github.com/pgaug/pgaug/onnx/zoo"
+	"github.com/pgaug/pgaug/pipeline/atomicfile"
 	"github.com/pgaug/pgaug/trainer/fit"
 	"github.com/pgaug/pgaug/trainer/optim"
 )
@@ -311,7 +312,7 @@ func writeJSONFile(path string, v any) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return onnxio.WriteFileAtomic(path, append(b, '\n'))
+	return atomicfile.WriteBytes(path, append(b, '\n'))
 }
 
 // baseMeta is the metadata every exported classifier carries.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/pgaug/pgaug/onnx/onnxio"
+	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
 // RunConfig is the configuration of `pgaug pipeline run` and `pgaug
@@ -294,7 +294,7 @@ func (c RunConfig) WriteTOML(path string) error {
 	if err := c.EncodeTOML(&sb); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return onnxio.WriteFileAtomic(path, []byte(sb.String()))
+	return atomicfile.WriteBytes(path, []byte(sb.String()))
 }
 
 // validMethods lists the methods a pipeline runs.

@@ -12,7 +12,7 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
-	"github.com/pgaug/pgaug/onnx/onnxio"
+	"github.com/pgaug/pgaug/pipeline/atomicfile"
 	"github.com/pgaug/pgaug/pipeline/report"
 	"github.com/pgaug/pgaug/trainer/metrics"
 )
@@ -143,7 +143,7 @@ func Experiment(ctx context.Context, cfg RunConfig, log io.Writer) (ExperimentRe
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return res, err
 	}
-	if err := onnxio.WriteFileAtomic(filepath.Join(cfg.Dir, "results.md"), []byte(res.Markdown)); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(cfg.Dir, "results.md"), []byte(res.Markdown)); err != nil {
 		return res, err
 	}
 	page, err := writeExperimentReport(cfg, res)

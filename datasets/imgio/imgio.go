@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/pgaug/pgaug/datasets/arrowds"
+	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
 // maxPixels bounds the image size accepted from a file header (about
@@ -197,36 +198,13 @@ func to8(v uint32) uint8 {
 	return uint8((v*255 + 32767) / 65535)
 }
 
-// WritePNG writes an image atomically (temporary file, then rename).
+// WritePNG writes an image atomically (temporary file, then rename),
+// creating its directory if needed.
 func WritePNG(path string, img image.Image) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	bw := bufio.NewWriter(f)
-	err = png.Encode(bw, img)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, func(w io.Writer) error { return png.Encode(w, img) })
 }
 
 // Grid lays out rows of images as one picture: each image is scaled

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
 // npyMagic starts every NumPy .npy file.
@@ -243,11 +245,11 @@ func (p *npyParser) tuple() ([]int64, bool) {
 // version 1.0, or 2.0 when the header needs more than 64 KiB.
 func WriteNPY(path string, t *Tensor) error {
 	data, err := EncodeNPY(t)
-	if err == nil {
-		err = writeBytesAtomic(path, data)
-	}
 	if err != nil {
 		return fmt.Errorf("onnxio: writing NumPy file %s: %w", path, err)
+	}
+	if err := atomicfile.WriteBytes(path, data); err != nil {
+		return fmt.Errorf("onnxio: NumPy file: %w", err)
 	}
 	return nil
 }

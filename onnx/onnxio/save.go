@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pgaug/pgaug/onnx/onnxpb"
+	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
 // MaxProtoSize is the largest serialized model protobuf parsers accept
@@ -88,7 +89,7 @@ func save(path string, m *onnxpb.ModelProto, cfg saveConfig) error {
 	if err != nil {
 		return err
 	}
-	return writeBytesAtomic(path, data)
+	return atomicfile.WriteBytes(path, data)
 }
 
 // externalTensor is a tensor moved to the data file, with what to restore.
@@ -140,7 +141,7 @@ func writeExternal(dataPath, location string, m *onnxpb.ModelProto, threshold in
 	if err != nil {
 		return restore, err
 	}
-	err = writeFileAtomic(dataPath, func(w io.Writer) error {
+	err = atomicfile.Write(dataPath, func(w io.Writer) error {
 		bw := bufio.NewWriterSize(w, 1<<20)
 		var offset int64
 		pad := make([]byte, externalAlign)
@@ -167,7 +168,7 @@ func writeExternal(dataPath, location string, m *onnxpb.ModelProto, threshold in
 		return bw.Flush()
 	})
 	if err != nil {
-		return restore, fmt.Errorf("writing external data %s: %w", dataPath, err)
+		return restore, fmt.Errorf("external data: %w", err)
 	}
 	return restore, nil
 }

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/pgaug/pgaug/onnx/onnxpb"
+	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
 // ReadTensorProtoFile reads a serialized TensorProto, the format of the ONNX
@@ -34,11 +35,11 @@ func ReadTensorProtoFile(path string) (*onnxpb.TensorProto, error) {
 // WriteTensorProtoFile writes tp as a serialized TensorProto, atomically.
 func WriteTensorProtoFile(path string, tp *onnxpb.TensorProto) error {
 	data, err := proto.MarshalOptions{Deterministic: true}.Marshal(tp)
-	if err == nil {
-		err = writeBytesAtomic(path, data)
-	}
 	if err != nil {
 		return fmt.Errorf("onnxio: writing tensor %s: %w", path, err)
+	}
+	if err := atomicfile.WriteBytes(path, data); err != nil {
+		return fmt.Errorf("onnxio: tensor file: %w", err)
 	}
 	return nil
 }

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
 // Column names of a predictions file.
@@ -89,14 +90,14 @@ func predictionSchema(h fileHeader) *arrow.Schema {
 // predictionWriter writes a predictions file under a temporary name and
 // renames it into place on commit; abort removes it.
 type predictionWriter struct {
-	path, tmp string
-	f         *os.File
-	fw        *ipc.FileWriter
-	b         *array.RecordBuilder
-	classes   int
-	pending   int
-	rows      int
-	done      bool
+	path    string
+	f       *atomicfile.File
+	fw      *ipc.FileWriter
+	b       *array.RecordBuilder
+	classes int
+	pending int
+	rows    int
+	done    bool
 }
 
 func newPredictionWriter(path string, h fileHeader) (*predictionWriter, error) {
@@ -106,20 +107,18 @@ func newPredictionWriter(path string, h fileHeader) (*predictionWriter, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return nil, fmt.Errorf("output %s is a directory; want a file name such as predictions.arrow", path)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	f, err := atomicfile.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("creating the output %s: %w", path, err)
+		return nil, fmt.Errorf("creating the output: %w", err) // names path
 	}
 	schema := predictionSchema(h)
 	mem := memory.NewGoAllocator()
 	fw, err := ipc.NewFileWriter(f, ipc.WithSchema(schema), ipc.WithAllocator(mem))
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
+		f.Abort()
 		return nil, fmt.Errorf("writing %s: %w", path, err)
 	}
-	return &predictionWriter{path: path, tmp: f.Name(), f: f, fw: fw, b: array.NewRecordBuilder(mem, schema), classes: len(h.Classes)}, nil
+	return &predictionWriter{path: path, f: f, fw: fw, b: array.NewRecordBuilder(mem, schema), classes: len(h.Classes)}, nil
 }
 
 // append adds n rows; probs holds n×classes values, labels -1 where absent.
@@ -175,26 +174,11 @@ func (w *predictionWriter) commit() error {
 	w.done = true
 	w.b.Release()
 	if err := w.fw.Close(); err != nil {
-		w.f.Close()
-		os.Remove(w.tmp)
+		w.f.Abort()
 		return fmt.Errorf("finishing %s: %w", w.path, err)
 	}
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		os.Remove(w.tmp)
-		return fmt.Errorf("syncing %s: %w", w.path, err)
-	}
-	if err := w.f.Close(); err != nil {
-		os.Remove(w.tmp)
-		return fmt.Errorf("closing %s: %w", w.path, err)
-	}
-	if err := os.Chmod(w.tmp, 0o644); err != nil {
-		os.Remove(w.tmp)
-		return fmt.Errorf("%s: %w", w.path, err)
-	}
-	if err := os.Rename(w.tmp, w.path); err != nil {
-		os.Remove(w.tmp)
-		return fmt.Errorf("moving the predictions into place at %s: %w", w.path, err)
+	if err := w.f.Commit(); err != nil {
+		return fmt.Errorf("moving the predictions into place: %w", err) // names path
 	}
 	return nil
 }
@@ -207,8 +191,7 @@ func (w *predictionWriter) abort() {
 	w.done = true
 	w.b.Release()
 	w.fw.Close()
-	w.f.Close()
-	os.Remove(w.tmp)
+	w.f.Abort()
 }
 
 // ReadPredictions reads a predictions file written by Run.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/pgaug/pgaug/datasets/arrowds"
 	"github.com/pgaug/pgaug/datasets/transform"
-	"github.com/pgaug/pgaug/onnx/onnxio"
 	"github.com/pgaug/pgaug/onnx/ort"
+	"github.com/pgaug/pgaug/pipeline/atomicfile"
 	"github.com/pgaug/pgaug/trainer/metrics"
 	"github.com/pgaug/pgaug/trainer/probe"
 	"github.com/pgaug/pgaug/trainer/progress"
@@ -317,7 +317,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		if err != nil {
 			return Result{}, fmt.Errorf("transfer: encoding the report: %w", err)
 		}
-		if err := onnxio.WriteFileAtomic(cfg.Output, append(data, '\n')); err != nil {
+		if err := atomicfile.WriteBytes(cfg.Output, append(data, '\n')); err != nil {
 			return Result{}, fmt.Errorf("transfer: writing the report %s: %w", cfg.Output, err)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
 // FileName is the name Save gives the checkpoint of a step: ckpt-<step, 12
@@ -19,8 +21,8 @@ func FileName(step int64) string { return fmt.Sprintf("ckpt-%012d%s", step, Ext)
 
 var fileRE = regexp.MustCompile(`^ckpt-([0-9]+)\.pgck$`)
 
-// testWriter, when set by a test, wraps the temporary file Save writes to
-// (to inject write failures).
+// testWriter, when set by a test, wraps the writer onto the temporary file
+// Save writes to (to inject write failures).
 var testWriter func(io.Writer) io.Writer
 
 // Save writes s to dir (created if needed) as FileName(s.Step), atomically,
@@ -100,47 +102,20 @@ func SaveAs(path string, s *State) (err error) {
 		return fmt.Errorf("checkpoint: saving %s: %w", path, err)
 	}
 	if err := writeAtomic(path, func(w io.Writer) error { return encode(w, s) }); err != nil {
-		return fmt.Errorf("checkpoint: saving %s: %w", path, err)
+		return fmt.Errorf("checkpoint: %w", err) // names path
 	}
 	return nil
 }
 
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
+// writeAtomic writes path atomically with atomicfile.Write, passing the
+// writer through testWriter when a test set it.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	return atomicfile.Write(path, func(w io.Writer) error {
+		if testWriter != nil {
+			w = testWriter(w)
 		}
-	}()
-	var w io.Writer = tmp
-	if testWriter != nil {
-		w = testWriter(w)
-	}
-	if err = write(w); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("syncing %s: %w", tmp.Name(), err)
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync() // best effort: not every file system syncs directories
-		d.Close()
-	}
-	return nil
+		return write(w)
+	})
 }
 
 // List returns the paths of the numbered checkpoints of dir (named like
