@@ -183,6 +183,8 @@ func trainAPGACommand() *cli.Command {
 				&cli.BoolFlag{Name: "scale-lambdas", Usage: "multiply the λ terms by |R−b| (preset reference)"},
 				&cli.BoolFlag{Name: "adv-eval-mode", Usage: "compute L_adv with the classifier in evaluation mode (preset reference)"},
 				&cli.Float64Flag{Name: "threshold", Usage: "mask threshold on P (preset: 0.5)"},
+				&cli.Float64Flag{Name: "aid-min-keep", Usage: "collapse guard: skip the aid-mask classifier step when the aid mask keeps less than this fraction of the batch's pixels (0: off, as Algorithm 1; 0.02 guards against a policy that blanks everything)"},
+				&cli.Float64Flag{Name: "aid-max-keep", Value: 1, Usage: "collapse guard: skip the aid-mask classifier step when the aid mask keeps more than this fraction (1: off)"},
 				&cli.BoolFlag{Name: "tta", Usage: "select and report with test-time augmentation (mean softmax of the image and its aid-masked copy)"},
 				&cli.IntFlag{Name: "grid-images", Value: 6, Usage: "validation images per mask grid (negative: no grids)"},
 			},
@@ -248,6 +250,7 @@ func trainAPGACommand() *cli.Command {
 			if c.IsSet("threshold") {
 				mc.Threshold = c.Float64("threshold")
 			}
+			mc.AidKeepMin, mc.AidKeepMax = c.Float64("aid-min-keep"), c.Float64("aid-max-keep")
 			mc.TTA = c.Bool("tta")
 			res, err := pipeline.TrainAPGA(c.Context, pipeline.APGAConfig{
 				Common: common, Classifier: c.String("classifier"), Policy: c.String("policy"),

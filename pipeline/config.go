@@ -89,6 +89,8 @@ type APGASection struct {
 	Preset      string  `toml:"preset" help:"paper or reference"`
 	PolicyLR    float64 `toml:"policy_lr" help:"policy learning rate (0: the preset's)"`
 	LambdaZeros float64 `toml:"lambda_zeros" help:"λ_zeros (0: the preset's)"`
+	AidMinKeep  float64 `toml:"aid_min_keep" help:"collapse guard: skip the aid step when the aid mask keeps less of the batch (0: off)"`
+	AidMaxKeep  float64 `toml:"aid_max_keep" help:"collapse guard: skip the aid step when the aid mask keeps more of the batch (0 or 1: off)"`
 	TTA         bool    `toml:"tta" help:"test-time augmentation with the policy at inference"`
 }
 

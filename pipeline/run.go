@@ -228,6 +228,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 				if a.LambdaZeros > 0 {
 					mc.LambdaZeros = a.LambdaZeros
 				}
+				mc.AidKeepMin, mc.AidKeepMax = a.AidMinKeep, a.AidMaxKeep
 				res, err := TrainAPGA(ctx, APGAConfig{Common: r.common(a.TrainSection, rec.Dir), Classifier: base.Outputs["classifier"],
 					Policy: cfg.Models.APGAPolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: copt, PolicyOpt: popt, Method: mc})
 				if err != nil {

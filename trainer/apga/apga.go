@@ -44,6 +44,15 @@ type Config struct {
 	AdversarialEvalMode bool
 	// Threshold turns probabilities into masks (0.5).
 	Threshold float64
+	// AidKeepMin and AidKeepMax guard against a collapsed policy: when the
+	// aid mask keeps less than AidKeepMin or more than AidKeepMax of the
+	// batch's pixels, the aid-mask classifier step is skipped (a blank batch
+	// teaches the classifier nothing and drags its BatchNorm statistics; a
+	// batch kept whole repeats step 1). The step's "aid_skipped" value is 1
+	// then, and "loss_aid" is the aid batch's loss in evaluation mode. Both
+	// presets leave the guard off (0 and 1, as Algorithm 1); a zero
+	// AidKeepMax means 1.
+	AidKeepMin, AidKeepMax float64
 	// TTA makes Evaluate score the mean softmax of the original and the
 	// aid-masked image.
 	TTA     bool
@@ -90,6 +99,12 @@ func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Op
 	}
 	if cfg.BaselineDecay < 0 || cfg.BaselineDecay > 1 {
 		return nil, fmt.Errorf("APGA: baseline decay %v outside [0, 1]", cfg.BaselineDecay)
+	}
+	if cfg.AidKeepMax == 0 {
+		cfg.AidKeepMax = 1
+	}
+	if cfg.AidKeepMin < 0 || cfg.AidKeepMax > 1 || cfg.AidKeepMin >= cfg.AidKeepMax {
+		return nil, fmt.Errorf("APGA: aid-mask guard [%v, %v]: want 0 ≤ min < max ≤ 1", cfg.AidKeepMin, cfg.AidKeepMax)
 	}
 	if classifier == nil || policy == nil || clsOpt == nil || policyOpt == nil {
 		return nil, fmt.Errorf("APGA: want a classifier, a policy and an optimizer for each")
@@ -275,14 +290,27 @@ func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64
 	if err != nil {
 		return nil, err
 	}
-	r6, err := m.Classifier.Step(xAid, m.ClsOpt, lrC, y)
-	if err != nil {
-		return nil, fmt.Errorf("classifier step on the aid-masked batch: %w", err)
+	var lAid, skipped float64
+	if kept < c.AidKeepMin || kept > c.AidKeepMax {
+		skipped = 1
+		zAid, err := m.Classifier.Forward(xAid)
+		if err != nil {
+			return nil, fmt.Errorf("classifier on the aid-masked batch: %w", err)
+		}
+		if lAid, err = meanCE(zAid, labels, c.Classes); err != nil {
+			return nil, err
+		}
+	} else {
+		r6, err := m.Classifier.Step(xAid, m.ClsOpt, lrC, y)
+		if err != nil {
+			return nil, fmt.Errorf("classifier step on the aid-masked batch: %w", err)
+		}
+		lAid = float64(r6.Loss)
 	}
 	return map[string]float64{
-		"loss": lOrig, "loss_adv": lAdv, "loss_aid": float64(r6.Loss), "reward": reward,
+		"loss": lOrig, "loss_adv": lAdv, "loss_aid": lAid, "reward": reward,
 		"baseline": m.Baseline, "advantage": adv, "policy_loss": float64(rp.Loss),
-		"mask_keep": kept, "p_mean": meanOf(pAid.Data().([]float32)),
+		"mask_keep": kept, "p_mean": meanOf(pAid.Data().([]float32)), "aid_skipped": skipped,
 	}, nil
 }
 

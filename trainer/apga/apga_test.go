@@ -224,3 +224,91 @@ func TestPolicyLearnsToMarkTheEvidence(t *testing.T) {
 		t.Fatalf("the policy did not learn to mark the evidence: mean P %.3f on it, %.3f elsewhere", inE, outE)
 	}
 }
+
+// A collapsed policy (P < 0.5 everywhere) makes every aid-masked image
+// blank. With the guard on, the aid step is skipped: the classifier ends
+// the step exactly where one plain step on the original batch puts it.
+// Without the guard (Algorithm 1 as written) it also trains on the blank
+// batch, which moves its bias.
+func TestAidGuardSkipsBlankAidBatches(t *testing.T) {
+	collapsed := make([]float32, side*side)
+	for i := range collapsed {
+		collapsed[i] = -20
+	}
+	batch := synthBatch(rand.New(rand.NewPCG(5, 6)), 8)
+	run := func(minKeep float64) ([]float32, map[string]float64) {
+		cfg, _ := Preset("paper")
+		cfg.Classes, cfg.ClassifierLR, cfg.AidKeepMin = 2, 0.5, minKeep
+		cls := netstep.New(linearClassifier(t, 0.25), netstep.CrossEntropy)
+		pol := netstep.New(positionalPolicy(t, collapsed), netstep.BinaryCrossEntropy)
+		defer cls.Close()
+		defer pol.Close()
+		m, err := New(cfg, cls, pol, &optim.SGD{}, optim.NewAdam(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals, err := m.TrainStep(context.Background(), batch, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return append([]float32(nil), cls.Model.Param("fc.bias").Value.Data().([]float32)...), vals
+	}
+	// The reference: one plain step on the original batch.
+	ref := netstep.New(linearClassifier(t, 0.25), netstep.CrossEntropy)
+	defer ref.Close()
+	x, y, _, err := batchInputs(batch, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ref.Step(x, &optim.SGD{}, 0.5, y); err != nil {
+		t.Fatal(err)
+	}
+	want := ref.Model.Param("fc.bias").Value.Data().([]float32)
+
+	guarded, gv := run(0.02)
+	if gv["mask_keep"] != 0 || gv["aid_skipped"] != 1 {
+		t.Fatalf("guarded step: mask_keep %v aid_skipped %v, want 0 and 1", gv["mask_keep"], gv["aid_skipped"])
+	}
+	if !(gv["loss_aid"] > 0) {
+		t.Fatalf("a skipped step still reports the aid batch's loss, got %v", gv["loss_aid"])
+	}
+	for i := range want {
+		if guarded[i] != want[i] {
+			t.Fatalf("guarded bias %v, want %v (one plain step)", guarded, want)
+		}
+	}
+	plain, pv := run(0)
+	if pv["aid_skipped"] != 0 {
+		t.Fatalf("without the guard aid_skipped = %v", pv["aid_skipped"])
+	}
+	same := true
+	for i := range want {
+		same = same && plain[i] == want[i]
+	}
+	if same {
+		t.Fatalf("without the guard the blank aid batch should move the bias; it stayed at %v", plain)
+	}
+}
+
+func TestAidGuardBoundsChecked(t *testing.T) {
+	cls := netstep.New(linearClassifier(t, 0.25), netstep.CrossEntropy)
+	pol := netstep.New(positionalPolicy(t, make([]float32, side*side)), netstep.BinaryCrossEntropy)
+	defer cls.Close()
+	defer pol.Close()
+	for _, b := range [][2]float64{{-0.1, 1}, {0.5, 0.4}, {0.2, 1.5}} {
+		cfg, _ := Preset("paper")
+		cfg.Classes, cfg.AidKeepMin, cfg.AidKeepMax = 2, b[0], b[1]
+		if _, err := New(cfg, cls, pol, &optim.SGD{}, optim.NewAdam(0)); err == nil {
+			t.Errorf("guard %v accepted", b)
+		}
+	}
+	cfg, _ := Preset("paper")
+	cfg.Classes = 2
+	m, err := New(cfg, cls, pol, &optim.SGD{}, optim.NewAdam(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Cfg.AidKeepMin != 0 || m.Cfg.AidKeepMax != 1 {
+		t.Fatalf("the presets leave the guard off, got [%v, %v]", m.Cfg.AidKeepMin, m.Cfg.AidKeepMax)
+	}
+}
