@@ -89,6 +89,9 @@ func TestStatByHand(t *testing.T) {
 	if h := s.CI95[1] - s.Mean; (h-0.248414)*(h-0.248414) > 1e-12 {
 		t.Fatalf("95%% half-width %v, want 0.248414", h)
 	}
+	if c := NewStat([]float64{0.9, 1.0, 1.0}).Within(0, 1); c.CI95[1] != 1 || !(c.CI95[0] > 0.8 && c.CI95[0] < 0.9) {
+		t.Fatalf("an accuracy interval clipped to [0, 1]: %v", c.CI95)
+	}
 	if one := NewStat([]float64{0.7}); one.Std != 0 || one.CI95 != [2]float64{0.7, 0.7} {
 		t.Fatalf("one value: %+v", one)
 	}

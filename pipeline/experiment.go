@@ -52,6 +52,13 @@ func NewStat(values []float64) Stat {
 }
 
 // PM formats mean ± std.
+// Within clips the interval to [lo, hi], the range the metric can take (a
+// t-interval around an accuracy near 1 can pass 1).
+func (s Stat) Within(lo, hi float64) Stat {
+	s.CI95 = [2]float64{math.Max(s.CI95[0], lo), math.Min(s.CI95[1], hi)}
+	return s
+}
+
 func (s Stat) PM() string { return fmt.Sprintf("%.4f ± %.4f", s.Mean, s.Std) }
 
 // MethodStats are one method's metrics over seeds.
@@ -76,14 +83,15 @@ type ExperimentResult struct {
 var experimentMetrics = []struct {
 	key, title string
 	get        func(metrics.Report) float64
+	max        float64 // the metric's upper bound (its lower bound is 0)
 }{
-	{"accuracy", "accuracy", func(r metrics.Report) float64 { return r.Accuracy }},
-	{"balanced_accuracy", "balanced acc.", func(r metrics.Report) float64 { return r.BalancedAcc }},
-	{"macro_precision", "macro precision", func(r metrics.Report) float64 { return r.MacroPrecision }},
-	{"macro_recall", "macro recall", func(r metrics.Report) float64 { return r.MacroRecall }},
-	{"macro_f1", "macro F1", func(r metrics.Report) float64 { return r.MacroF1 }},
-	{"auroc", "AUROC", func(r metrics.Report) float64 { return r.AUROC }},
-	{"mean_entropy", "mean entropy", func(r metrics.Report) float64 { return r.MeanEntropy }},
+	{"accuracy", "accuracy", func(r metrics.Report) float64 { return r.Accuracy }, 1},
+	{"balanced_accuracy", "balanced acc.", func(r metrics.Report) float64 { return r.BalancedAcc }, 1},
+	{"macro_precision", "macro precision", func(r metrics.Report) float64 { return r.MacroPrecision }, 1},
+	{"macro_recall", "macro recall", func(r metrics.Report) float64 { return r.MacroRecall }, 1},
+	{"macro_f1", "macro F1", func(r metrics.Report) float64 { return r.MacroF1 }, 1},
+	{"auroc", "AUROC", func(r metrics.Report) float64 { return r.AUROC }, 1},
+	{"mean_entropy", "mean entropy", func(r metrics.Report) float64 { return r.MeanEntropy }, math.Inf(1)}, // ≤ ln K
 }
 
 // Experiment runs the pipeline once per seed (cfg.Seeds) in cfg.Dir/seed-N
@@ -134,7 +142,7 @@ func Experiment(ctx context.Context, cfg RunConfig, log io.Writer) (ExperimentRe
 	for _, name := range order {
 		ms := MethodStats{Method: name, Seeds: cfg.Seeds, Metrics: map[string]Stat{}}
 		for _, em := range experimentMetrics {
-			ms.Metrics[em.key] = NewStat(values[name][em.key])
+			ms.Metrics[em.key] = NewStat(values[name][em.key]).Within(0, em.max)
 		}
 		res.Methods = append(res.Methods, ms)
 	}
