@@ -141,8 +141,17 @@ func (m *Model) SetTraining(on bool) {
 	}
 }
 
-// Training reports the mode set by SetTraining (false after Import).
-func (m *Model) Training() bool { return m.mode.Mode() == batchnorm.Train }
+// SetRecount is training mode in which BatchNormalization leaves its running
+// statistics alone (batchnorm.Recount): for a second training pass over a
+// batch whose statistics a training pass has already counted.
+func (m *Model) SetRecount() { m.mode.Set(batchnorm.Recount) }
+
+// Training reports whether the model is in training mode, set by
+// SetTraining or SetRecount (false after Import).
+func (m *Model) Training() bool {
+	mode := m.mode.Mode()
+	return mode == batchnorm.Train || mode == batchnorm.Recount
+}
 
 // NumParams returns the number of parameter elements (all, and trainable).
 func (m *Model) NumParams() (all, trainable int) {

@@ -110,6 +110,9 @@ func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Op
 		return nil, fmt.Errorf("APGA: want a classifier, a policy and an optimizer for each")
 	}
 	policy.Custom = PolicyLoss
+	// The policy step recomputes the forward pass P came from: its
+	// BatchNorm statistics are counted once, by that pass.
+	policy.Recount = true
 	return &Method{Cfg: cfg, Classifier: classifier, Policy: policy, ClsOpt: clsOpt, PolicyOpt: policyOpt}, nil
 }
 

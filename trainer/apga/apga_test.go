@@ -15,6 +15,7 @@ import (
 	"github.com/pgaug/pgaug/trainer/gradcheck"
 	"github.com/pgaug/pgaug/trainer/loss"
 	"github.com/pgaug/pgaug/trainer/netstep"
+	"github.com/pgaug/pgaug/trainer/ops/batchnorm"
 	"github.com/pgaug/pgaug/trainer/optim"
 )
 
@@ -311,4 +312,69 @@ func TestAidGuardBoundsChecked(t *testing.T) {
 	if m.Cfg.AidKeepMin != 0 || m.Cfg.AidKeepMax != 1 {
 		t.Fatalf("the presets leave the guard off, got [%v, %v]", m.Cfg.AidKeepMin, m.Cfg.AidKeepMax)
 	}
+}
+
+// bnPolicy: P = sigmoid(BatchNorm(1×1 conv of x)), a policy with running
+// statistics.
+func bnPolicy(t *testing.T) *importer.Model {
+	t.Helper()
+	b := onnxio.NewGraphBuilder("bn-policy")
+	b.AddInput("x", onnxio.DTypeFloat32, "N", 2, side, side)
+	b.AddOutput("p", onnxio.DTypeFloat32, "N", 1, side, side)
+	b.AddInitializer(onnxio.Float32Tensor("conv.weight", []int64{1, 2, 1, 1}, []float32{0.5, 1}))
+	b.AddInitializer(onnxio.Float32Tensor("bn.scale", []int64{1}, []float32{1}))
+	b.AddInitializer(onnxio.Float32Tensor("bn.bias", []int64{1}, []float32{0}))
+	b.AddInitializer(onnxio.Float32Tensor("bn.mean", []int64{1}, []float32{0}))
+	b.AddInitializer(onnxio.Float32Tensor("bn.var", []int64{1}, []float32{1}))
+	b.AddNode("Conv", []string{"x", "conv.weight"}, []string{"c"})
+	b.AddNode("BatchNormalization", []string{"c", "bn.scale", "bn.bias", "bn.mean", "bn.var"}, []string{"z"})
+	b.AddNode("Sigmoid", []string{"z"}, []string{"p"})
+	mp, err := b.Model(17, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := importer.Import(mp, importer.Options{Source: "bn-policy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// In PyTorch the policy's probabilities and its gradient come from one
+// forward pass, and the aid mask from a second: two updates of its running
+// statistics per step. The policy step here recomputes the first pass and
+// must not count it again.
+func TestPolicyBatchNormCountedOncePerPass(t *testing.T) {
+	cfg, _ := Preset("paper")
+	cfg.Classes = 2
+	cls := netstep.New(linearClassifier(t, 0.25), netstep.CrossEntropy)
+	pm := bnPolicy(t)
+	pol := netstep.New(pm, netstep.BinaryCrossEntropy)
+	defer cls.Close()
+	defer pol.Close()
+	m, err := New(cfg, cls, pol, &optim.SGD{}, optim.NewAdam(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	for step := 1; step <= 3; step++ {
+		if _, err := m.TrainStep(context.Background(), synthBatch(rng, 8), 1); err != nil {
+			t.Fatal(err)
+		}
+		st := onlyBN(t, pm)
+		if got := st.BatchesTracked; got != int64(2*step) {
+			t.Fatalf("after %d steps the policy's BatchNorm counted %d batches, want %d", step, got, 2*step)
+		}
+	}
+}
+
+func onlyBN(t *testing.T, m *importer.Model) *batchnorm.State {
+	t.Helper()
+	if len(m.BN) != 1 {
+		t.Fatalf("want one BatchNormalization, the model has %d", len(m.BN))
+	}
+	for _, s := range m.BN {
+		return s.State
+	}
+	return nil
 }

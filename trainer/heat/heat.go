@@ -107,6 +107,9 @@ func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Op
 	m := &Method{Cfg: cfg, Classifier: classifier, Policy: policy, ClsOpt: clsOpt, PolicyOpt: policyOpt, Dataset: ds,
 		baseline: base, mix: map[*gorgonia.ExprGraph]*noisemask.MixGraph{}, pcg: pcg, rng: rand.New(pcg)}
 	policy.Custom = m.policyLoss
+	// The policy's gradient pass recomputes the pass the noise was sampled
+	// from: its BatchNorm statistics are counted once, by that pass.
+	policy.Recount = true
 	return m, nil
 }
 

@@ -310,3 +310,62 @@ func TestLearnedMaskHelpsOnASyntheticTask(t *testing.T) {
 		t.Fatalf("the policy did not learn a helpful mask: mean noise left %.3f, right %.3f; cross-entropy %.3f → %.3f", mL, mR, first, last)
 	}
 }
+
+// The policy's gradient pass recomputes the pass the noise was sampled
+// from (one pass in PyTorch): its BatchNorm running statistics are updated
+// once per step.
+func TestPolicyBatchNormCountedOncePerStep(t *testing.T) {
+	outs := 2 * grid * grid
+	b := onnxio.NewGraphBuilder("bnpol")
+	b.AddInput("x", onnxio.DTypeFloat32, "N", 1, side, side)
+	b.AddOutput("y", onnxio.DTypeFloat32, "N", outs)
+	rng := rand.New(rand.NewPCG(9, 1))
+	w := make([]float32, outs*side*side)
+	for i := range w {
+		w[i] = float32(rng.NormFloat64() * 0.3)
+	}
+	ones, zeros := make([]float32, outs), make([]float32, outs)
+	for i := range ones {
+		ones[i] = 1
+	}
+	b.AddInitializer(onnxio.Float32Tensor("pol.weight", []int64{int64(outs), side * side}, w))
+	b.AddInitializer(onnxio.Float32Tensor("bn.scale", []int64{int64(outs)}, ones))
+	b.AddInitializer(onnxio.Float32Tensor("bn.bias", []int64{int64(outs)}, zeros))
+	b.AddInitializer(onnxio.Float32Tensor("bn.mean", []int64{int64(outs)}, zeros))
+	b.AddInitializer(onnxio.Float32Tensor("bn.var", []int64{int64(outs)}, ones))
+	b.AddNode("Flatten", []string{"x"}, []string{"f"})
+	b.AddNode("Gemm", []string{"f", "pol.weight"}, []string{"h"}, onnxio.AttrInt("transB", 1))
+	b.AddNode("BatchNormalization", []string{"h", "bn.scale", "bn.bias", "bn.mean", "bn.var"}, []string{"y"})
+	mp, err := b.Model(17, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pm, err := importer.Import(mp, importer.Options{Source: "bnpol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := noisemask.NewDatasetParams(grid, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Classes: 2, Loss: LossPaper, Noise: noisemask.Beta{}, Mask: noisemask.MaskConfig{Grid: grid, Mode: "nearest"},
+		TauImage: 0.9, TauDataset: 0.99, BaselineDecay: 0.9, ClassifierLR: 0.1, PolicyLR: 0.01, TotalSteps: 100, Seed: 1}
+	m, err := New(cfg, netstep.New(linear(t, "cls", 2, 0.3, 1), netstep.CrossEntropy), netstep.New(pm, netstep.CrossEntropy),
+		&optim.SGD{}, &optim.SGD{}, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pm.BN) != 1 {
+		t.Fatalf("the policy has %d BatchNormalization nodes, want 1", len(pm.BN))
+	}
+	for step := 1; step <= 3; step++ {
+		if _, err := m.TrainStep(context.Background(), batch(rng, 8), 1); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range pm.BN {
+			if s.State.BatchesTracked != int64(step) {
+				t.Fatalf("after %d steps the policy's BatchNorm counted %d batches, want %d", step, s.State.BatchesTracked, step)
+			}
+		}
+	}
+}

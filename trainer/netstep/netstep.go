@@ -36,6 +36,12 @@ type Net struct {
 	Loss  LossKind
 	// Custom, when set, replaces Loss (see NewWithLoss).
 	Custom LossFunc
+	// Recount makes ForwardBackward and Step normalise with the batch
+	// statistics without updating BatchNorm's running statistics, for a
+	// network whose ForwardTraining pass over the same batch already
+	// counted them: a policy that samples with one pass and takes its
+	// gradient step with a second (in PyTorch, one pass).
+	Recount bool
 
 	train map[string]*trainGraph
 	eval  map[string]*importer.Graph
@@ -161,7 +167,11 @@ func (n *Net) ForwardBackward(x *tensor.Dense, inputs ...*tensor.Dense) (Result,
 			return Result{}, fmt.Errorf("%s: loss input %d (%s) has shape %v, want %v", n.Model.Source, i, tg.extra[i].Name(), in.Shape(), tg.extra[i].Shape())
 		}
 	}
-	n.Model.SetTraining(true)
+	if n.Recount {
+		n.Model.SetRecount()
+	} else {
+		n.Model.SetTraining(true)
+	}
 	if err := zeroGrads(tg.learn); err != nil {
 		return Result{}, err
 	}

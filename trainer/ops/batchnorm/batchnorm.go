@@ -171,8 +171,15 @@ var (
 
 // training reports whether the operator runs in Train mode now.
 func (op *bnOp) training() bool {
-	return !op.frozen && op.flag != nil && op.flag.Mode() == Train
+	if op.frozen || op.flag == nil {
+		return false
+	}
+	m := op.flag.Mode()
+	return m == Train || m == Recount
 }
+
+// counting reports whether a training pass updates the running statistics.
+func (op *bnOp) counting() bool { return op.flag.Mode() == Train }
 
 func (op *bnOp) Arity() int { return 3 }
 
@@ -282,6 +289,9 @@ func (op *bnOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (go
 			normalise(y, x, l, c, float32(mean), a, bias[c])
 		}
 	})
+	if !op.counting() {
+		return out.Value(), nil
+	}
 	st.mu.Lock()
 	mom := st.Momentum
 	unbias := float64(m) / float64(m-1)

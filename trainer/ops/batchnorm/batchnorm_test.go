@@ -41,6 +41,7 @@ func TestGradients(t *testing.T) {
 	}{
 		{"train", func() Params { return Params{Mode: NewModeFlag(Train)} }},
 		{"eval", func() Params { return Params{Mode: NewModeFlag(Eval)} }},
+		{"recount", func() Params { return Params{Mode: NewModeFlag(Recount)} }},
 		{"frozen-flag", func() Params { return Params{Mode: NewModeFlag(Frozen)} }},
 		{"frozen-layer", func() Params { return Params{Mode: NewModeFlag(Train), Frozen: true} }},
 		{"nil-flag", func() Params { return Params{} }},
@@ -107,7 +108,7 @@ func TestModeSwitchKeepsStatistics(t *testing.T) {
 	}
 	optest.AssertClose(t, "eval output", evalOut, want, 1e-6, 1e-6)
 	flag.Set(Train)
-	run()
+	trainOut := run()
 	// batch means 3, 4; unbiased variances 4, 4
 	mean, vars = st.Stats()
 	optest.AssertClose(t, "running mean after a training run", mean, []float32{0.9*0.5 + 0.1*3, 0.9*-1 + 0.1*4}, 1e-6, 1e-6)
@@ -122,6 +123,15 @@ func TestModeSwitchKeepsStatistics(t *testing.T) {
 	}
 	if again[0] == evalOut[0] {
 		t.Errorf("eval output did not change after the statistics were updated")
+	}
+	// Recount normalises as Train does and counts nothing.
+	flag.Set(Recount)
+	optest.AssertClose(t, "recount output", run(), trainOut, 0, 0)
+	m3, v3 := st.Stats()
+	optest.AssertClose(t, "running mean after a recount run", m3, mean, 0, 0)
+	optest.AssertClose(t, "running var after a recount run", v3, vars, 0, 0)
+	if st.BatchesTracked != 1 {
+		t.Errorf("after a recount run BatchesTracked = %d, want 1", st.BatchesTracked)
 	}
 }
 

@@ -21,6 +21,12 @@ const (
 	// layers frozen (fine-tuning) sets Frozen so that other layers can still
 	// tell training from evaluation.
 	Frozen
+	// Recount normalises with the batch statistics, as Train, but leaves the
+	// running statistics alone: for a training pass over a batch whose
+	// statistics a Train pass has already counted (a policy step that
+	// recomputes, with gradients, the forward pass its sample came from; in
+	// PyTorch both are one pass).
+	Recount
 )
 
 func (m Mode) String() string {
@@ -31,6 +37,8 @@ func (m Mode) String() string {
 		return "eval"
 	case Frozen:
 		return "frozen"
+	case Recount:
+		return "recount"
 	}
 	return fmt.Sprintf("Mode(%d)", int32(m))
 }
