@@ -2,10 +2,12 @@
 # Real-data experiments on PneumoniaMNIST (../shared/data/pneumoniamnist.npz):
 #   1. APGA against no augmentation, Cutout and Grad-CAM, 100 images per class
 #      (the APGA paper's data-constrained regime), 3 seeds;
+#      and APGA again with the collapse guard (--apga.aid_min_keep 0.02,
+#      --apga.aid_max_keep 0.98: skip aid steps whose masks keep < 2% or > 98%);
 #   2. normal training against noise-mask heating + fine-tuning, 3 seeds.
 # Each writes runs/<name>/results.md (mean ± std and 95% intervals over the
 # seeds), results.json and experiment.html. Re-running skips finished stages.
-# Usage: scripts/pneumonia.sh [apga|noisemask|all]   (about 1–1.5 h on 2 cores)
+# Usage: scripts/pneumonia.sh [apga|apga-guard|noisemask|all]   (about 1–1.5 h on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -27,6 +29,9 @@ run() { # run NAME [DIR FLAGS...]
   echo "=== $name: $dir/results.md"
   cat "$dir/results.md"
 }
+apga_guard() {
+  run apga runs/pneumonia-apga-guard --methods apga --apga.aid_min_keep 0.02 --apga.aid_max_keep 0.98
+}
 noisemask() {
   run noisemask
   # The paper's loss multiplies the classifier's gradient by the log-density
@@ -37,7 +42,8 @@ noisemask() {
 }
 case "$what" in
   apga) run apga ;;
+  apga-guard) apga_guard ;;
   noisemask) noisemask ;;
-  all) run apga; noisemask ;;
-  *) echo "usage: scripts/pneumonia.sh [apga|noisemask|all]" >&2; exit 2 ;;
+  all) run apga; apga_guard; noisemask ;;
+  *) echo "usage: scripts/pneumonia.sh [apga|apga-guard|noisemask|all]" >&2; exit 2 ;;
 esac
