@@ -1,5 +1,3 @@
-// Command pgaug trains medical-image classifiers with policy-gradient
-// augmentation. See 'pgaug --help' and the README.
 package main
 
 import (
