@@ -40,7 +40,11 @@ type Config struct {
 	ScaleLambdasByAdvantage bool
 	// AdversarialEvalMode computes L_adv with the classifier in evaluation
 	// mode (running BatchNorm statistics; the published code); otherwise in
-	// training mode, as the classifier's other passes.
+	// training mode, as the classifier's other passes, with batch statistics
+	// but without updating the running ones: step 3 changes nothing of the
+	// classifier (a PyTorch train-mode pass would also fold the masked
+	// batch's statistics into the running ones, and an adversarial batch
+	// that erases nearly everything then wrecks evaluation-mode accuracy).
 	AdversarialEvalMode bool
 	// Threshold turns probabilities into masks (0.5).
 	Threshold float64
@@ -261,7 +265,7 @@ func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64
 	if c.AdversarialEvalMode {
 		zAdv, err = m.Classifier.Forward(xAdv)
 	} else {
-		zAdv, err = m.Classifier.ForwardTraining(xAdv)
+		zAdv, err = m.Classifier.ForwardBatchStats(xAdv)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("classifier on the adversarial batch: %w", err)

@@ -378,3 +378,81 @@ func onlyBN(t *testing.T, m *importer.Model) *batchnorm.State {
 	}
 	return nil
 }
+
+// bnClassifier: the linear classifier's logits through a BatchNormalization.
+func bnClassifier(t *testing.T) *importer.Model {
+	t.Helper()
+	n := side * side
+	w := make([]float32, 2*2*n)
+	for i := 0; i < n; i++ {
+		if evidence(i) {
+			w[i], w[2*n+i] = -0.25, 0.25
+		}
+	}
+	b := onnxio.NewGraphBuilder("bn-cls")
+	b.AddInput("x", onnxio.DTypeFloat32, "N", 2, side, side)
+	b.AddOutput("logits", onnxio.DTypeFloat32, "N", 2)
+	b.AddInitializer(onnxio.Float32Tensor("fc.weight", []int64{2, int64(2 * n)}, w))
+	b.AddInitializer(onnxio.Float32Tensor("bn.scale", []int64{2}, []float32{1, 1}))
+	b.AddInitializer(onnxio.Float32Tensor("bn.bias", []int64{2}, []float32{0, 0}))
+	b.AddInitializer(onnxio.Float32Tensor("bn.mean", []int64{2}, []float32{0, 0}))
+	b.AddInitializer(onnxio.Float32Tensor("bn.var", []int64{2}, []float32{1, 1}))
+	b.AddNode("Flatten", []string{"x"}, []string{"f"})
+	b.AddNode("Gemm", []string{"f", "fc.weight"}, []string{"h"}, onnxio.AttrInt("transB", 1))
+	b.AddNode("BatchNormalization", []string{"h", "bn.scale", "bn.bias", "bn.mean", "bn.var"}, []string{"logits"})
+	mp, err := b.Model(17, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := importer.Import(mp, importer.Options{Source: "bn-cls"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Step 3 (the adversarial loss) changes nothing of the classifier, its
+// running statistics included: only the two classifier steps count a batch,
+// and a skipped aid step counts none.
+func TestAdversarialPassLeavesClassifierStatistics(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		evalAdv bool
+		minKeep float64
+		policy  []float32
+		want    int64
+	}{
+		{"train-mode", false, 0, make([]float32, side*side), 2},
+		{"eval-mode", true, 0, make([]float32, side*side), 2},
+		{"aid step skipped", false, 0.02, func() []float32 {
+			v := make([]float32, side*side)
+			for i := range v {
+				v[i] = -20
+			}
+			return v
+		}(), 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, _ := Preset("paper")
+			cfg.Classes, cfg.AdversarialEvalMode, cfg.AidKeepMin = 2, c.evalAdv, c.minKeep
+			cm := bnClassifier(t)
+			cls := netstep.New(cm, netstep.CrossEntropy)
+			pol := netstep.New(positionalPolicy(t, c.policy), netstep.BinaryCrossEntropy)
+			defer cls.Close()
+			defer pol.Close()
+			m, err := New(cfg, cls, pol, optim.NewAdam(0), optim.NewAdam(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(9, 10))
+			for step := 1; step <= 2; step++ {
+				if _, err := m.TrainStep(context.Background(), synthBatch(rng, 8), 1); err != nil {
+					t.Fatal(err)
+				}
+				if got := onlyBN(t, cm).BatchesTracked; got != c.want*int64(step) {
+					t.Fatalf("after %d steps the classifier's BatchNorm counted %d batches, want %d", step, got, c.want*int64(step))
+				}
+			}
+		})
+	}
+}

@@ -249,17 +249,27 @@ func CheckFinite(ps []optim.Param) error {
 // Forward runs the model in inference mode (running BN statistics) and
 // returns a copy of its first output.
 func (n *Net) Forward(x *tensor.Dense) (*tensor.Dense, error) {
-	return n.forward(x, false)
+	return n.forward(x, func() { n.Model.SetTraining(false) })
 }
 
 // ForwardTraining runs the model forward in training mode (BatchNorm uses
 // and updates the batch statistics, as a PyTorch module in train() mode
 // does) without computing gradients, and returns a copy of its first output.
 func (n *Net) ForwardTraining(x *tensor.Dense) (*tensor.Dense, error) {
-	return n.forward(x, true)
+	return n.forward(x, func() { n.Model.SetTraining(true) })
 }
 
-func (n *Net) forward(x *tensor.Dense, training bool) (*tensor.Dense, error) {
+// ForwardBatchStats runs the model forward in training mode but leaves
+// BatchNorm's running statistics alone (batchnorm.Recount): what a
+// training-mode network computes on x, with no state changed. It returns a
+// copy of the first output.
+func (n *Net) ForwardBatchStats(x *tensor.Dense) (*tensor.Dense, error) {
+	return n.forward(x, n.Model.SetRecount)
+}
+
+// forward runs the forward graph for x's shape after setMode has set the
+// model's mode.
+func (n *Net) forward(x *tensor.Dense, setMode func()) (*tensor.Dense, error) {
 	key := shapeKey(x.Shape())
 	g, ok := n.eval[key]
 	if !ok {
@@ -272,7 +282,7 @@ func (n *Net) forward(x *tensor.Dense, training bool) (*tensor.Dense, error) {
 		}
 		n.eval[key] = g
 	}
-	n.Model.SetTraining(training)
+	setMode()
 	outs, err := g.Forward(x)
 	if err != nil {
 		return nil, err
