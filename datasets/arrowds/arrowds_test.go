@@ -459,3 +459,33 @@ func TestMetadataRoundTripAndValidation(t *testing.T) {
 		}
 	}
 }
+
+// Outputs get ordinary modes (files 0644, directories 0755), not those of
+// the temporary files and directories they were staged in.
+func TestOutputModes(t *testing.T) {
+	meta := testMeta(Binary, Uint8)
+	samples := randomSamples(meta, Columns{}, 12, 3)
+	dir := t.TempDir()
+	one, many := filepath.Join(dir, "one.arrow"), filepath.Join(dir, "many")
+	writeAll(t, one, WriterOptions{Meta: meta}, samples)
+	writeAll(t, many, WriterOptions{Meta: meta, RowsPerFile: 5}, samples)
+	check := func(p string, want os.FileMode) {
+		t.Helper()
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.Mode().Perm(); got != want {
+			t.Errorf("%s: mode %v, want %v", p, got, want)
+		}
+	}
+	check(one, 0o644)
+	check(many, 0o755)
+	parts, err := filepath.Glob(filepath.Join(many, "*"))
+	if err != nil || len(parts) < 3 {
+		t.Fatalf("parts %v (%v)", parts, err)
+	}
+	for _, p := range parts {
+		check(p, 0o644)
+	}
+}

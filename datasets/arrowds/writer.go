@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -415,6 +416,9 @@ func (w *Writer) Abort() {
 // what is there: the old output is first renamed aside, then removed.
 func commit(stage, path string) error {
 	dir := filepath.Dir(path)
+	if err := publishModes(stage); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	if err := syncDir(stage); err != nil {
 		return err
 	}
@@ -488,4 +492,18 @@ func (p *posWriter) Seek(offset int64, whence int) (int64, error) {
 		return p.pos, nil
 	}
 	return 0, errors.New("arrowds: the file writer only reports its position")
+}
+
+// publishModes gives a staged output the modes of an ordinary output (files
+// 0644, directories 0755) in place of the temporary ones' 0600 and 0700.
+func publishModes(stage string) error {
+	return filepath.WalkDir(stage, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.Chmod(p, 0o755)
+		}
+		return os.Chmod(p, 0o644)
+	})
 }
