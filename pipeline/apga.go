@@ -114,7 +114,7 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 	meta["pgaug.policy"] = psrc
 	meta["pgaug.apga"] = fmt.Sprintf("preset=%s lr_c=%g lr_p=%g baseline_decay=%g baseline_first=%v adv_scale=%g lambda_zeros=%g lambda_ones=%g lambdas_by_|adv|=%v adv_eval_mode=%v threshold=%g aid_keep=[%g,%g]",
 		mc.Preset, mc.ClassifierLR, mc.PolicyLR, mc.BaselineDecay, mc.BaselineFirst, mc.AdvantageScale, mc.LambdaZeros, mc.LambdaOnes,
-		mc.ScaleLambdasByAdvantage, mc.AdversarialEvalMode, mc.Threshold, mc.AidKeepMin, aidKeepMax(mc))
+		mc.ScaleLambdasByAdvantage, mc.AdversarialEvalMode, mc.Threshold, method.Cfg.AidKeepMin, method.Cfg.AidKeepMax)
 	res.Classifier = filepath.Join(cfg.OutDir, ClassifierFile)
 	if err := exportModel(cm, res.Classifier, cfg.Version, withFinal(meta, res.Final)); err != nil {
 		return res, err
@@ -158,12 +158,4 @@ func firstImages(ctx context.Context, l *loader.Loader, n int) (*tensor.Dense, e
 	n = min(n, b.N)
 	sz := b.C * b.H * b.W
 	return tensor.New(tensor.WithShape(n, b.C, b.H, b.W), tensor.WithBacking(append([]float32(nil), b.X[:n*sz]...))), nil
-}
-
-// aidKeepMax is the guard's upper bound as the method reads it (0 means 1).
-func aidKeepMax(c apga.Config) float64 {
-	if c.AidKeepMax == 0 {
-		return 1
-	}
-	return c.AidKeepMax
 }

@@ -51,7 +51,6 @@ func NewStat(values []float64) Stat {
 	return s
 }
 
-// PM formats mean ± std.
 // Within clips the interval to [lo, hi], the range the metric can take (a
 // t-interval around an accuracy near 1 can pass 1).
 func (s Stat) Within(lo, hi float64) Stat {
@@ -59,6 +58,7 @@ func (s Stat) Within(lo, hi float64) Stat {
 	return s
 }
 
+// PM formats mean ± std.
 func (s Stat) PM() string { return fmt.Sprintf("%.4f ± %.4f", s.Mean, s.Std) }
 
 // MethodStats are one method's metrics over seeds.

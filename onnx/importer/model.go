@@ -141,13 +141,15 @@ func (m *Model) SetTraining(on bool) {
 	}
 }
 
-// SetRecount is training mode in which BatchNormalization leaves its running
-// statistics alone (batchnorm.Recount): for a second training pass over a
-// batch whose statistics a training pass has already counted.
-func (m *Model) SetRecount() { m.mode.Set(batchnorm.Recount) }
+// SetMode sets the BatchNormalization mode of every graph built from the
+// model; SetTraining(on) is SetMode(batchnorm.Train) or
+// SetMode(batchnorm.Eval). batchnorm.Recount is training mode that leaves
+// the running statistics alone: for a second training pass over a batch
+// whose statistics a training pass has already counted.
+func (m *Model) SetMode(mode batchnorm.Mode) { m.mode.Set(mode) }
 
 // Training reports whether the model is in training mode, set by
-// SetTraining or SetRecount (false after Import).
+// SetTraining or SetMode (false after Import).
 func (m *Model) Training() bool {
 	mode := m.mode.Mode()
 	return mode == batchnorm.Train || mode == batchnorm.Recount

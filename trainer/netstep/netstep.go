@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgaug/pgaug/onnx/importer"
 	"github.com/pgaug/pgaug/trainer/loss"
+	"github.com/pgaug/pgaug/trainer/ops/batchnorm"
 	"github.com/pgaug/pgaug/trainer/optim"
 )
 
@@ -167,11 +168,11 @@ func (n *Net) ForwardBackward(x *tensor.Dense, inputs ...*tensor.Dense) (Result,
 			return Result{}, fmt.Errorf("%s: loss input %d (%s) has shape %v, want %v", n.Model.Source, i, tg.extra[i].Name(), in.Shape(), tg.extra[i].Shape())
 		}
 	}
+	mode := batchnorm.Train
 	if n.Recount {
-		n.Model.SetRecount()
-	} else {
-		n.Model.SetTraining(true)
+		mode = batchnorm.Recount
 	}
+	n.Model.SetMode(mode)
 	if err := zeroGrads(tg.learn); err != nil {
 		return Result{}, err
 	}
@@ -249,14 +250,14 @@ func CheckFinite(ps []optim.Param) error {
 // Forward runs the model in inference mode (running BN statistics) and
 // returns a copy of its first output.
 func (n *Net) Forward(x *tensor.Dense) (*tensor.Dense, error) {
-	return n.forward(x, func() { n.Model.SetTraining(false) })
+	return n.forward(x, batchnorm.Eval)
 }
 
 // ForwardTraining runs the model forward in training mode (BatchNorm uses
 // and updates the batch statistics, as a PyTorch module in train() mode
 // does) without computing gradients, and returns a copy of its first output.
 func (n *Net) ForwardTraining(x *tensor.Dense) (*tensor.Dense, error) {
-	return n.forward(x, func() { n.Model.SetTraining(true) })
+	return n.forward(x, batchnorm.Train)
 }
 
 // ForwardBatchStats runs the model forward in training mode but leaves
@@ -264,12 +265,11 @@ func (n *Net) ForwardTraining(x *tensor.Dense) (*tensor.Dense, error) {
 // training-mode network computes on x, with no state changed. It returns a
 // copy of the first output.
 func (n *Net) ForwardBatchStats(x *tensor.Dense) (*tensor.Dense, error) {
-	return n.forward(x, n.Model.SetRecount)
+	return n.forward(x, batchnorm.Recount)
 }
 
-// forward runs the forward graph for x's shape after setMode has set the
-// model's mode.
-func (n *Net) forward(x *tensor.Dense, setMode func()) (*tensor.Dense, error) {
+// forward runs the forward graph for x's shape in the given mode.
+func (n *Net) forward(x *tensor.Dense, mode batchnorm.Mode) (*tensor.Dense, error) {
 	key := shapeKey(x.Shape())
 	g, ok := n.eval[key]
 	if !ok {
@@ -282,7 +282,7 @@ func (n *Net) forward(x *tensor.Dense, setMode func()) (*tensor.Dense, error) {
 		}
 		n.eval[key] = g
 	}
-	setMode()
+	n.Model.SetMode(mode)
 	outs, err := g.Forward(x)
 	if err != nil {
 		return nil, err
