@@ -546,36 +546,22 @@ func ioFromGraph(path string, model []byte) (ins, outs []onnxruntime.InputOutput
 	}
 	inits := map[string]bool{}
 	var inVI, outVI [][]byte
-	for b := graph; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return nil, nil, false
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-				return nil, nil, false
-			}
-			b = b[n:]
-			continue
-		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return nil, nil, false
-		}
-		b = b[n:]
+	sparse := false
+	if !eachBytesField(graph, func(num protowire.Number, v []byte) {
 		switch num {
 		case 5: // initializer: a TensorProto, whose name is field 8
 			if name, ok := protoField(v, 8); ok {
 				inits[string(name)] = true
 			}
 		case 15: // sparse_initializer: let ONNX Runtime sort it out
-			return nil, nil, false
+			sparse = true
 		case 11:
 			inVI = append(inVI, v)
 		case 12:
 			outVI = append(outVI, v)
 		}
+	}) || sparse {
+		return nil, nil, false
 	}
 	info := func(raw []byte) (onnxruntime.InputOutputInfo, bool) {
 		var vi onnxpb.ValueInfoProto
@@ -617,28 +603,38 @@ func ioFromGraph(path string, model []byte) (ins, outs []onnxruntime.InputOutput
 
 // protoField returns the last value of the length-delimited field num of a
 // protobuf message (without copying it).
-func protoField(b []byte, num protowire.Number) ([]byte, bool) {
-	var out []byte
-	found := false
+func protoField(b []byte, num protowire.Number) (out []byte, found bool) {
+	ok := eachBytesField(b, func(n protowire.Number, v []byte) {
+		if n == num {
+			out, found = v, true
+		}
+	})
+	return out, ok && found
+}
+
+// eachBytesField calls f with the number and value (not copied) of every
+// length-delimited field of a protobuf message, in order, skipping the
+// others; it reports false if b is not a well-formed message.
+func eachBytesField(b []byte, f func(num protowire.Number, v []byte)) bool {
 	for len(b) > 0 {
-		n2, typ, n := protowire.ConsumeTag(b)
+		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return nil, false
+			return false
 		}
 		b = b[n:]
-		if typ == protowire.BytesType && n2 == num {
-			v, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return nil, false
+		if typ != protowire.BytesType {
+			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+				return false
 			}
-			out, found = v, true
-			b = b[m:]
+			b = b[n:]
 			continue
 		}
-		if n = protowire.ConsumeFieldValue(n2, typ, b); n < 0 {
-			return nil, false
+		v, n := protowire.ConsumeBytes(b)
+		if n < 0 {
+			return false
 		}
+		f(num, v)
 		b = b[n:]
 	}
-	return out, found
+	return true
 }
