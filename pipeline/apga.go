@@ -21,13 +21,14 @@ type APGAConfig struct {
 	// Classifier and Policy are ONNX files or zoo:NAME (the policy: a
 	// network with one sigmoid channel at input resolution, e.g.
 	// zoo:ternausnet11).
-	Classifier, Policy       string
+	Classifier               string `fingerprint:",input"`
+	Policy                   string `fingerprint:",input"`
 	Freeze, PolicyFreeze     []string
 	ClassifierOpt, PolicyOpt Optim // the learning rates are Method's
 	Method                   apga.Config
 	// GridImages is the number of validation images in each mask grid
 	// (0: 6; negative: no grids).
-	GridImages int
+	GridImages int `fingerprint:"-"`
 }
 
 // TrainAPGA runs APGA (Algorithm 1) from two ONNX models to two ONNX

@@ -18,7 +18,7 @@ import (
 // convergence first" model) and the augmentation baselines.
 type TrainConfig struct {
 	Common
-	Model  string // ONNX classifier, or zoo:NAME
+	Model  string `fingerprint:",input"` // ONNX classifier, or zoo:NAME
 	Freeze []string
 	Opt    Optim
 	// Aug: none, cutout, gradcam (1:1 with the originals) or cutmix.
@@ -29,7 +29,7 @@ type TrainConfig struct {
 	// GradCAMModel is the frozen classifier whose Grad-CAM masks augment
 	// (default: Model); GradCAMLayer its layer (default: the last 4-D
 	// feature map); GradCAMThreshold keeps pixels with cam above it.
-	GradCAMModel     string
+	GradCAMModel     string `fingerprint:",input"`
 	GradCAMLayer     string
 	GradCAMThreshold float64
 }

@@ -1,9 +1,8 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,14 +22,23 @@ import (
 	"github.com/pgaug/pgaug/onnx/onnxpb"
 	"github.com/pgaug/pgaug/onnx/zoo"
 	"github.com/pgaug/pgaug/pipeline/atomicfile"
+	"github.com/pgaug/pgaug/pipeline/fingerprint"
 	"github.com/pgaug/pgaug/trainer/fit"
 	"github.com/pgaug/pgaug/trainer/optim"
 )
 
 // Common holds the settings every trainer shares: data, loop, checkpoints.
+//
+// The fingerprint tags say which settings change a run's result (see
+// package fingerprint): a run resumes only from checkpoints written with
+// the same ones, and a pipeline stage is reused only when they match.
 type Common struct {
-	Data   string // Arrow dataset (file or directory) with train (and val, test) splits
-	OutDir string // run directory: models, metrics.jsonl, checkpoints/, figures
+	// Data is the Arrow dataset (file or directory) with train (and val,
+	// test) splits; its content, not its path, identifies it.
+	Data string `fingerprint:",input"`
+	// OutDir is the run directory: models, metrics.jsonl, checkpoints/,
+	// figures.
+	OutDir string `fingerprint:"-"`
 	Epochs int
 	Batch  int
 	// EvalEvery evaluates and checkpoints every N steps besides each epoch.
@@ -39,8 +47,8 @@ type Common struct {
 	// (accuracy, balanced_accuracy, macro_f1, auroc, loss).
 	Select   string
 	Patience int  // epochs without improvement before stopping (0: off)
-	Keep     int  // checkpoints kept (besides best.pgck)
-	Resume   bool // continue from the newest checkpoint in OutDir
+	Keep     int  `fingerprint:"-"` // checkpoints kept (besides best.pgck)
+	Resume   bool `fingerprint:"-"` // continue from the newest checkpoint in OutDir
 	// Schedule: constant, cosine (Warmup epochs of linear warm-up) or step
 	// (×Gamma every StepEvery epochs).
 	Schedule  string
@@ -48,15 +56,15 @@ type Common struct {
 	StepEvery float64
 	Gamma     float64
 	Seed      uint64
-	Workers   int
+	Workers   int `fingerprint:"-"` // data loading goroutines; results do not depend on them
 	// PerClass keeps this many training images per class (seeded), the
 	// papers' data-constrained regime (0: all).
 	PerClass int
 	// TrainTransform and EvalTransform are datasets/transform specs; empty
 	// gives the dataset's normalisation (if recorded) only.
 	TrainTransform, EvalTransform string
-	Version                       string
-	Log                           io.Writer
+	Version                       string    `fingerprint:"-"`
+	Log                           io.Writer `fingerprint:"-"`
 }
 
 // Optim names an optimizer and its settings.
@@ -252,40 +260,98 @@ func (c Common) schedule(batchesPerEpoch int) (fit.Schedule, error) {
 	return fit.ParseSchedule(c.Schedule, int(c.Warmup*float64(batchesPerEpoch)+0.5), int(c.StepEvery*float64(batchesPerEpoch)+0.5), c.Gamma)
 }
 
-// loopConfig returns the fit loop settings of c writing into dir.
-func (c Common) loopConfig(batchesPerEpoch int, method string, settings any, metrics io.Writer) (fit.LoopConfig, error) {
+// loopConfig returns the fit loop settings of c writing into dir. settings
+// is the method's whole configuration: its fingerprint goes into every
+// checkpoint, and a resumed run must have the same one.
+func (c Common) loopConfig(batchesPerEpoch int, method string, settings any, metrics *os.File) (fit.LoopConfig, error) {
 	sched, err := c.schedule(batchesPerEpoch)
+	if err != nil {
+		return fit.LoopConfig{}, err
+	}
+	fp, err := fingerprint.Of(settings, "", InputIdentity)
 	if err != nil {
 		return fit.LoopConfig{}, err
 	}
 	return fit.LoopConfig{
 		Epochs: c.Epochs, EvalEvery: c.EvalEvery, Select: c.Select, Patience: c.Patience, Schedule: sched,
 		CheckpointDir: filepath.Join(c.OutDir, "checkpoints"), Keep: c.Keep, Resume: c.Resume, RestoreBest: true,
-		Meta: map[string]string{"method": method, "config": configHash(settings)}, Progress: c.Log, Metrics: metrics, LogEvery: 10,
+		Meta:        map[string]string{"method": method, "config": fp.Sum(), "settings": fp.Encode()},
+		ResumeCheck: resumeCheck(method, fp), Progress: c.Log, Metrics: metrics, LogEvery: 10,
+		OnStart: func(from int64) error { return keepMetricsUpTo(metrics, from) },
 	}, nil
 }
 
-// configHash fingerprints the settings that must not change on resume.
-func configHash(v any) string {
-	b, _ := json.Marshal(v)
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:8])
+// InputIdentity identifies a model or dataset a run reads: zoo:NAME as
+// itself, a file or directory by its content (fingerprint.Content).
+func InputIdentity(spec string) (string, error) {
+	if strings.HasPrefix(spec, "zoo:") {
+		return spec, nil
+	}
+	return fingerprint.Content(spec)
 }
 
-// openMetricsLog opens OutDir/metrics.jsonl, appending when resuming.
+// resumeCheck accepts a checkpoint of the same method whose settings
+// fingerprint is fp's, and otherwise says which settings differ.
+func resumeCheck(method string, fp fingerprint.Settings) func(map[string]string) error {
+	return func(saved map[string]string) error {
+		if saved["method"] != method {
+			return fmt.Errorf("it was written by %q, this run is %q", saved["method"], method)
+		}
+		if saved["config"] == fp.Sum() {
+			return nil
+		}
+		old, err := fingerprint.Decode(saved["settings"])
+		if err != nil || saved["settings"] == "" {
+			return fmt.Errorf("it was written with settings %s, this run has %s", saved["config"], fp.Sum())
+		}
+		return fmt.Errorf("it was written with other settings: %s", fingerprint.Describe(fingerprint.Diff(old, fp), 6))
+	}
+}
+
+// openMetricsLog opens OutDir/metrics.jsonl for appending; the loop's
+// OnStart (keepMetricsUpTo) then drops what a resumed run writes again.
 func openMetricsLog(c Common) (*os.File, error) {
 	if err := os.MkdirAll(c.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("run directory: %w", err)
 	}
-	flags := os.O_CREATE | os.O_WRONLY | os.O_TRUNC
-	if c.Resume {
-		flags = os.O_CREATE | os.O_WRONLY | os.O_APPEND
-	}
-	f, err := os.OpenFile(filepath.Join(c.OutDir, MetricsLog), flags, 0o644)
+	f, err := os.OpenFile(filepath.Join(c.OutDir, MetricsLog), os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("metrics log: %w", err)
 	}
 	return f, nil
+}
+
+// keepMetricsUpTo cuts the metrics log f after its last record of a step
+// ≤ step: a fresh run (step 0) starts an empty log, a resumed one drops the
+// records a killed run wrote after its checkpoint (and a line cut short by
+// the kill), which it writes again.
+func keepMetricsUpTo(f *os.File, step int64) error {
+	b, err := io.ReadAll(io.NewSectionReader(f, 0, 1<<62))
+	if err != nil {
+		return fmt.Errorf("metrics log %s: %w", f.Name(), err)
+	}
+	keep := 0
+	for off := 0; off < len(b); {
+		end := bytes.IndexByte(b[off:], '\n')
+		if end < 0 {
+			break // the last line was cut short
+		}
+		var rec struct {
+			Step *int64 `json:"step"`
+		}
+		if json.Unmarshal(b[off:off+end], &rec) != nil || rec.Step == nil || *rec.Step > step {
+			break
+		}
+		off += end + 1
+		keep = off
+	}
+	if keep == len(b) {
+		return nil
+	}
+	if err := f.Truncate(int64(keep)); err != nil {
+		return fmt.Errorf("metrics log %s: %w", f.Name(), err)
+	}
+	return nil
 }
 
 // The files a training run writes into its directory.

@@ -20,7 +20,7 @@ import (
 // epochs of which 7 warm-up, batch 64, the last 3 epochs' weights averaged.
 type FinetuneConfig struct {
 	Common
-	Model  string // ONNX classifier (e.g. a heated model), or zoo:NAME
+	Model  string `fingerprint:",input"` // ONNX classifier (e.g. a heated model), or zoo:NAME
 	Freeze []string
 	Opt    Optim
 	// AverageLast averages the weights at the end of the last K epochs

@@ -22,11 +22,11 @@ import (
 type NoiseMaskConfig struct {
 	Common
 	// Classifier is an ONNX classifier or zoo:NAME (the paper: ResNet-50).
-	Classifier string
+	Classifier string `fingerprint:",input"`
 	// Policy is the policy's feature extractor: zoo:resnet10t (default) or
 	// an ONNX classifier whose head is replaced by a 2·G²-way linear layer
 	// (the two heads giving a and b), unless it already has that width.
-	Policy               string
+	Policy               string `fingerprint:",input"`
 	Freeze, PolicyFreeze []string
 	// ClassifierOpt trains the classifier under Common's schedule (paper: SGD
 	// 0.1, momentum 0.9, wd 1e-4, ×0.1 every 30 epochs); PolicyOpt the
@@ -47,7 +47,7 @@ type NoiseMaskConfig struct {
 	BaselineDecay float64
 	// PolicyClip clips the policy's gradient norm (0: off, the papers').
 	PolicyClip float64
-	GridImages int // images per figure (0: 6; negative: none)
+	GridImages int `fingerprint:"-"` // images per figure (0: 6; negative: none)
 }
 
 // DatasetParamsFile holds the dataset-level α/β parameters of a heating run.

@@ -167,6 +167,27 @@ func Latest(dir string) (path string, ok bool, err error) {
 	return paths[len(paths)-1], true, nil
 }
 
+// Clear deletes the numbered checkpoints of dir (those Save writes) and the
+// files named in also (e.g. a "best" checkpoint), so that a run starting
+// afresh in dir can never resume from an older run's state. Missing files
+// are not an error.
+func Clear(dir string, also ...string) error {
+	paths, err := List(dir)
+	if err != nil {
+		return err
+	}
+	for _, a := range also {
+		paths = append(paths, filepath.Join(dir, a))
+	}
+	var errs []error
+	for _, p := range paths {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("checkpoint: clearing %s: %w", dir, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Load reads a checkpoint file. A truncated, corrupted or foreign file is an
 // error naming the file.
 func Load(path string) (*State, error) {

@@ -61,15 +61,24 @@ type LoopConfig struct {
 	// RestoreBest loads the best checkpoint into the method when training
 	// ends (needs CheckpointDir and a validation loader).
 	RestoreBest bool
-	// Meta is recorded in each checkpoint (and must match on resume for the
-	// keys "method" and "config").
+	// Meta is recorded in each checkpoint. On resume the checkpoint's Meta
+	// must pass ResumeCheck, or, when that is nil, match on the keys "method"
+	// and "config".
 	Meta map[string]string
+	// ResumeCheck says whether a run with this configuration may continue
+	// from a checkpoint with the given Meta; its error says why not.
+	ResumeCheck func(saved map[string]string) error
 	// Progress receives the progress bar or log lines (nil: none).
 	Progress io.Writer
 	// Metrics receives the JSON-lines log: a "step" record every LogEvery
 	// steps, an "eval" record at each evaluation, an "epoch" record per epoch.
 	Metrics  io.Writer
 	LogEvery int
+	// OnStart is called once before training starts, with the step it
+	// continues after: 0 for a fresh run, the checkpoint's step for a resumed
+	// one (e.g. to drop the log records a killed run wrote after its last
+	// checkpoint, which the resumed run writes again).
+	OnStart func(fromStep int64) error
 	// OnEval is called after each evaluation (e.g. to draw mask grids).
 	OnEval func(ctx context.Context, ev Eval) error
 	// OnEpochEnd is called after each epoch's training steps, before its
@@ -173,10 +182,8 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 			if err != nil {
 				return sum, err
 			}
-			for _, k := range []string{"method", "config"} {
-				if want, have := cfg.Meta[k], s.Meta[k]; want != have {
-					return sum, fmt.Errorf("cannot resume from %s: it was written with %s %q, this run has %q (use a new output directory, or the same settings)", path, k, have, want)
-				}
+			if err := cfg.checkResume(s.Meta); err != nil {
+				return sum, fmt.Errorf("cannot resume from %s: %w (use a new output directory, or the same settings)", path, err)
 			}
 			if err := m.RestoreState(s); err != nil {
 				return sum, fmt.Errorf("resuming from %s: %w", path, err)
@@ -201,6 +208,18 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 		}
 	}
 
+	if sum.ResumedFrom == "" && cfg.CheckpointDir != "" {
+		// A fresh start: an older run's checkpoints must not be resumed
+		// later, nor its best model restored.
+		if err := checkpoint.Clear(cfg.CheckpointDir, BestCheckpoint); err != nil {
+			return sum, err
+		}
+	}
+	if cfg.OnStart != nil {
+		if err := cfg.OnStart(lt.step); err != nil {
+			return sum, err
+		}
+	}
 	for epoch := startEpoch; epoch < cfg.Epochs; epoch++ {
 		rec := EpochRecord{Kind: "epoch", Epoch: epoch + 1, Mean: map[string]float64{}}
 		start := time.Now()
@@ -309,6 +328,20 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 		}
 	}
 	return sum, nil
+}
+
+// checkResume applies ResumeCheck, or the default comparison of the
+// "method" and "config" keys.
+func (cfg LoopConfig) checkResume(saved map[string]string) error {
+	if cfg.ResumeCheck != nil {
+		return cfg.ResumeCheck(saved)
+	}
+	for _, k := range []string{"method", "config"} {
+		if want, have := cfg.Meta[k], saved[k]; want != have {
+			return fmt.Errorf("it was written with %s %q, this run has %q", k, have, want)
+		}
+	}
+	return nil
 }
 
 // BestCheckpoint is the file name of the best model's checkpoint.

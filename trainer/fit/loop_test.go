@@ -353,3 +353,64 @@ func TestEarlyStoppingAndBestSelection(t *testing.T) {
 		t.Fatalf("select loss: best epoch %d, %v", sum.BestEpoch, err)
 	}
 }
+
+// OnStart sees step 0 on a fresh start and the checkpoint's step on resume;
+// ResumeCheck decides whether a checkpoint may be resumed, and its error
+// names the checkpoint; a fresh start clears an older run's checkpoints.
+func TestResumeHooks(t *testing.T) {
+	train, val := loaders(t)
+	dir := t.TempDir()
+	var starts []int64
+	cfg := fit.LoopConfig{Epochs: 1, EvalEvery: 3, CheckpointDir: dir, Meta: map[string]string{"method": "m", "config": "a"},
+		OnStart: func(from int64) error { starts = append(starts, from); return nil }}
+	if _, err := fit.Run(context.Background(), &scripted{acc: []float64{0.5}}, train, val, cfg); err != nil {
+		t.Fatal(err)
+	}
+	last, ok, err := checkpoint.Latest(dir)
+	if err != nil || !ok {
+		t.Fatalf("no checkpoint after a run: %v", err)
+	}
+	s, err := checkpoint.Load(last)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	rc := cfg
+	rc.Resume = true
+	var seen map[string]string
+	rc.ResumeCheck = func(saved map[string]string) error { seen = saved; return errors.New("settings differ: lr 1 → 2") }
+	_, err = fit.Run(context.Background(), &scripted{acc: []float64{0.5}}, train, val, rc)
+	if err == nil || !strings.Contains(err.Error(), "lr 1 → 2") || !strings.Contains(err.Error(), last) {
+		t.Fatalf("a refused resume must say why and name the checkpoint, got %v", err)
+	}
+	if seen["config"] != "a" || seen["method"] != "m" {
+		t.Fatalf("ResumeCheck saw %v, want the checkpoint's meta", seen)
+	}
+
+	rc.ResumeCheck = nil
+	if _, err := fit.Run(context.Background(), &scripted{acc: []float64{0.5}}, train, val, rc); err != nil {
+		t.Fatal(err)
+	}
+	if len(starts) != 2 || starts[0] != 0 || starts[1] != s.Step {
+		t.Fatalf("OnStart saw %v, want [0 %d]", starts, s.Step)
+	}
+	// Without the hook, the "config" key must match.
+	rc.Meta = map[string]string{"method": "m", "config": "b"}
+	if _, err := fit.Run(context.Background(), &scripted{acc: []float64{0.5}}, train, val, rc); err == nil || !strings.Contains(err.Error(), `config "a"`) {
+		t.Fatalf("a different config must be refused, got %v", err)
+	}
+
+	// A fresh start (no Resume) removes the older run's checkpoints first.
+	if err := os.WriteFile(filepath.Join(dir, checkpoint.FileName(1<<40)), []byte("stale"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fresh := cfg
+	fresh.Epochs, fresh.EvalEvery = 1, 0
+	if _, err := fit.Run(context.Background(), &scripted{acc: []float64{0.5}}, train, val, fresh); err != nil {
+		t.Fatal(err)
+	}
+	paths, _ := checkpoint.List(dir)
+	if len(paths) != 1 || paths[0] != filepath.Join(dir, checkpoint.FileName(int64(train.NumBatches()))) {
+		t.Fatalf("after a fresh run %s holds %v, want only its own epoch-end checkpoint", dir, paths)
+	}
+}

@@ -1,0 +1,148 @@
+package pipeline
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pgaug/pgaug/pipeline/fingerprint"
+	"github.com/pgaug/pgaug/trainer/apga"
+)
+
+// Every trainer's settings fingerprint: what only says how a run is carried
+// out (resume, workers, the run directory, logs, checkpoints kept, figure
+// sizes) leaves the fingerprint alone; what changes the result changes it,
+// and the refusal says which setting.
+func TestSettingsFingerprints(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "m.onnx")
+	if err := os.WriteFile(model, []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "d.arrow")
+	if err := os.WriteFile(data, []byte("rows"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	common := func(resume bool, workers int) Common {
+		return Common{Data: data, OutDir: filepath.Join(dir, "run"), Epochs: 3, Batch: 8, Resume: resume, Workers: workers, Keep: 3, Log: os.Stderr, Version: "v1"}
+	}
+	p, _ := apga.Preset("paper")
+	cases := []struct {
+		name   string
+		a, b   any // differ only in how the run is carried out
+		change func() any
+		key    string
+	}{
+		{"baseline", TrainConfig{Common: common(false, 1), Model: model, Aug: "cutout"}, TrainConfig{Common: common(true, 4), Model: model, Aug: "cutout"},
+			func() any {
+				c := TrainConfig{Common: common(false, 1), Model: model, Aug: "cutout"}
+				c.Opt.LR = 0.0123
+				return c
+			}, "opt.lr"},
+		{"apga", APGAConfig{Common: common(false, 1), Classifier: model, Policy: "zoo:unet-small", Method: p, GridImages: 6},
+			APGAConfig{Common: common(true, 2), Classifier: model, Policy: "zoo:unet-small", Method: p, GridImages: -1},
+			func() any {
+				c := APGAConfig{Common: common(false, 1), Classifier: model, Policy: "zoo:ternausnet11", Method: p}
+				return c
+			}, "policy"},
+		{"noisemask", NoiseMaskConfig{Common: common(false, 1), Classifier: model, Grid: "8"}, NoiseMaskConfig{Common: common(true, 3), Classifier: model, Grid: "8", GridImages: 2},
+			func() any { return NoiseMaskConfig{Common: common(false, 1), Classifier: model, Grid: "16"} }, "grid"},
+		{"finetune", FinetuneConfig{Common: common(false, 1), Model: model, AverageLast: 3}, FinetuneConfig{Common: common(true, 1), Model: model, AverageLast: 3},
+			func() any {
+				c := FinetuneConfig{Common: common(false, 1), Model: model, AverageLast: 3}
+				c.PerClass = 100
+				return c
+			}, "per-class"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fa, err := fingerprint.Of(c.a, "", InputIdentity)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fb, err := fingerprint.Of(c.b, "", InputIdentity)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fa.Sum() != fb.Sum() {
+				t.Fatalf("settings that do not change the result changed the fingerprint: %s", fingerprint.Describe(fingerprint.Diff(fa, fb), 10))
+			}
+			for _, k := range []string{"out-dir", "resume", "workers", "keep", "log", "version", "grid-images"} {
+				if _, ok := fa[k]; ok {
+					t.Errorf("the fingerprint holds %q", k)
+				}
+			}
+			if !strings.HasPrefix(fa["data"], "sha256:") {
+				t.Errorf("the dataset is identified by %q, want its content", fa["data"])
+			}
+			fc, err := fingerprint.Of(c.change(), "", InputIdentity)
+			if err != nil {
+				t.Fatal(err)
+			}
+			saved := map[string]string{"method": c.name, "config": fa.Sum(), "settings": fa.Encode()}
+			if err := resumeCheck(c.name, fa)(saved); err != nil {
+				t.Fatalf("the same settings must resume: %v", err)
+			}
+			err = resumeCheck(c.name, fc)(saved)
+			if err == nil || !strings.Contains(err.Error(), c.key+" ") {
+				t.Fatalf("a changed %s must be refused naming it, got %v", c.key, err)
+			}
+			if err := resumeCheck("other", fa)(saved); err == nil || !strings.Contains(err.Error(), c.name) {
+				t.Fatalf("another method's checkpoint must be refused, got %v", err)
+			}
+		})
+	}
+
+	// A model file edited in place is another input, though its path is the same.
+	a, _ := fingerprint.Of(FinetuneConfig{Common: common(false, 1), Model: model}, "", InputIdentity)
+	if err := os.WriteFile(model, []byte("other weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := fingerprint.Of(FinetuneConfig{Common: common(false, 1), Model: model}, "", InputIdentity)
+	if a.Sum() == b.Sum() {
+		t.Fatal("an edited model file kept the fingerprint")
+	}
+	if _, err := fingerprint.Of(FinetuneConfig{Common: common(false, 1), Model: filepath.Join(dir, "gone.onnx")}, "", InputIdentity); err == nil || !strings.Contains(err.Error(), "gone.onnx") {
+		t.Fatalf("a missing model must be an error naming it, got %v", err)
+	}
+}
+
+// keepMetricsUpTo keeps the records up to a step, drops the rest and a line
+// cut short by a kill, and empties the log for a fresh start.
+func TestKeepMetricsUpTo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), MetricsLog)
+	lines := `{"kind":"step","step":10}
+{"kind":"eval","step":15}
+{"kind":"step","step":20}
+{"kind":"epoch","step":24}
+{"kind":"step","st`
+	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := openMetricsLog(Common{OutDir: filepath.Dir(path)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := keepMetricsUpTo(f, 15); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(`{"kind":"step","step":16}` + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	want := `{"kind":"step","step":10}
+{"kind":"eval","step":15}
+{"kind":"step","step":16}
+`
+	if string(got) != want {
+		t.Fatalf("log after resuming at step 15:\n%s\nwant:\n%s", got, want)
+	}
+	if err := keepMetricsUpTo(f, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); len(got) != 0 {
+		t.Fatalf("a fresh start left %q", got)
+	}
+}
