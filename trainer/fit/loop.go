@@ -167,6 +167,8 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 	lt.sum.BestScore = math.Inf(-1)
 
 	startEpoch, startBatch := 0, 0
+	var resumedMean map[string]float64
+	resumedSteps := 0
 	if cfg.CheckpointDir != "" {
 		if err := os.MkdirAll(cfg.CheckpointDir, 0o755); err != nil {
 			return sum, fmt.Errorf("checkpoint directory: %w", err)
@@ -201,6 +203,17 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 				lt.sum.BestEpoch = int(s.Scalars["fit.best_epoch"])
 			}
 			lt.lastImproved = int(s.Scalars["fit.last_improved_epoch"])
+			if startBatch > 0 {
+				// Mid-epoch: the epoch's means go on from the steps before
+				// the checkpoint.
+				resumedMean = map[string]float64{}
+				for k, v := range s.Scalars {
+					if name, ok := strings.CutPrefix(k, epochSumPrefix); ok {
+						resumedMean[name] = v
+					}
+				}
+				resumedSteps = int(s.Scalars["fit.epoch_steps"])
+			}
 			sum.ResumedFrom = path
 			if cfg.Progress != nil {
 				fmt.Fprintf(cfg.Progress, "resuming from %s (epoch %d, batch %d, step %d)\n", path, startEpoch+1, startBatch, lt.step)
@@ -228,7 +241,12 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 		from := 0
 		if epoch == startEpoch {
 			from = startBatch
+			for k, v := range resumedMean {
+				rec.Mean[k] = v
+			}
+			rec.Steps = resumedSteps
 		}
+		lt.epochRec = &rec
 		it := train.EpochFrom(ctx, epoch, from)
 		for bi := from; ; bi++ {
 			b, err := it.Next()
@@ -274,6 +292,7 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 		}
 		it.Close()
 		bar.Done()
+		lt.epochRec = nil // its sums become means
 		for k := range rec.Mean {
 			rec.Mean[k] /= float64(max(rec.Steps, 1))
 		}
@@ -357,7 +376,14 @@ type loopState struct {
 	bestLoss     float64
 	lastImproved int // epoch (1-based) of the last improvement
 	lastSaved    string
+	// epochRec is the epoch in progress, whose running sums a mid-epoch
+	// checkpoint keeps.
+	epochRec *EpochRecord
 }
+
+// epochSumPrefix prefixes the checkpoint scalars holding the running sums
+// of the epoch in progress.
+const epochSumPrefix = "fit.epoch_sum."
 
 func selectName(s string) string {
 	if s == "" {
@@ -422,6 +448,12 @@ func (lt *loopState) evaluate(ctx context.Context, epoch, next int, reason strin
 		s.Scalars["fit.best_step"] = float64(lt.sum.BestStep)
 		s.Scalars["fit.best_epoch"] = float64(lt.sum.BestEpoch)
 		s.Scalars["fit.last_improved_epoch"] = float64(lt.lastImproved)
+		if r := lt.epochRec; r != nil {
+			s.Scalars["fit.epoch_steps"] = float64(r.Steps)
+			for k, v := range r.Mean {
+				s.Scalars[epochSumPrefix+k] = v
+			}
+		}
 		path, err := checkpoint.Save(lt.cfg.CheckpointDir, s, lt.cfg.Keep)
 		if err != nil {
 			return ev, err

@@ -251,6 +251,22 @@ func TestResumeAfterKillMatchesUninterruptedRun(t *testing.T) {
 			t.Fatalf("weight %d: uninterrupted %v, resumed %v", i, a[i], b[i])
 		}
 	}
+	// The epochs the resumed run finished, the interrupted one included,
+	// have the uninterrupted run's means over all their steps.
+	if len(sum.Epochs) == 0 {
+		t.Fatal("the resumed run reports no epoch")
+	}
+	for _, e := range sum.Epochs {
+		f := sumFull.Epochs[e.Epoch-1]
+		if e.Steps != f.Steps || len(e.Mean) != len(f.Mean) {
+			t.Fatalf("epoch %d: resumed %d steps %v, uninterrupted %d steps %v", e.Epoch, e.Steps, e.Mean, f.Steps, f.Mean)
+		}
+		for k, v := range f.Mean {
+			if math.Abs(e.Mean[k]-v) > 1e-12*math.Max(1, math.Abs(v)) {
+				t.Fatalf("epoch %d mean %s: resumed %v, uninterrupted %v", e.Epoch, k, e.Mean[k], v)
+			}
+		}
+	}
 	last := sumFull.Evals[len(sumFull.Evals)-1]
 	lastR := sum.Evals[len(sum.Evals)-1]
 	if last.Val.Accuracy != lastR.Val.Accuracy || last.Step != lastR.Step {
