@@ -454,16 +454,20 @@ func (lt *loopState) evaluate(ctx context.Context, epoch, next int, reason strin
 				s.Scalars[epochSumPrefix+k] = v
 			}
 		}
-		path, err := checkpoint.Save(lt.cfg.CheckpointDir, s, lt.cfg.Keep)
-		if err != nil {
-			return ev, err
-		}
-		lt.lastSaved = path
+		// The best model first: a run killed between the two files resumes
+		// from the previous checkpoint and writes the same best again,
+		// whereas a checkpoint that records a best not yet written would
+		// restore an older best model at the end.
 		if ev.Best {
 			if err := checkpoint.SaveAs(filepath.Join(lt.cfg.CheckpointDir, BestCheckpoint), s); err != nil {
 				return ev, err
 			}
 		}
+		path, err := checkpoint.Save(lt.cfg.CheckpointDir, s, lt.cfg.Keep)
+		if err != nil {
+			return ev, err
+		}
+		lt.lastSaved = path
 	}
 	lt.sum.Evals = append(lt.sum.Evals, ev)
 	if lt.cfg.Metrics != nil {
