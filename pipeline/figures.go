@@ -110,7 +110,7 @@ func noiseHistogram(ctx context.Context, path string, m *heat.Method, d *runData
 		}
 		x := tensor.New(tensor.WithShape(b.N, b.C, b.H, b.W), tensor.WithBacking(append([]float32(nil), b.X[:b.N*b.C*b.H*b.W]...)))
 		b.Release()
-		n, err := m.SampleNoise(x, false)
+		n, err := m.PreviewNoise(x, uint64(len(orig)))
 		if err != nil {
 			return err
 		}

@@ -135,7 +135,7 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 			return
 		}
 		lc.OnEval = func(ctx context.Context, ev fit.Eval) error {
-			n, err := method.SampleNoise(sample, false)
+			n, err := method.PreviewNoise(sample, uint64(ev.Step))
 			if err != nil {
 				return err
 			}

@@ -189,8 +189,21 @@ type Noise struct {
 }
 
 // SampleNoise runs the policy (training mode when training) on x, mixes the
-// parameters and draws the noise matrices and masks.
+// parameters and draws the noise matrices and masks from the method's
+// sampler, whose state the checkpoints hold.
 func (m *Method) SampleNoise(x *tensor.Dense, training bool) (*Noise, error) {
+	return m.sampleNoise(x, training, m.rng)
+}
+
+// PreviewNoise is SampleNoise in evaluation mode drawing from a generator
+// of its own, seeded by seed: for figures drawn during training, which
+// must leave the training sampler (and so the run's result, and a resumed
+// run's) as it was.
+func (m *Method) PreviewNoise(x *tensor.Dense, seed uint64) (*Noise, error) {
+	return m.sampleNoise(x, false, rand.New(rand.NewPCG(seed, 0x70726576696577)))
+}
+
+func (m *Method) sampleNoise(x *tensor.Dense, training bool, rng *rand.Rand) (*Noise, error) {
 	var out *tensor.Dense
 	var err error
 	if training {
@@ -217,7 +230,7 @@ func (m *Method) SampleNoise(x *tensor.Dense, training bool) (*Noise, error) {
 		return nil, err
 	}
 	n.Sample = make([]float32, b*cells)
-	if err := m.Cfg.Noise.Sample(m.rng, n.A, n.B, n.Sample); err != nil {
+	if err := m.Cfg.Noise.Sample(rng, n.A, n.B, n.Sample); err != nil {
 		return nil, fmt.Errorf("sampling the noise: %w", err)
 	}
 	if n.Mask, err = noisemask.BuildMask(n.Sample, b, h, w, m.Cfg.Mask); err != nil {

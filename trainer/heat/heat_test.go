@@ -369,3 +369,39 @@ func TestPolicyBatchNormCountedOncePerStep(t *testing.T) {
 		}
 	}
 }
+
+// Figures drawn between training steps (PreviewNoise) leave the training
+// sampler alone: a run that draws them trains on the same noise as one that
+// does not, and so does a run resumed from a checkpoint taken before them.
+func TestPreviewNoiseLeavesTheTrainingSamplerAlone(t *testing.T) {
+	drawn, plain := newMethod(t, LossPaper, 5), newMethod(t, LossPaper, 5)
+	rng := rand.New(rand.NewPCG(9, 9))
+	b := batch(rng, 3)
+	x := tensor.New(tensor.WithShape(3, 1, side, side), tensor.WithBacking(b.X))
+	p1, err := drawn.PreviewNoise(x, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := drawn.PreviewNoise(x, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range p1.Sample {
+		if p1.Sample[i] != p2.Sample[i] {
+			t.Fatalf("PreviewNoise with one seed drew %v then %v at %d", p1.Sample[i], p2.Sample[i], i)
+		}
+	}
+	a, err := drawn.SampleNoise(x, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := plain.SampleNoise(x, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Sample {
+		if a.Sample[i] != want.Sample[i] {
+			t.Fatalf("after a preview the training sampler drew %v at %d, without one %v", a.Sample[i], i, want.Sample[i])
+		}
+	}
+}
