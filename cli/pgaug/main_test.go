@@ -15,7 +15,9 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeBinary()
+	os.Exit(code)
 }
 
 func runPgaug(t *testing.T, env []string, args ...string) (string, int) {
