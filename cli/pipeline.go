@@ -25,6 +25,14 @@ func configFlags() []cli.Flag {
 	return out
 }
 
+// runFlags are the flags of pipeline run and experiment: the configuration
+// keys, and how to reuse other runs' stages.
+func runFlags() []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringSliceFlag{Name: "reuse-from", Usage: "take finished stages with the same fingerprint (settings, data, models and the stages they consume) from this run directory instead of running them; repeatable (an experiment also looks in its seed-N sub-directories)"},
+	}, configFlags()...)
+}
+
 // runConfig reads the CONFIG argument (optional) and applies the flags
 // that were given.
 func runConfig(c *cli.Context) (pipeline.RunConfig, error) {
@@ -43,8 +51,16 @@ func runConfig(c *cli.Context) (pipeline.RunConfig, error) {
 		}
 	}
 	cfg.Version = Version
+	cfg.ReuseFrom = c.StringSlice("reuse-from")
 	return cfg, nil
 }
+
+const stagesHelp = "Each stage writes into its own directory and records the fingerprint of its inputs there\n" +
+	"(stage.json): the settings its result depends on, the content of the dataset and models, and the\n" +
+	"fingerprints of the stages it consumes. On a re-run a stage with the same fingerprint is skipped;\n" +
+	"one whose inputs changed runs again, and so does everything downstream of it, and the log says\n" +
+	"which setting changed. An interrupted stage resumes from its checkpoints. --reuse-from DIR copies\n" +
+	"finished stages with the same fingerprint from another run directory.\n\n"
 
 const configHelp = "CONFIG is a TOML file; every key is also a flag (--section.key VALUE, lists comma-separated),\n" +
 	"which overrides the file. 'pgaug pipeline keys' lists the keys with their defaults. Example:\n\n" +
@@ -73,9 +89,8 @@ func pipelineRunCommand() *cli.Command {
 			"then each method continues from it (cutout, gradcam, cutmix, apga; noisemask heats the imported\n" +
 			"backbone and fine-tunes it), every resulting ONNX model is scored on the test split with ONNX\n" +
 			"Runtime, and DIR/report.html shows the metrics tables, training curves and mask grids (the same\n" +
-			"numbers in DIR/report.json). Each stage writes into its own directory; a finished stage is\n" +
-			"skipped on re-run, an interrupted one resumes from its checkpoints.\n\n" + configHelp,
-		Flags: configFlags(),
+			"numbers in DIR/report.json).\n\n" + stagesHelp + configHelp,
+		Flags: runFlags(),
 		Action: func(c *cli.Context) error {
 			cfg, err := runConfig(c)
 			if err != nil {
@@ -138,9 +153,9 @@ func experimentCommand() *cli.Command {
 		Description: "Runs 'pgaug pipeline run' once per seed (key seeds, e.g. --seeds 1,2,3) in DIR/seed-N and\n" +
 			"aggregates each method's test metrics (ONNX Runtime) over the seeds: mean ± sample standard\n" +
 			"deviation and 95% Student-t intervals, in DIR/results.md (a Markdown table), DIR/results.json\n" +
-			"and DIR/experiment.html (with links to every seed's report). Re-running skips finished stages,\n" +
-			"so an interrupted experiment continues where it stopped.\n\n" + configHelp,
-		Flags: configFlags(),
+			"and DIR/experiment.html (with links to every seed's report). An interrupted experiment\n" +
+			"continues where it stopped.\n\n" + stagesHelp + configHelp,
+		Flags: runFlags(),
 		Action: func(c *cli.Context) error {
 			cfg, err := runConfig(c)
 			if err != nil {

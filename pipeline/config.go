@@ -20,13 +20,13 @@ import (
 type RunConfig struct {
 	// Dir is the run directory: each stage writes into its own
 	// sub-directory, and a stage that finished is skipped on re-run.
-	Dir string `toml:"dir" help:"run directory"`
+	Dir string `toml:"dir" help:"run directory" fingerprint:"-"`
 	// Methods run after the shared stages: baseline (more plain training),
 	// cutout, gradcam, cutmix, apga, noisemask (heat, then fine-tune).
-	Methods []string `toml:"methods" help:"methods: baseline, cutout, gradcam, cutmix, apga, noisemask"`
+	Methods []string `toml:"methods" help:"methods: baseline, cutout, gradcam, cutmix, apga, noisemask" fingerprint:"-"`
 	Seed    uint64   `toml:"seed" help:"seed of everything"`
 	// Seeds (experiment only) repeats the pipeline per seed.
-	Seeds []uint64 `toml:"seeds" help:"seeds of an experiment"`
+	Seeds []uint64 `toml:"seeds" help:"seeds of an experiment" fingerprint:"-"`
 
 	Data      DataSection      `toml:"data"`
 	Models    ModelsSection    `toml:"models"`
@@ -37,23 +37,28 @@ type RunConfig struct {
 	Finetune  FinetuneSection  `toml:"finetune"`
 	Infer     InferSection     `toml:"infer"`
 
-	Version string `toml:"-"`
+	Version string `toml:"-" fingerprint:"-"`
+	// ReuseFrom lists other run directories whose finished stages with the
+	// same fingerprint are copied instead of run again (experiment configs
+	// that share data and seed share import, converge and the baselines).
+	// For an experiment each directory's seed-N sub-directory is tried too.
+	ReuseFrom []string `toml:"-" fingerprint:"-"`
 }
 
 // DataSection says where the data are and how they are fed.
 type DataSection struct {
-	Path           string `toml:"path" help:"Arrow dataset with train, val and test splits"`
+	Path           string `toml:"path" help:"Arrow dataset with train, val and test splits" fingerprint:",input"`
 	PerClass       int    `toml:"per_class" help:"training images per class (0: all)"`
 	TrainTransform string `toml:"train_transform" help:"training transform spec"`
 	EvalTransform  string `toml:"eval_transform" help:"evaluation transform spec"`
-	Workers        int    `toml:"workers" help:"data loading goroutines (0: one per CPU)"`
+	Workers        int    `toml:"workers" help:"data loading goroutines (0: one per CPU)" fingerprint:"-"`
 }
 
 // ModelsSection names the backbones: ONNX files or zoo:NAME.
 type ModelsSection struct {
-	Classifier  string   `toml:"classifier" help:"classifier ONNX or zoo:NAME"`
-	APGAPolicy  string   `toml:"apga_policy" help:"APGA segmentation policy ONNX or zoo:NAME"`
-	NoisePolicy string   `toml:"noise_policy" help:"noise-mask policy feature extractor ONNX or zoo:NAME"`
+	Classifier  string   `toml:"classifier" help:"classifier ONNX or zoo:NAME" fingerprint:",input"`
+	APGAPolicy  string   `toml:"apga_policy" help:"APGA segmentation policy ONNX or zoo:NAME" fingerprint:",input"`
+	NoisePolicy string   `toml:"noise_policy" help:"noise-mask policy feature extractor ONNX or zoo:NAME" fingerprint:",input"`
 	Freeze      []string `toml:"freeze" help:"classifier parameters to freeze (globs)"`
 }
 
@@ -120,7 +125,7 @@ type FinetuneSection struct {
 // InferSection configures the ONNX Runtime inference on the test split.
 type InferSection struct {
 	Batch   int    `toml:"batch" help:"images per session run"`
-	Threads int    `toml:"threads" help:"ONNX Runtime threads (0: its default)"`
+	Threads int    `toml:"threads" help:"ONNX Runtime threads (0: its default)" fingerprint:"-"`
 	Device  string `toml:"device" help:"cpu or cuda"`
 }
 

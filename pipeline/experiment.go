@@ -112,6 +112,10 @@ func Experiment(ctx context.Context, cfg RunConfig, log io.Writer) (ExperimentRe
 		c := cfg
 		c.Seed = seed
 		c.Dir = filepath.Join(cfg.Dir, fmt.Sprintf("seed-%d", seed))
+		c.ReuseFrom = nil
+		for _, d := range cfg.ReuseFrom {
+			c.ReuseFrom = append(c.ReuseFrom, filepath.Join(d, fmt.Sprintf("seed-%d", seed)), d)
+		}
 		if log != nil {
 			fmt.Fprintf(log, "=== seed %d (%s)\n", seed, c.Dir)
 		}

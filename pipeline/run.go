@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,22 +12,11 @@ import (
 	"github.com/pgaug/pgaug/onnx/importer"
 	"github.com/pgaug/pgaug/onnx/modelops"
 	"github.com/pgaug/pgaug/onnx/onnxio"
+	"github.com/pgaug/pgaug/pipeline/fingerprint"
 	"github.com/pgaug/pgaug/pipeline/infer"
 	"github.com/pgaug/pgaug/trainer/apga"
 	"github.com/pgaug/pgaug/trainer/metrics"
 )
-
-// StageRecord is what a finished stage leaves in its directory
-// (stage.json); a re-run finds it and skips the stage.
-type StageRecord struct {
-	Name    string                    `json:"name"`
-	Dir     string                    `json:"dir"`
-	Seconds float64                   `json:"seconds"`
-	Outputs map[string]string         `json:"outputs"`
-	Final   map[string]metrics.Report `json:"final,omitempty"`
-	Note    string                    `json:"note,omitempty"`
-	Skipped bool                      `json:"-"`
-}
 
 // MethodResult is one method's outcome in a run.
 type MethodResult struct {
@@ -56,9 +44,6 @@ type RunSummary struct {
 	Config  RunConfig      `json:"config"`
 }
 
-// StageFile marks a finished stage.
-const StageFile = "stage.json"
-
 type runner struct {
 	cfg   RunConfig
 	log   io.Writer
@@ -70,37 +55,6 @@ func (r *runner) say(format string, a ...any) {
 	if r.log != nil {
 		fmt.Fprintf(r.log, "[%6.1fs] %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, a...))
 	}
-}
-
-// stage runs fn unless dir holds a finished stage's record.
-func (r *runner) stage(name, dir string, fn func(rec *StageRecord) error) (StageRecord, error) {
-	path := filepath.Join(dir, StageFile)
-	if b, err := os.ReadFile(path); err == nil {
-		var rec StageRecord
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return rec, fmt.Errorf("stage %s: %s is damaged (%v); delete it to re-run the stage", name, path, err)
-		}
-		rec.Skipped = true
-		r.say("%s: already done (%s), skipped", name, dir)
-		r.sum.Stages = append(r.sum.Stages, rec)
-		return rec, nil
-	}
-	r.say("%s: starting (%s)", name, dir)
-	t := time.Now()
-	rec := StageRecord{Name: name, Dir: dir, Outputs: map[string]string{}}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return rec, err
-	}
-	if err := fn(&rec); err != nil {
-		return rec, fmt.Errorf("stage %s: %w", name, err)
-	}
-	rec.Seconds = time.Since(t).Seconds()
-	if err := writeJSONFile(path, rec); err != nil {
-		return rec, err
-	}
-	r.say("%s: done in %.1fs", name, rec.Seconds)
-	r.sum.Stages = append(r.sum.Stages, rec)
-	return rec, nil
 }
 
 // common returns the Common settings of a training stage.
@@ -129,6 +83,20 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 		return sum, err
 	}
 	r := &runner{cfg: cfg, log: log, start: time.Now(), sum: &sum}
+	all, err := fingerprint.Of(cfg, "", InputIdentity)
+	if err != nil {
+		return sum, err
+	}
+	// What each stage's result depends on, besides the stages it consumes.
+	inputs := func(name string, keys []string, upstream ...StageRecord) fingerprint.Settings {
+		s := stageInputs(all, keys, upstream...)
+		s["stage"] = name
+		return s
+	}
+	trainKeys := func(section string, more ...string) []string {
+		return append([]string{"seed", "data.", "models.freeze", section + "."}, more...)
+	}
+	inferKeys := []string{"data.path", "data.eval_transform", "infer.batch", "infer.device"}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return sum, err
 	}
@@ -137,7 +105,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 	}
 
 	// 1. import/convert the classifier backbone and check it against ONNX Runtime.
-	imp, err := r.stage("import", filepath.Join(cfg.Dir, "import"), func(rec *StageRecord) error {
+	imp, err := r.stage("import", filepath.Join(cfg.Dir, "import"), inputs("import", []string{"seed", "data.path", "data.train_transform", "data.eval_transform", "models.classifier"}), func(rec *StageRecord) error {
 		d, err := openData(ctx, Common{Data: cfg.Data.Path, Batch: 1, Seed: cfg.Seed, TrainTransform: cfg.Data.TrainTransform, EvalTransform: cfg.Data.EvalTransform, Workers: 1})
 		if err != nil {
 			return err
@@ -178,7 +146,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 
 	// 2. plain training to convergence first (every method but the noise
 	// mask continues from this model).
-	base, err := r.stage("converge", filepath.Join(cfg.Dir, "converge"), func(rec *StageRecord) error {
+	base, err := r.stage("converge", filepath.Join(cfg.Dir, "converge"), inputs("converge", trainKeys("baseline"), imp), func(rec *StageRecord) error {
 		res, err := Train(ctx, TrainConfig{Common: r.common(cfg.Baseline, rec.Dir), Model: imp.Outputs["classifier"], Freeze: cfg.Models.Freeze, Opt: optimOf(cfg.Baseline)})
 		if err != nil {
 			return err
@@ -201,7 +169,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 				aug = "none"
 			}
 			a := cfg.Augment
-			last, err = r.stage(method, filepath.Join(cfg.Dir, method), func(rec *StageRecord) error {
+			last, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("augment"), base), func(rec *StageRecord) error {
 				res, err := Train(ctx, TrainConfig{Common: r.common(a.TrainSection, rec.Dir), Model: base.Outputs["classifier"], Freeze: cfg.Models.Freeze,
 					Opt: optimOf(a.TrainSection), Aug: aug, CutoutSize: a.CutoutSize, CutMixAlpha: a.CutMixAlpha, CutMixProb: a.CutMixProb,
 					GradCAMModel: base.Outputs["classifier"], GradCAMLayer: a.GradCAMLayer})
@@ -213,7 +181,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 			})
 		case "apga":
 			a := cfg.APGA
-			last, err = r.stage(method, filepath.Join(cfg.Dir, method), func(rec *StageRecord) error {
+			last, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("apga", "models.apga_policy"), base), func(rec *StageRecord) error {
 				mc, err := apga.Preset(a.Preset)
 				if err != nil {
 					return err
@@ -240,7 +208,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 		case "noisemask":
 			n := cfg.NoiseMask
 			var heated StageRecord
-			heated, err = r.stage("noisemask", filepath.Join(cfg.Dir, "noisemask"), func(rec *StageRecord) error {
+			heated, err = r.stage("noisemask", filepath.Join(cfg.Dir, "noisemask"), inputs("noisemask", trainKeys("noisemask", "models.noise_policy"), imp), func(rec *StageRecord) error {
 				res, err := TrainNoiseMask(ctx, NoiseMaskConfig{Common: r.common(n.TrainSection, rec.Dir), Classifier: imp.Outputs["classifier"],
 					Policy: cfg.Models.NoisePolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: optimOf(n.TrainSection),
 					PolicyOpt: Optim{Name: "sgd", LR: n.PolicyLR, Momentum: n.PolicyMomentum}, PolicySchedule: n.PolicySchedule,
@@ -257,7 +225,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 			}
 			mr.Stages = append(mr.Stages, heated.Dir)
 			f := cfg.Finetune
-			last, err = r.stage("finetune", filepath.Join(cfg.Dir, "finetune"), func(rec *StageRecord) error {
+			last, err = r.stage("finetune", filepath.Join(cfg.Dir, "finetune"), inputs("finetune", trainKeys("finetune"), heated), func(rec *StageRecord) error {
 				res, err := Finetune(ctx, FinetuneConfig{Common: r.common(f.TrainSection, rec.Dir), Model: heated.Outputs["classifier"],
 					Freeze: cfg.Models.Freeze, Opt: optimOf(f.TrainSection), AverageLast: min(f.AverageLast, f.Epochs)})
 				if err != nil {
@@ -275,7 +243,11 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 		if v, ok := last.Final["val"]; ok {
 			mr.Val = &v
 		}
-		inf, err := r.stage("infer "+method, filepath.Join(cfg.Dir, method, "infer"), func(rec *StageRecord) error {
+		keys := inferKeys
+		if method == "apga" {
+			keys = append(keys[:len(keys):len(keys)], "apga.tta")
+		}
+		inf, err := r.stage("infer "+method, filepath.Join(cfg.Dir, method, "infer"), inputs("infer "+method, keys, last), func(rec *StageRecord) error {
 			return r.infer(ctx, rec, mr.Classifier, mr.Policy, method == "apga" && cfg.APGA.TTA)
 		})
 		if err != nil {
@@ -292,7 +264,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 		sum.Methods = append(sum.Methods, mr)
 	}
 	// The baseline model itself, scored the same way, for reference.
-	if inf, err := r.stage("infer converge", filepath.Join(cfg.Dir, "converge", "infer"), func(rec *StageRecord) error {
+	if inf, err := r.stage("infer converge", filepath.Join(cfg.Dir, "converge", "infer"), inputs("infer converge", inferKeys, base), func(rec *StageRecord) error {
 		return r.infer(ctx, rec, base.Outputs["classifier"], "", false)
 	}); err != nil {
 		return sum, err
