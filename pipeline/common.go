@@ -63,8 +63,10 @@ type Common struct {
 	// TrainTransform and EvalTransform are datasets/transform specs; empty
 	// gives the dataset's normalisation (if recorded) only.
 	TrainTransform, EvalTransform string
-	Version                       string    `fingerprint:"-"`
-	Log                           io.Writer `fingerprint:"-"`
+	// Version is pgaug's: other code may give other results, so a run
+	// resumes, and a stage is reused, only with the same version.
+	Version string
+	Log     io.Writer `fingerprint:"-"`
 }
 
 // Optim names an optimizer and its settings.

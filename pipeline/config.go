@@ -37,7 +37,7 @@ type RunConfig struct {
 	Finetune  FinetuneSection  `toml:"finetune"`
 	Infer     InferSection     `toml:"infer"`
 
-	Version string `toml:"-" fingerprint:"-"`
+	Version string `toml:"-"`
 	// ReuseFrom lists other run directories whose finished stages with the
 	// same fingerprint are copied instead of run again (experiment configs
 	// that share data and seed share import, converge and the baselines).

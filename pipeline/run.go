@@ -89,7 +89,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 	}
 	// What each stage's result depends on, besides the stages it consumes.
 	inputs := func(name string, keys []string, upstream ...StageRecord) fingerprint.Settings {
-		s := stageInputs(all, keys, upstream...)
+		s := stageInputs(all, append(keys, "version"), upstream...)
 		s["stage"] = name
 		return s
 	}
