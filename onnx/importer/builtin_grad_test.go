@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/trainer/gradcheck"
+	"github.com/pgaug/pgaug/trainer/ops/optest"
 )
 
 func randT(seed uint64, positive bool, shape ...int) *tensor.Dense {
@@ -25,6 +27,15 @@ func randT(seed uint64, positive bool, shape ...int) *tensor.Dense {
 		}
 	}
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(d))
+}
+
+// signed negates every other element of t (values in ±[0.5, 1.5)).
+func signed(t *tensor.Dense) *tensor.Dense {
+	d := t.Float32s()
+	for i := 0; i < len(d); i += 2 {
+		d[i] = -d[i]
+	}
+	return t
 }
 
 // The importer builds some operators from gorgonia's own (MatMul/Gemm,
@@ -62,10 +73,29 @@ func TestGorgoniaBuiltinsUsedByTheImporter(t *testing.T) {
 		{"Neg", []*tensor.Dense{randT(10, false, 3, 4)}, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
 			return gorgonia.Neg(in[0])
 		}, false},
+		{"Reciprocal", []*tensor.Dense{signed(randT(11, true, 3, 4))}, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+			return gorgonia.Inverse(in[0])
+		}, false},
+		{"Reciprocal of a scalar", []*tensor.Dense{tensor.New(tensor.FromScalar(float32(-0.8)))}, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+			return gorgonia.Inverse(in[0])
+		}, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			gradcheck.Check(t, c.build, c.inputs, gradcheck.Options{MaxProbe: -1, Eps: 1e-2})
 		})
 	}
+}
+
+// Reciprocal (gorgonia's Inverse) at the pole: 1/±0 = ±Inf, and the gradient
+// −dy/x² is −Inf on both sides, as PyTorch's reciprocal gives.
+func TestReciprocalAtZero(t *testing.T) {
+	negZero := float32(math.Copysign(0, -1))
+	x := tensor.New(tensor.WithShape(4), tensor.WithBacking([]float32{0, negZero, 2, -4}))
+	y, grads := optest.RunGraph(t, func(g *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+		return gorgonia.Inverse(in[0])
+	}, []*tensor.Dense{x}, []float32{1, 1, 1, 1})
+	inf := float32(math.Inf(1))
+	optest.AssertClose(t, "1/x", y, []float32{inf, -inf, 0.5, -0.25}, 0, 0)
+	optest.AssertClose(t, "d(1/x)/dx", grads[0], []float32{-inf, -inf, -0.25, -0.0625}, 0, 0)
 }

@@ -136,8 +136,13 @@ func slotRole(op string, slot int) slotRoleKind {
 		case 3, 4:
 			return roleState
 		}
-	case "Add", "Sub", "Mul", "Div", "Sum", "Concat":
+	case "Add", "Sub", "Mul", "Div", "Sum", "Concat", "Min", "Max":
 		return roleValue
+	case "Pow":
+		// The base; an exponent stays a constant (x², x^0.5, ...).
+		if slot == 0 {
+			return roleValue
+		}
 	}
 	return roleNone
 }
