@@ -27,8 +27,9 @@ import (
 // (ln a), at a = 0 with 0 < b < 1 ∂/∂a is +Inf·sign(dy), and at a = 0 with
 // b < 0 both are infinite.
 //
-// gorgonia's Pow is not used: it broadcasts only scalars, and its gradient
-// is NaN at a = 0, b = 0 in a and at a = 0, b > 0 in b (0·ln 0).
+// gorgonia's Pow is not used: it broadcasts only scalars, and at a = 0 its
+// gradient is NaN or −Inf where PyTorch's is 0 (0·0⁻¹ in a where b = 0;
+// 0^b·ln 0 in b where b ≥ 0).
 func Pow(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 	if err := opkit.CheckFloat32("Pow", "base", a); err != nil {
 		return nil, err
