@@ -617,3 +617,59 @@ func NormalizeSpec(mean, std []float64) string {
 	}
 	return "normalize=" + strings.Join(m, "/") + ":" + strings.Join(s, "/")
 }
+
+// Geometric is the part of the pipeline that moves pixels (Resize,
+// CenterCrop, RandomResizedCrop, HFlip), without the transforms that only
+// change values (Normalize, Channels, Cutout): what a mask of the image
+// must go through to stay aligned with it. With the same generator state,
+// the random draws match the full pipeline's as long as no value transform
+// that draws (Cutout) comes before a geometric one that draws; otherwise
+// Geometric is an error.
+func (p Pipeline) Geometric() (Pipeline, error) {
+	var out Pipeline
+	var drawn string
+	for _, t := range p {
+		switch t.(type) {
+		case Resize, CenterCrop:
+			out = append(out, t)
+		case RandomResizedCrop, HFlip:
+			if drawn != "" {
+				return nil, fmt.Errorf("transform %s: masks cannot follow the image after %s draws random numbers before it", t, drawn)
+			}
+			out = append(out, t)
+		case Cutout:
+			drawn = t.String()
+		}
+	}
+	return out, nil
+}
+
+// ApplyMask moves a region mask (h×w, non-zero inside) as the pipeline's
+// geometric transforms move the image's pixels (see Geometric), drawing
+// from rng as the image's transforms did, and returns it at the output
+// size: a pixel is inside when at least half of it was.
+func (p Pipeline) ApplyMask(mask []uint8, h, w int, rng *rand.Rand) (out []uint8, oh, ow int, err error) {
+	if len(mask) != h*w {
+		return nil, 0, 0, fmt.Errorf("a %d×%d mask needs %d values, got %d", h, w, h*w, len(mask))
+	}
+	g, err := p.Geometric()
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	im := &Image{C: 1, H: h, W: w, Pix: make([]float32, h*w)}
+	for i, v := range mask {
+		if v != 0 {
+			im.Pix[i] = 1
+		}
+	}
+	if err := g.Apply(im, rng); err != nil {
+		return nil, 0, 0, err
+	}
+	out = make([]uint8, im.H*im.W)
+	for i, v := range im.Pix[:im.H*im.W] {
+		if v >= 0.5 {
+			out[i] = 1
+		}
+	}
+	return out, im.H, im.W, nil
+}

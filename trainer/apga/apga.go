@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 
 	"gorgonia.org/gorgonia"
@@ -16,11 +17,12 @@ import (
 	"github.com/pgaug/pgaug/trainer/metrics"
 	"github.com/pgaug/pgaug/trainer/netstep"
 	"github.com/pgaug/pgaug/trainer/optim"
+	"github.com/pgaug/pgaug/trainer/saliency"
 )
 
 // Config holds every constant of the method.
 type Config struct {
-	Preset string // "paper" or "reference": recorded, the fields below rule
+	Preset string // "paper", "reference" or "sampled": recorded, the fields below rule
 	// ClassifierLR and PolicyLR are the base learning rates (the loop's
 	// schedule multiplies both).
 	ClassifierLR, PolicyLR float64
@@ -58,9 +60,40 @@ type Config struct {
 	// AidKeepMax means 1.
 	AidKeepMin, AidKeepMax float64
 	// TTA makes Evaluate score the mean softmax of the original and the
-	// aid-masked image.
+	// aid-masked image; an image whose aid mask keeps less than AidKeepMin
+	// or more than AidKeepMax is scored on the original alone.
 	TTA     bool
 	Classes int
+
+	// Actions is ActionsThreshold (paper, reference) or ActionsBernoulli
+	// (sampled; "" means threshold). The fields below are the sampled
+	// preset's.
+	Actions string
+	// MaskGrid G: one action per cell of a G×G grid, with the cell's
+	// probability q the mean of P over it, up-sampled (nearest) to the
+	// image; 0 chooses one cell per 4×4 pixels where the side allows (see
+	// Grid).
+	MaskGrid int
+	// Samples K ≥ 2 per image: per-image rewards
+	// R_ij = CE(f(x_i ⊙ (1 − A_ij)), y_i) − CE(f(x_i), y_i) and the
+	// leave-one-out baseline A_ij = R_ij − mean_{l≠j} R_il.
+	Samples int
+	// KeepTarget κ is the fraction of the image the policy should mark,
+	// held by KeepMode (KeepPenalty or KeepLagrange) with KeepWeight (the
+	// penalty's weight, or the multiplier's step). Over the first
+	// KeepWarmup steps the target goes linearly from the first batch's mean
+	// keep to κ.
+	KeepTarget float64
+	KeepMode   string
+	KeepWeight float64
+	KeepWarmup int
+	// Entropy β adds the bonus β·H(q) to the policy's objective.
+	Entropy float64
+	// AidSample takes the aid step on a sampled mask instead of the
+	// deterministic q > Threshold.
+	AidSample bool
+	// Seed seeds the action sampler.
+	Seed uint64
 }
 
 // Preset returns the configuration a preset names.
@@ -73,9 +106,14 @@ func Preset(name string) (Config, error) {
 		return Config{Preset: "reference", ClassifierLR: 1e-5, PolicyLR: 1e-5, BaselineDecay: 0.5, BaselineFirst: true,
 			AdvantageScale: 100, LambdaZeros: 0.1, LambdaOnes: 0.01, ScaleLambdasByAdvantage: true,
 			AdversarialEvalMode: true, Threshold: 0.5}, nil
+	case "sampled":
+		return SampledPreset(), nil
 	}
-	return Config{}, fmt.Errorf("APGA preset %q: want paper or reference", name)
+	return Config{}, fmt.Errorf("APGA preset %q: want paper, reference or sampled", name)
 }
+
+// Presets lists the presets' names.
+func Presets() []string { return []string{"paper", "reference", "sampled"} }
 
 // Method trains a classifier and a segmentation policy together. It
 // implements fit.Method.
@@ -90,6 +128,17 @@ type Method struct {
 	// BaselineFirst).
 	Baseline    float64
 	BaselineSet bool
+	// Lagrange is the keep constraint's multiplier (KeepLagrange).
+	Lagrange float64
+	// Saliency, when set, makes EvaluateExtra score the policy's maps (see
+	// package saliency).
+	Saliency *saliency.Eval
+
+	pcg          *rand.PCG
+	rng          *rand.Rand
+	sampledSteps int64
+	keepStart    float64
+	keepStarted  bool
 }
 
 // New checks cfg and wraps the two networks (imported models) with their
@@ -113,11 +162,47 @@ func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Op
 	if classifier == nil || policy == nil || clsOpt == nil || policyOpt == nil {
 		return nil, fmt.Errorf("APGA: want a classifier, a policy and an optimizer for each")
 	}
-	policy.Custom = PolicyLoss
+	switch cfg.Actions {
+	case "", ActionsThreshold:
+		cfg.Actions = ActionsThreshold
+	case ActionsBernoulli:
+		if cfg.Samples < 2 {
+			return nil, fmt.Errorf("APGA: %d samples per image; the leave-one-out baseline needs at least 2", cfg.Samples)
+		}
+		if cfg.KeepTarget <= 0 || cfg.KeepTarget >= 1 {
+			return nil, fmt.Errorf("APGA: keep target %v outside (0, 1)", cfg.KeepTarget)
+		}
+		switch cfg.KeepMode {
+		case "":
+			cfg.KeepMode = KeepPenalty
+		case KeepPenalty, KeepLagrange:
+		default:
+			return nil, fmt.Errorf("APGA: keep mode %q: want %s or %s", cfg.KeepMode, KeepPenalty, KeepLagrange)
+		}
+		if cfg.KeepWeight < 0 || cfg.Entropy < 0 || cfg.KeepWarmup < 0 || cfg.MaskGrid < 0 {
+			return nil, fmt.Errorf("APGA: keep weight %v, entropy %v, warm-up %d and mask grid %d must not be negative", cfg.KeepWeight, cfg.Entropy, cfg.KeepWarmup, cfg.MaskGrid)
+		}
+	default:
+		return nil, fmt.Errorf("APGA: actions %q: want %s or %s", cfg.Actions, ActionsThreshold, ActionsBernoulli)
+	}
+	m := &Method{Cfg: cfg, Classifier: classifier, Policy: policy, ClsOpt: clsOpt, PolicyOpt: policyOpt}
+	m.pcg, m.rng = newSampler(cfg.Seed)
+	// The loss's grid follows the images' size, known when a graph is built.
+	policy.Custom = func(g *gorgonia.ExprGraph, out *gorgonia.Node) (*gorgonia.Node, []*gorgonia.Node, error) {
+		s := out.Shape()
+		if s.Dims() != 4 {
+			return PolicyLoss(g, out)
+		}
+		grid, err := cfg.Grid(s[2], s[3])
+		if err != nil {
+			return nil, nil, err
+		}
+		return gridPolicyLoss(grid)(g, out)
+	}
 	// The policy step recomputes the forward pass P came from: its
 	// BatchNorm statistics are counted once, by that pass.
 	policy.Recount = true
-	return &Method{Cfg: cfg, Classifier: classifier, Policy: policy, ClsOpt: clsOpt, PolicyOpt: policyOpt}, nil
+	return m, nil
 }
 
 // PolicyLoss is the policy network's loss: mean(−w1·log P − w0·log(1−P))
@@ -237,8 +322,12 @@ func meanCE(logits *tensor.Dense, labels []int, classes int) (float64, error) {
 	return s / float64(len(labels)), nil
 }
 
-// TrainStep runs Algorithm 1 on one batch.
+// TrainStep runs Algorithm 1 on one batch (with Bernoulli actions, its
+// sampled form).
 func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64) (map[string]float64, error) {
+	if m.Cfg.Actions == ActionsBernoulli {
+		return m.sampledStep(ctx, b, lrScale)
+	}
 	c := m.Cfg
 	x, y, labels, err := batchInputs(b, c.Classes)
 	if err != nil {
@@ -297,22 +386,9 @@ func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64
 	if err != nil {
 		return nil, err
 	}
-	var lAid, skipped float64
-	if kept < c.AidKeepMin || kept > c.AidKeepMax {
-		skipped = 1
-		zAid, err := m.Classifier.Forward(xAid)
-		if err != nil {
-			return nil, fmt.Errorf("classifier on the aid-masked batch: %w", err)
-		}
-		if lAid, err = meanCE(zAid, labels, c.Classes); err != nil {
-			return nil, err
-		}
-	} else {
-		r6, err := m.Classifier.Step(xAid, m.ClsOpt, lrC, y)
-		if err != nil {
-			return nil, fmt.Errorf("classifier step on the aid-masked batch: %w", err)
-		}
-		lAid = float64(r6.Loss)
+	lAid, skipped, err := m.aidStep(xAid, y, labels, kept, lrC)
+	if err != nil {
+		return nil, err
 	}
 	return map[string]float64{
 		"loss": lOrig, "loss_adv": lAdv, "loss_aid": lAid, "reward": reward,
@@ -343,7 +419,9 @@ func (m *Method) Evaluate(ctx context.Context, l *loader.Loader) (metrics.Report
 
 // PredictTTA returns, for every sample of l, the mean of the classifier's
 // softmax on the image and on the image masked by the policy's aid mask
-// (both networks in inference mode), with the labels.
+// (both networks in inference mode), with the labels. An image whose aid
+// mask keeps less than AidKeepMin or more than AidKeepMax of it (a
+// collapsed policy) is scored on the original alone.
 func (m *Method) PredictTTA(ctx context.Context, l *loader.Loader) ([]float32, []int, error) {
 	return fit.PredictWith(ctx, l, func(x *tensor.Dense) ([]float32, error) {
 		k := m.Cfg.Classes
@@ -351,11 +429,7 @@ func (m *Method) PredictTTA(ctx context.Context, l *loader.Loader) ([]float32, [
 		if err != nil {
 			return nil, err
 		}
-		p, err := m.Policy.Forward(x)
-		if err != nil {
-			return nil, err
-		}
-		xm, _, err := Mask(x, p, m.Cfg.Threshold, true)
+		_, xm, frac, err := m.masks(x)
 		if err != nil {
 			return nil, err
 		}
@@ -365,21 +439,83 @@ func (m *Method) PredictTTA(ctx context.Context, l *loader.Loader) ([]float32, [
 		}
 		a, b := metrics.Softmax(z.Data().([]float32), k), metrics.Softmax(zm.Data().([]float32), k)
 		for i := range a {
+			if f := frac[i/k]; f < m.Cfg.AidKeepMin || f > m.Cfg.AidKeepMax {
+				continue
+			}
 			a[i] = (a[i] + b[i]) / 2
 		}
 		return a, nil
 	})
 }
 
-// Masks runs the policy in inference mode on x and returns its probability
-// map and the aid-masked images (for figures).
-func (m *Method) Masks(x *tensor.Dense) (prob, masked *tensor.Dense, err error) {
+// ProbabilityMap runs the policy in inference mode on x (n×C×h×w) and
+// returns, per pixel, the probability that the policy marks it: P, or with
+// a mask grid its cell's q (n×h×w).
+func (m *Method) ProbabilityMap(x *tensor.Dense) ([]float32, error) {
 	p, err := m.Policy.Forward(x)
+	if err != nil {
+		return nil, err
+	}
+	s := x.Shape()
+	if err := checkPolicyShape(p, s[0], s[2], s[3]); err != nil {
+		return nil, err
+	}
+	g, err := m.Cfg.Grid(s[2], s[3])
+	if err != nil {
+		return nil, err
+	}
+	if g == 0 {
+		return p.Data().([]float32), nil
+	}
+	return toPixels(cellMeans(p.Data().([]float32), s[0], s[2], s[3], g), s[0], s[2], s[3], g), nil
+}
+
+// masks is the probability map of x, the aid-masked images (the pixels
+// with a probability above the threshold kept) and each image's kept
+// fraction.
+func (m *Method) masks(x *tensor.Dense) (prob []float32, masked *tensor.Dense, kept []float64, err error) {
+	prob, err = m.ProbabilityMap(x)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s := x.Shape()
+	keep := make([]float32, len(prob))
+	for i, v := range prob {
+		if float64(v) > m.Cfg.Threshold {
+			keep[i] = 1
+		}
+	}
+	xm, kept := maskImages(x.Data().([]float32), keep, s[0], s[1], s[2], s[3])
+	return prob, tensor.New(tensor.WithShape(s...), tensor.WithBacking(xm)), kept, nil
+}
+
+// Masks runs the policy in inference mode on x and returns its probability
+// map (n×1×h×w) and the aid-masked images (for figures).
+func (m *Method) Masks(x *tensor.Dense) (prob, masked *tensor.Dense, err error) {
+	p, xm, _, err := m.masks(x)
 	if err != nil {
 		return nil, nil, err
 	}
-	xm, _, err := Mask(x, p, m.Cfg.Threshold, true)
-	return p, xm, err
+	s := x.Shape()
+	return tensor.New(tensor.WithShape(s[0], 1, s[2], s[3]), tensor.WithBacking(p)), xm, nil
+}
+
+// EvaluateExtra scores the policy's maps on l (see package saliency) when
+// Saliency is set; it implements fit.ExtraEvaluator.
+func (m *Method) EvaluateExtra(ctx context.Context, l *loader.Loader) (map[string]float64, error) {
+	if m.Saliency == nil {
+		return nil, nil
+	}
+	e := *m.Saliency
+	e.Threshold = m.Cfg.Threshold
+	classify := func(x *tensor.Dense) ([]float32, error) {
+		z, err := m.Classifier.Forward(x)
+		if err != nil {
+			return nil, err
+		}
+		return metrics.Softmax(z.Data().([]float32), m.Cfg.Classes), nil
+	}
+	return e.Evaluate(ctx, l, m.ProbabilityMap, classify, m.Cfg.Classes)
 }
 
 // SaveState adds both networks, both optimizers and the baseline to s.
@@ -396,7 +532,11 @@ func (m *Method) SaveState(s *checkpoint.State) error {
 	}
 	s.Scalars["apga.baseline"] = m.Baseline
 	s.Scalars["apga.baseline_set"] = b2f(m.BaselineSet)
-	return nil
+	s.Scalars["apga.lagrange"] = m.Lagrange
+	s.Scalars["apga.keep_start"] = m.keepStart
+	s.Scalars["apga.keep_started"] = b2f(m.keepStarted)
+	s.Counters["apga.sampled_steps"] = m.sampledSteps
+	return s.AddRNG("apga.sampler", m.pcg)
 }
 
 // RestoreState reads what SaveState wrote.
@@ -415,7 +555,14 @@ func (m *Method) RestoreState(s *checkpoint.State) error {
 	}
 	m.Baseline = s.Scalars["apga.baseline"]
 	m.BaselineSet = s.Scalars["apga.baseline_set"] != 0
-	return nil
+	m.Lagrange = s.Scalars["apga.lagrange"]
+	m.keepStart = s.Scalars["apga.keep_start"]
+	m.keepStarted = s.Scalars["apga.keep_started"] != 0
+	m.sampledSteps = s.Counters["apga.sampled_steps"]
+	if _, ok := s.RNG["apga.sampler"]; !ok {
+		return nil // written before the sampler existed: nothing to restore
+	}
+	return s.RestoreRNG("apga.sampler", m.pcg)
 }
 
 func b2f(b bool) float64 {

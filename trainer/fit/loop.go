@@ -37,6 +37,13 @@ type Method interface {
 	RestoreState(s *checkpoint.State) error
 }
 
+// ExtraEvaluator is a Method with scores beyond the classification
+// metrics, e.g. how well a policy's masks mark the true region. The loop
+// records them in every evaluation (Eval.Extra).
+type ExtraEvaluator interface {
+	EvaluateExtra(ctx context.Context, l *loader.Loader) (map[string]float64, error)
+}
+
 // LoopConfig configures Run.
 type LoopConfig struct {
 	Epochs int
@@ -96,6 +103,31 @@ type Eval struct {
 	Score  float64         `json:"score"`
 	Best   bool            `json:"best"`
 	Reason string          `json:"reason"` // "every" or "epoch"
+	// Extra holds an ExtraEvaluator's scores; in JSON they are keys of the
+	// record itself.
+	Extra map[string]float64 `json:"-"`
+}
+
+// MarshalJSON writes the record with Extra's keys beside the others.
+func (e Eval) MarshalJSON() ([]byte, error) {
+	type plain Eval
+	b, err := json.Marshal(plain(e))
+	if err != nil || len(e.Extra) == 0 {
+		return b, err
+	}
+	m := map[string]json.RawMessage{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	for k, v := range e.Extra {
+		if _, clash := m[k]; clash {
+			return nil, fmt.Errorf("fit: the extra score %q has the name of an evaluation field", k)
+		}
+		if m[k], err = json.Marshal(v); err != nil {
+			return nil, fmt.Errorf("fit: extra score %s: %w", k, err)
+		}
+	}
+	return json.Marshal(m)
 }
 
 // EpochRecord summarises one epoch.
@@ -423,6 +455,11 @@ func (lt *loopState) evaluate(ctx context.Context, epoch, next int, reason strin
 			return ev, fmt.Errorf("epoch %d, step %d: evaluation: %w", epoch+1, lt.step, err)
 		}
 		ev.Val = &rep
+		if x, ok := lt.m.(ExtraEvaluator); ok {
+			if ev.Extra, err = x.EvaluateExtra(ctx, lt.val); err != nil {
+				return ev, fmt.Errorf("epoch %d, step %d: evaluation: %w", epoch+1, lt.step, err)
+			}
+		}
 		ev.Score, _ = SelectScore(rep, lt.cfg.Select)
 		// Ties (e.g. an accuracy that has not moved yet) go to the lower
 		// validation loss.

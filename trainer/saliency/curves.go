@@ -1,6 +1,10 @@
 package saliency
 
-import "fmt"
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+)
 
 // The keys of the RISE scores.
 const (
@@ -11,9 +15,9 @@ const (
 // DefaultSteps is the number of equal steps Curves changes the pixels in.
 const DefaultSteps = 16
 
-// Classifier gives the class probabilities (n×K, row-major) of n images
-// (n×C×H×W, row-major).
-type Classifier func(x []float32, n int) ([]float32, error)
+// Classifier gives the class probabilities (n×K, row-major) of a batch of
+// n images (n×C×H×W).
+type Classifier func(x *tensor.Dense) ([]float32, error)
 
 // Curves returns each image's deletion and insertion AUC for its label's
 // class: maps holds n h×w saliency maps, x the n images (C×h×w each) and
@@ -55,11 +59,11 @@ func Curves(classify Classifier, x, blurred, maps []float32, labels []int, n, c,
 			}
 		}
 		done = upto
-		pd, err := classify(xd, n)
+		pd, err := classify(tensor.New(tensor.WithShape(n, c, h, w), tensor.WithBacking(append([]float32(nil), xd...))))
 		if err != nil {
 			return nil, nil, fmt.Errorf("saliency: deletion step %d: %w", s, err)
 		}
-		pi, err := classify(xi, n)
+		pi, err := classify(tensor.New(tensor.WithShape(n, c, h, w), tensor.WithBacking(append([]float32(nil), xi...))))
 		if err != nil {
 			return nil, nil, fmt.Errorf("saliency: insertion step %d: %w", s, err)
 		}

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"gorgonia.org/tensor"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
@@ -109,7 +111,8 @@ func TestRegionAverages(t *testing.T) {
 func TestCurvesByHand(t *testing.T) {
 	const h, w = 4, 4
 	region := []int{5, 6, 9, 10}
-	classify := func(x []float32, n int) ([]float32, error) {
+	classify := func(xt *tensor.Dense) ([]float32, error) {
+		x, n := xt.Data().([]float32), xt.Shape()[0]
 		out := make([]float32, 2*n)
 		for i := 0; i < n; i++ {
 			var s float32

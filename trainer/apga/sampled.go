@@ -1,0 +1,408 @@
+package apga
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/datasets/loader"
+	"github.com/pgaug/pgaug/trainer/fit"
+	"github.com/pgaug/pgaug/trainer/loss"
+	"github.com/pgaug/pgaug/trainer/ops/spatial"
+)
+
+// How the policy acts (Config.Actions).
+const (
+	// ActionsThreshold takes the action A = 1[P > threshold] (Algorithm 1,
+	// the paper and reference presets).
+	ActionsThreshold = "threshold"
+	// ActionsBernoulli samples A ~ Bernoulli(q) per cell, with per-image
+	// rewards and a leave-one-out baseline (the sampled preset).
+	ActionsBernoulli = "bernoulli"
+)
+
+// How the keep-fraction target is held (Config.KeepMode).
+const (
+	// KeepPenalty adds KeepWeight·(q̄_i − κ)² per image.
+	KeepPenalty = "penalty"
+	// KeepLagrange adds λ·(q̄ − κ) and raises λ by KeepWeight·(q̄ − κ) each
+	// step (dual ascent on the constraint q̄ = κ).
+	KeepLagrange = "lagrange"
+)
+
+// Grid returns the side G of the mask grid for h×w images: MaskGrid, or
+// with MaskGrid 0 and Bernoulli actions one cell per 4×4 pixels (a quarter
+// of the resolution, as Dabkowski & Gal's masks) when the sides allow it;
+// 0 means one action per pixel.
+func (c Config) Grid(h, w int) (int, error) {
+	g := c.MaskGrid
+	if g == 0 {
+		if c.Actions != ActionsBernoulli || h != w || h%4 != 0 || h < 8 {
+			return 0, nil
+		}
+		g = h / 4
+	}
+	if g < 0 || h != w || h%g != 0 {
+		return 0, fmt.Errorf("APGA: a %d×%d mask grid needs square images whose side it divides; the images are %d×%d", g, g, h, w)
+	}
+	if g == h {
+		return 0, nil
+	}
+	return g, nil
+}
+
+// gridPolicyLoss is the policy loss on cell probabilities q = the mean of P
+// over each cell of a g×g grid: mean(−w1·log q − w0·log(1 − q)), with the
+// weights B×1×g×g given at each step. g = 0 is the per-pixel PolicyLoss.
+func gridPolicyLoss(g int) func(*gorgonia.ExprGraph, *gorgonia.Node) (*gorgonia.Node, []*gorgonia.Node, error) {
+	if g == 0 {
+		return PolicyLoss
+	}
+	return func(eg *gorgonia.ExprGraph, out *gorgonia.Node) (*gorgonia.Node, []*gorgonia.Node, error) {
+		s := out.Shape()
+		if s.Dims() != 4 || s[1] != 1 || s[2]%g != 0 || s[3]%g != 0 {
+			return nil, nil, fmt.Errorf("the policy must output one probability channel, B×1×H×W with H and W multiples of the %d×%d grid; it gives %v", g, g, s)
+		}
+		k := [2]int{s[2] / g, s[3] / g}
+		q, err := spatial.AveragePool2D(out, spatial.PoolParams{KernelShape: k, Strides: k})
+		if err != nil {
+			return nil, nil, err
+		}
+		ws := []int{s[0], 1, g, g}
+		w1 := gorgonia.NewTensor(eg, tensor.Float32, 4, gorgonia.WithShape(ws...), gorgonia.WithName("apga.w1"))
+		w0 := gorgonia.NewTensor(eg, tensor.Float32, 4, gorgonia.WithShape(ws...), gorgonia.WithName("apga.w0"))
+		l, err := loss.WeightedBinaryCrossEntropy(q, w1, w0)
+		return l, []*gorgonia.Node{w1, w0}, err
+	}
+}
+
+// cellMeans averages each image's h×w map p over the cells of a g×g grid
+// (g = 0: p itself), as the policy loss's pooling does.
+func cellMeans(p []float32, b, h, w, g int) []float32 {
+	if g == 0 {
+		return append([]float32(nil), p...)
+	}
+	ch, cw := h/g, w/g
+	q := make([]float32, b*g*g)
+	inv := 1 / float64(ch*cw)
+	for i := 0; i < b; i++ {
+		for cy := 0; cy < g; cy++ {
+			for cx := 0; cx < g; cx++ {
+				var s float64
+				for y := cy * ch; y < (cy+1)*ch; y++ {
+					for x := cx * cw; x < (cx+1)*cw; x++ {
+						s += float64(p[(i*h+y)*w+x])
+					}
+				}
+				q[(i*g+cy)*g+cx] = float32(s * inv)
+			}
+		}
+	}
+	return q
+}
+
+// toPixels spreads per-cell values (b×g×g) over their cells' pixels
+// (b×h×w); g = 0 copies per-pixel values.
+func toPixels(v []float32, b, h, w, g int) []float32 {
+	if g == 0 {
+		return append([]float32(nil), v...)
+	}
+	out := make([]float32, b*h*w)
+	ch, cw := h/g, w/g
+	for i := 0; i < b; i++ {
+		for y := 0; y < h; y++ {
+			row := v[(i*g+y/ch)*g:]
+			for x := 0; x < w; x++ {
+				out[(i*h+y)*w+x] = row[x/cw]
+			}
+		}
+	}
+	return out
+}
+
+// maskImages returns copies of x (b×c×h×w) times keep (b×h×w, broadcast
+// over channels), and the fraction of pixels kept per image.
+func maskImages(x []float32, keep []float32, b, c, h, w int) ([]float32, []float64) {
+	hw := h * w
+	out := make([]float32, len(x))
+	frac := make([]float64, b)
+	for i := 0; i < b; i++ {
+		k := keep[i*hw : (i+1)*hw]
+		n := 0
+		for j, v := range k {
+			if v == 0 {
+				continue
+			}
+			n++
+			for ch := 0; ch < c; ch++ {
+				idx := (i*c+ch)*hw + j
+				out[idx] = x[idx] * v
+			}
+		}
+		frac[i] = float64(n) / float64(hw)
+	}
+	return out, frac
+}
+
+// perImageCE is the cross-entropy of each image's logits (n×K) for its
+// label.
+func perImageCE(logits *tensor.Dense, labels []int, classes int) ([]float64, error) {
+	z := logits.Data().([]float32)
+	if len(z) != len(labels)*classes {
+		return nil, fmt.Errorf("the classifier gives %d outputs per image, the dataset has %d classes", len(z)/max(len(labels), 1), classes)
+	}
+	out := make([]float64, len(labels))
+	for i, y := range labels {
+		row := z[i*classes : (i+1)*classes]
+		m := float64(row[0])
+		for _, v := range row[1:] {
+			m = math.Max(m, float64(v))
+		}
+		var s float64
+		for _, v := range row {
+			s += math.Exp(float64(v) - m)
+		}
+		out[i] = m + math.Log(s) - float64(row[y])
+	}
+	return out, nil
+}
+
+// keepTarget is κ at this step: from the first batch's mean keep, linearly
+// to KeepTarget over KeepWarmup steps.
+func (m *Method) keepTarget() float64 {
+	c := m.Cfg
+	if c.KeepWarmup <= 0 || m.sampledSteps >= int64(c.KeepWarmup) {
+		return c.KeepTarget
+	}
+	f := float64(m.sampledSteps) / float64(c.KeepWarmup)
+	return m.keepStart + f*(c.KeepTarget-m.keepStart)
+}
+
+// sampledStep is TrainStep with Bernoulli actions.
+func (m *Method) sampledStep(ctx context.Context, b *loader.Batch, lrScale float64) (map[string]float64, error) {
+	c := m.Cfg
+	x, y, labels, err := batchInputs(b, c.Classes)
+	if err != nil {
+		return nil, err
+	}
+	n, ch, h, w := b.N, b.C, b.H, b.W
+	g, err := c.Grid(h, w)
+	if err != nil {
+		return nil, err
+	}
+	cells := h * w
+	if g > 0 {
+		cells = g * g
+	}
+	k := c.Samples
+	lrC, lrP := c.ClassifierLR*lrScale, c.PolicyLR*lrScale
+
+	// 1. classifier step on the original batch.
+	r1, err := m.Classifier.Step(x, m.ClsOpt, lrC, y)
+	if err != nil {
+		return nil, fmt.Errorf("classifier step on the original batch: %w", err)
+	}
+	// 2. the policy's cell probabilities, and K sampled actions per image.
+	p, err := m.Policy.ForwardTraining(x)
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	if err := checkPolicyShape(p, n, h, w); err != nil {
+		return nil, err
+	}
+	q := cellMeans(p.Data().([]float32), n, h, w, g)
+	samples := make([]float32, k*n*cells) // sample j of image i at (j*n+i)*cells
+	var sampled float64
+	for j := 0; j < k; j++ {
+		for i := 0; i < n; i++ {
+			for cc := 0; cc < cells; cc++ {
+				if m.rng.Float64() < float64(q[i*cells+cc]) {
+					samples[(j*n+i)*cells+cc] = 1
+					sampled++
+				}
+			}
+		}
+	}
+	// 3. the rewards: the classifier's loss on each image with its marked
+	// pixels erased, less its loss on the image, in one pass over the
+	// originals and the K·B erased images (no update).
+	xd := x.Data().([]float32)
+	all := make([]float32, 0, (k+1)*len(xd))
+	all = append(all, xd...)
+	for j := 0; j < k; j++ {
+		marked := toPixels(samples[j*n*cells:(j+1)*n*cells], n, h, w, g)
+		for i := range marked {
+			marked[i] = 1 - marked[i]
+		}
+		erased, _ := maskImages(xd, marked, n, ch, h, w)
+		all = append(all, erased...)
+	}
+	allX := tensor.New(tensor.WithShape((k+1)*n, ch, h, w), tensor.WithBacking(all))
+	var z *tensor.Dense
+	if c.AdversarialEvalMode {
+		z, err = m.Classifier.Forward(allX)
+	} else {
+		z, err = m.Classifier.ForwardBatchStats(allX)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("classifier on the erased images: %w", err)
+	}
+	allLabels := make([]int, 0, (k+1)*n)
+	for j := 0; j <= k; j++ {
+		allLabels = append(allLabels, labels...)
+	}
+	ce, err := perImageCE(z, allLabels, c.Classes)
+	if err != nil {
+		return nil, err
+	}
+	rewards := make([]float64, k*n)
+	var meanR, meanAdv, lossAdv float64
+	for j := 0; j < k; j++ {
+		for i := 0; i < n; i++ {
+			r := ce[(j+1)*n+i] - ce[i]
+			if math.IsNaN(r) || math.IsInf(r, 0) {
+				return nil, fmt.Errorf("the reward of image %s is %v: %w", b.IDs[i], r, fit.ErrNonFinite)
+			}
+			rewards[j*n+i] = r
+			meanR += r / float64(k*n)
+			lossAdv += ce[(j+1)*n+i] / float64(k*n)
+		}
+	}
+	// 4. leave-one-out advantages: A_ij = R_ij − mean of the image's other
+	// samples' rewards; the REINFORCE weights per cell.
+	w1 := make([]float32, n*cells)
+	w0 := make([]float32, n*cells)
+	var advAbs float64
+	for i := 0; i < n; i++ {
+		var sum float64
+		for j := 0; j < k; j++ {
+			sum += rewards[j*n+i]
+		}
+		for j := 0; j < k; j++ {
+			adv := c.AdvantageScale * (rewards[j*n+i] - (sum-rewards[j*n+i])/float64(k-1))
+			advAbs += math.Abs(adv) / float64(k*n)
+			meanAdv += adv / float64(k*n)
+			for cc := 0; cc < cells; cc++ {
+				s := samples[(j*n+i)*cells+cc]
+				w1[i*cells+cc] += float32(adv * float64(s) / float64(k))
+				w0[i*cells+cc] += float32(adv * float64(1-s) / float64(k))
+			}
+		}
+	}
+	// The keep-fraction term and the entropy bonus, as gradients in q
+	// written into the same weights: −w1/q + w0/(1−q) = γ for
+	// w1 = −γ·q(1−q), w0 = γ·q(1−q).
+	if m.sampledSteps == 0 && !m.keepStarted {
+		m.keepStart, m.keepStarted = meanOf(q), true
+	}
+	target := m.keepTarget()
+	qbar := meanOf(q)
+	var entropy float64
+	for i := 0; i < n; i++ {
+		qi := q[i*cells : (i+1)*cells]
+		var gKeep float64
+		switch c.KeepMode {
+		case KeepLagrange:
+			gKeep = m.Lagrange
+		default:
+			gKeep = 2 * c.KeepWeight * (meanOf(qi) - target)
+		}
+		for cc, v := range qi {
+			pv := math.Min(math.Max(float64(v), 1e-6), 1-1e-6)
+			entropy += (-pv*math.Log(pv) - (1-pv)*math.Log(1-pv)) / float64(n*cells)
+			gamma := gKeep + c.Entropy*math.Log(pv/(1-pv))
+			d := float32(gamma * pv * (1 - pv))
+			w1[i*cells+cc] -= d
+			w0[i*cells+cc] += d
+		}
+	}
+	if c.KeepMode == KeepLagrange {
+		m.Lagrange += c.KeepWeight * (qbar - target)
+	}
+	ws := []int{n, 1, h, w}
+	if g > 0 {
+		ws = []int{n, 1, g, g}
+	}
+	rp, err := m.Policy.Step(x, m.PolicyOpt, lrP,
+		tensor.New(tensor.WithShape(ws...), tensor.WithBacking(w1)),
+		tensor.New(tensor.WithShape(ws...), tensor.WithBacking(w0)))
+	if err != nil {
+		return nil, fmt.Errorf("policy step: %w", err)
+	}
+	m.sampledSteps++
+
+	// 5. the aid mask of the updated policy (its deterministic mask, or a
+	// sample); a classifier step on the kept pixels.
+	pAid, err := m.Policy.ForwardTraining(x)
+	if err != nil {
+		return nil, fmt.Errorf("policy (aid mask): %w", err)
+	}
+	qAid := cellMeans(pAid.Data().([]float32), n, h, w, g)
+	keepCells := make([]float32, len(qAid))
+	for i, v := range qAid {
+		if c.AidSample && m.rng.Float64() < float64(v) || !c.AidSample && float64(v) > c.Threshold {
+			keepCells[i] = 1
+		}
+	}
+	aid, frac := maskImages(xd, toPixels(keepCells, n, h, w, g), n, ch, h, w)
+	kept := 0.0
+	for _, f := range frac {
+		kept += f / float64(n)
+	}
+	xAid := tensor.New(tensor.WithShape(n, ch, h, w), tensor.WithBacking(aid))
+	lAid, skipped, err := m.aidStep(xAid, y, labels, kept, lrC)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]float64{
+		"loss": float64(r1.Loss), "loss_adv": lossAdv, "loss_aid": lAid, "reward": meanR, "advantage_abs": advAbs,
+		"policy_loss": float64(rp.Loss), "mask_keep": kept, "p_mean": meanOf(qAid), "sample_keep": sampled / float64(k*n*cells),
+		"keep_target": target, "lagrange": m.Lagrange, "entropy": entropy, "aid_skipped": skipped,
+	}, nil
+}
+
+// aidStep is the classifier step on the aid-masked batch, or, when the
+// collapse guard says the mask kept too little or too much, its loss alone.
+func (m *Method) aidStep(xAid, y *tensor.Dense, labels []int, kept, lr float64) (lAid, skipped float64, err error) {
+	c := m.Cfg
+	if kept < c.AidKeepMin || kept > c.AidKeepMax {
+		zAid, err := m.Classifier.Forward(xAid)
+		if err != nil {
+			return 0, 1, fmt.Errorf("classifier on the aid-masked batch: %w", err)
+		}
+		lAid, err = meanCE(zAid, labels, c.Classes)
+		return lAid, 1, err
+	}
+	r, err := m.Classifier.Step(xAid, m.ClsOpt, lr, y)
+	if err != nil {
+		return 0, 0, fmt.Errorf("classifier step on the aid-masked batch: %w", err)
+	}
+	return float64(r.Loss), 0, nil
+}
+
+func checkPolicyShape(p *tensor.Dense, n, h, w int) error {
+	if s := p.Shape(); len(s) != 4 || s[0] != n || s[1] != 1 || s[2] != h || s[3] != w {
+		return fmt.Errorf("policy output %v does not match the images (want %d×1×%d×%d)", p.Shape(), n, h, w)
+	}
+	return nil
+}
+
+// newSampler is the action sampler of a seed.
+func newSampler(seed uint64) (*rand.PCG, *rand.Rand) {
+	pcg := rand.NewPCG(seed, 0x61706761)
+	return pcg, rand.New(pcg)
+}
+
+// SampledPreset is the sampled preset: Bernoulli actions on a grid of 4×4
+// pixel cells, K = 4 samples per image with the leave-one-out baseline, a
+// keep target held by a penalty, an entropy bonus, rewards in evaluation
+// mode, and the collapse guard on.
+func SampledPreset() Config {
+	return Config{Preset: "sampled", Actions: ActionsBernoulli, ClassifierLR: 1e-4, PolicyLR: 1e-4, BaselineDecay: 0.5,
+		AdvantageScale: 1, Threshold: 0.5, Samples: 4, KeepTarget: 0.25, KeepMode: KeepPenalty, KeepWeight: 1,
+		Entropy: 0.01, AdversarialEvalMode: true, AidKeepMin: 0.02, AidKeepMax: 0.98}
+}
