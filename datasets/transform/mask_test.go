@@ -64,3 +64,21 @@ func TestApplyMaskFollowsTheImage(t *testing.T) {
 		t.Fatalf("a draw before a random flip must be refused: %v", err)
 	}
 }
+
+func TestBlackLevel(t *testing.T) {
+	p, err := Parse("resize=8,channels=3,normalize=0.5/0.25/0:0.25/0.5/2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.BlackLevel(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{-2, -0.5, 0}
+	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("black level %v, want %v", got, want)
+	}
+	if got, _ := (Pipeline{}).BlackLevel(2); len(got) != 2 || got[0] != 0 || got[1] != 0 {
+		t.Fatalf("no value transform: %v, want zeros", got)
+	}
+}

@@ -673,3 +673,23 @@ func (p Pipeline) ApplyMask(mask []uint8, h, w int, rng *rand.Rand) (out []uint8
 	}
 	return out, im.H, im.W, nil
 }
+
+// BlackLevel is what a black pixel (0 in every one of the dataset's
+// channels) becomes through the pipeline's value transforms (Channels,
+// Normalize): the value per output channel that erases a pixel to black in
+// the network's input space.
+func (p Pipeline) BlackLevel(channels int) ([]float32, error) {
+	if channels < 1 {
+		return nil, fmt.Errorf("black level of %d channels", channels)
+	}
+	im := &Image{C: channels, H: 1, W: 1, Pix: make([]float32, channels)}
+	for _, t := range p {
+		switch t.(type) {
+		case Channels, Normalize:
+			if err := t.Apply(im, nil); err != nil {
+				return nil, fmt.Errorf("%s: %w", t, err)
+			}
+		}
+	}
+	return append([]float32(nil), im.Pix[:im.C]...), nil
+}
