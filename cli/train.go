@@ -186,6 +186,17 @@ func trainAPGACommand() *cli.Command {
 				&cli.Float64Flag{Name: "aid-min-keep", Usage: "collapse guard: skip the aid-mask classifier step when the aid mask keeps less than this fraction of the batch's pixels (0: off, as Algorithm 1; 0.02 guards against a policy that blanks everything)"},
 				&cli.Float64Flag{Name: "aid-max-keep", Value: 1, Usage: "collapse guard: skip the aid-mask classifier step when the aid mask keeps more than this fraction (1: off)"},
 				&cli.BoolFlag{Name: "tta", Usage: "select and report with test-time augmentation (mean softmax of the image and its aid-masked copy)"},
+				&cli.IntFlag{Name: "mask-grid", Usage: "sampled: one action per cell of a G×G grid (0: cells of 4×4 pixels where the side allows)"},
+				&cli.IntFlag{Name: "samples", Usage: "sampled: actions K sampled per image, with the leave-one-out baseline (preset: 4)"},
+				&cli.Float64Flag{Name: "keep-target", Usage: "sampled: the fraction κ of the image the policy should mark (preset: 0.25)"},
+				&cli.StringFlag{Name: "keep-mode", Usage: "sampled: hold κ by a penalty or a Lagrange multiplier (penalty, lagrange)"},
+				&cli.Float64Flag{Name: "keep-weight", Usage: "sampled: the penalty's weight, or the multiplier's step (preset: 1)"},
+				&cli.IntFlag{Name: "keep-warmup", Usage: "sampled: steps over which the target goes from the first batch's keep to κ"},
+				&cli.Float64Flag{Name: "entropy", Usage: "sampled: weight β of the entropy bonus β·H(q) (preset: 0.01)"},
+				&cli.BoolFlag{Name: "aid-sample", Usage: "sampled: the aid step on a sampled mask instead of q > 0.5"},
+				&cli.BoolFlag{Name: "aid-batch-stats", Usage: "train the aid step on the aid batch's BatchNorm statistics without folding them into the running ones"},
+				&cli.Float64Flag{Name: "policy-start", Usage: "start the policy at probability P everywhere (the bias of its last layer set to logit(P)); 0: as initialised"},
+				&cli.StringFlag{Name: "fill", Usage: "sampled: what erased pixels become: zero (0 in the normalised input), black (a black pixel's value), blur (a blurred copy)"},
 				&cli.IntFlag{Name: "grid-images", Value: 6, Usage: "validation images per mask grid (negative: no grids)"},
 			},
 			commonFlags(loopDefaults{epochs: 20, batch: 25, schedule: "constant"}),
@@ -205,13 +216,15 @@ func trainAPGACommand() *cli.Command {
 			}
 			common := commonFrom(c)
 			copt, popt := optimFrom(c, ""), optimFrom(c, "policy-")
-			if mc.Preset == "reference" {
+			if mc.Preset == "reference" || mc.Preset == "sampled" {
 				if !c.IsSet("lr") {
 					copt.LR = mc.ClassifierLR
 				}
 				if !c.IsSet("policy-lr") {
 					popt.LR = mc.PolicyLR
 				}
+			}
+			if mc.Preset == "reference" {
 				if !c.IsSet("eval-every") {
 					common.EvalEvery = 100
 				}
@@ -250,12 +263,46 @@ func trainAPGACommand() *cli.Command {
 			if c.IsSet("threshold") {
 				mc.Threshold = c.Float64("threshold")
 			}
-			mc.AidKeepMin, mc.AidKeepMax = c.Float64("aid-min-keep"), c.Float64("aid-max-keep")
+			if c.IsSet("aid-min-keep") {
+				mc.AidKeepMin = c.Float64("aid-min-keep")
+			}
+			if c.IsSet("aid-max-keep") || mc.AidKeepMax == 0 {
+				mc.AidKeepMax = c.Float64("aid-max-keep")
+			}
 			mc.TTA = c.Bool("tta")
+			for _, f := range []struct {
+				name string
+				dst  *int
+			}{{"mask-grid", &mc.MaskGrid}, {"samples", &mc.Samples}, {"keep-warmup", &mc.KeepWarmup}} {
+				if c.IsSet(f.name) {
+					*f.dst = c.Int(f.name)
+				}
+			}
+			for _, f := range []struct {
+				name string
+				dst  *float64
+			}{{"keep-target", &mc.KeepTarget}, {"keep-weight", &mc.KeepWeight}, {"entropy", &mc.Entropy}} {
+				if c.IsSet(f.name) {
+					*f.dst = c.Float64(f.name)
+				}
+			}
+			if c.IsSet("keep-mode") {
+				mc.KeepMode = c.String("keep-mode")
+			}
+			if c.IsSet("fill") {
+				mc.Fill = c.String("fill")
+			}
+			if c.IsSet("aid-batch-stats") {
+				mc.AidBatchStats = c.Bool("aid-batch-stats")
+			}
+			if c.IsSet("aid-sample") {
+				mc.AidSample = c.Bool("aid-sample")
+			}
+			mc.Seed = common.Seed + 4
 			res, err := pipeline.TrainAPGA(c.Context, pipeline.APGAConfig{
 				Common: common, Classifier: c.String("classifier"), Policy: c.String("policy"),
 				Freeze: c.StringSlice("freeze"), PolicyFreeze: c.StringSlice("policy-freeze"),
-				ClassifierOpt: copt, PolicyOpt: popt, Method: mc, GridImages: c.Int("grid-images"),
+				ClassifierOpt: copt, PolicyOpt: popt, Method: mc, GridImages: c.Int("grid-images"), PolicyStart: c.Float64("policy-start"),
 			})
 			if err != nil {
 				return fmt.Errorf("train apga: %w", err)

@@ -9,6 +9,8 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/datasets/loader"
+	"github.com/pgaug/pgaug/onnx/importer"
+	"github.com/pgaug/pgaug/onnx/modelops"
 	"github.com/pgaug/pgaug/trainer/apga"
 	"github.com/pgaug/pgaug/trainer/fit"
 	"github.com/pgaug/pgaug/trainer/metrics"
@@ -26,6 +28,10 @@ type APGAConfig struct {
 	Freeze, PolicyFreeze     []string
 	ClassifierOpt, PolicyOpt Optim // the learning rates are Method's
 	Method                   apga.Config
+	// PolicyStart, when in (0, 1), sets the bias of the policy's last layer
+	// to logit(PolicyStart), so that P starts there (modelops.
+	// SetOutputProbability); 0 leaves the policy as it is.
+	PolicyStart float64
 	// GridImages is the number of validation images in each mask grid
 	// (0: 6; negative: no grids).
 	GridImages int `fingerprint:"-"`
@@ -45,7 +51,7 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("classifier: %w", err)
 	}
-	pm, psrc, err := importSource(cfg.Policy, 1, d.c, d.h, cfg.Seed+1, cfg.PolicyFreeze)
+	pm, psrc, err := importPolicy(cfg.Policy, d.c, d.h, cfg.Seed+1, cfg.PolicyFreeze, cfg.PolicyStart)
 	if err != nil {
 		return res, fmt.Errorf("policy: %w", err)
 	}
@@ -67,6 +73,11 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 	if err != nil {
 		return res, err
 	}
+	method.Saliency = saliencyEval(d)
+	if method.Black, err = d.train.Config().Transform.BlackLevel(int(d.ds.Row(0).Channels)); err != nil {
+		return res, fmt.Errorf("the black level of the training transform: %w", err)
+	}
+	method.Blur = method.Saliency.Blur
 	grids := cfg.GridImages
 	if grids == 0 {
 		grids = 6
@@ -129,6 +140,32 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 	return res, writeJSONFile(filepath.Join(cfg.OutDir, SummaryFile), res)
 }
 
+// importPolicy imports an APGA policy (ONNX or zoo:NAME) with one output
+// channel, starting it at probability start (0: as it is).
+func importPolicy(spec string, channels, size int, seed uint64, freeze []string, start float64) (*importer.Model, string, error) {
+	mp, desc, err := ModelSource(spec, 1, channels, size, seed)
+	if err != nil {
+		return nil, "", err
+	}
+	if start != 0 {
+		bias, err := modelops.SetOutputProbability(mp, start)
+		if err != nil {
+			return nil, "", fmt.Errorf("starting %s at P = %g: %w", desc, start, err)
+		}
+		desc += fmt.Sprintf(" (%s set so that P starts at %g)", bias, start)
+	}
+	m, err := importer.Import(mp, importer.Options{Source: desc})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(freeze) > 0 {
+		if _, err := m.Freeze(freeze...); err != nil {
+			return nil, "", err
+		}
+	}
+	return m, desc, nil
+}
+
 // addFinal scores m on val and test under keys with a suffix.
 func addFinal(ctx context.Context, res *RunResult, d *runData, m fit.Method, suffix string) error {
 	for _, s := range []struct {
@@ -143,6 +180,18 @@ func addFinal(ctx context.Context, res *RunResult, d *runData, m fit.Method, suf
 			return fmt.Errorf("evaluation on %s: %w", s.name, err)
 		}
 		res.Final[s.name+suffix] = r
+		if x, ok := m.(fit.ExtraEvaluator); ok && suffix == "" {
+			extra, err := x.EvaluateExtra(ctx, s.l)
+			if err != nil {
+				return fmt.Errorf("saliency scores on %s: %w", s.name, err)
+			}
+			if len(extra) > 0 {
+				if res.Saliency == nil {
+					res.Saliency = map[string]map[string]float64{}
+				}
+				res.Saliency[s.name] = extra
+			}
+		}
 	}
 	return nil
 }

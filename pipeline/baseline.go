@@ -42,7 +42,10 @@ type RunResult struct {
 	Policy     string                    `json:"policy,omitempty"`
 	Loop       fit.Summary               `json:"loop"`
 	Final      map[string]metrics.Report `json:"final"` // val/test (and *_tta) of the selected model
-	Settings   any                       `json:"settings"`
+	// Saliency holds the selected model's saliency scores per split (APGA's
+	// policy maps, the Grad-CAM maps; see package saliency).
+	Saliency map[string]map[string]float64 `json:"saliency,omitempty"`
+	Settings any                           `json:"settings"`
 }
 
 // NewOptimizer builds the optimizer a config names.
@@ -112,6 +115,9 @@ func Train(ctx context.Context, cfg TrainConfig) (RunResult, error) {
 	}, net, opt, cam)
 	if err != nil {
 		return res, err
+	}
+	if cam != nil {
+		method.Saliency = saliencyEval(d)
 	}
 	meta := baseMeta(res.Method, cfg.Common, d, source)
 	meta["pgaug.optimizer"] = cfg.Opt.String()

@@ -92,6 +92,12 @@ type Config struct {
 	// AidSample takes the aid step on a sampled mask instead of the
 	// deterministic q > Threshold.
 	AidSample bool
+	// Fill is what erased pixels become: FillZero, FillBlack or FillBlur
+	// ("" is zero).
+	Fill string
+	// AidBatchStats trains the aid step with the aid batch's BatchNorm
+	// statistics without folding them into the running statistics.
+	AidBatchStats bool
 	// Seed seeds the action sampler.
 	Seed uint64
 }
@@ -133,6 +139,11 @@ type Method struct {
 	// Saliency, when set, makes EvaluateExtra score the policy's maps (see
 	// package saliency).
 	Saliency *saliency.Eval
+	// Black is the input value of a black pixel per channel, and Blur
+	// blurs n images of c×h×w: what erased pixels become with FillBlack
+	// and FillBlur.
+	Black []float32
+	Blur  func(x []float32, n, c, h, w int) ([]float32, error)
 
 	pcg          *rand.PCG
 	rng          *rand.Rand
@@ -178,6 +189,11 @@ func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Op
 		case KeepPenalty, KeepLagrange:
 		default:
 			return nil, fmt.Errorf("APGA: keep mode %q: want %s or %s", cfg.KeepMode, KeepPenalty, KeepLagrange)
+		}
+		switch cfg.Fill {
+		case "", FillZero, FillBlack, FillBlur:
+		default:
+			return nil, fmt.Errorf("APGA: fill %q: want %s, %s or %s", cfg.Fill, FillZero, FillBlack, FillBlur)
 		}
 		if cfg.KeepWeight < 0 || cfg.Entropy < 0 || cfg.KeepWarmup < 0 || cfg.MaskGrid < 0 {
 			return nil, fmt.Errorf("APGA: keep weight %v, entropy %v, warm-up %d and mask grid %d must not be negative", cfg.KeepWeight, cfg.Entropy, cfg.KeepWarmup, cfg.MaskGrid)
@@ -485,7 +501,13 @@ func (m *Method) masks(x *tensor.Dense) (prob []float32, masked *tensor.Dense, k
 			keep[i] = 1
 		}
 	}
-	xm, kept := maskImages(x.Data().([]float32), keep, s[0], s[1], s[2], s[3])
+	var fill []float32
+	if m.Cfg.Actions == ActionsBernoulli {
+		if fill, err = m.fillImages(x.Data().([]float32), s[0], s[1], s[2], s[3]); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	xm, kept := maskImages(x.Data().([]float32), keep, fill, s[0], s[1], s[2], s[3])
 	return prob, tensor.New(tensor.WithShape(s...), tensor.WithBacking(xm)), kept, nil
 }
 

@@ -124,11 +124,15 @@ func toPixels(v []float32, b, h, w, g int) []float32 {
 	return out
 }
 
-// maskImages returns copies of x (b×c×h×w) times keep (b×h×w, broadcast
-// over channels), and the fraction of pixels kept per image.
-func maskImages(x []float32, keep []float32, b, c, h, w int) ([]float32, []float64) {
+// maskImages returns copies of x (b×c×h×w) with the pixels where keep
+// (b×h×w, broadcast over channels) is 0 replaced by fill's (nil: by 0), and
+// the fraction of pixels kept per image.
+func maskImages(x, keep, fill []float32, b, c, h, w int) ([]float32, []float64) {
 	hw := h * w
 	out := make([]float32, len(x))
+	if fill != nil {
+		copy(out, fill)
+	}
 	frac := make([]float64, b)
 	for i := 0; i < b; i++ {
 		k := keep[i*hw : (i+1)*hw]
@@ -140,12 +144,52 @@ func maskImages(x []float32, keep []float32, b, c, h, w int) ([]float32, []float
 			n++
 			for ch := 0; ch < c; ch++ {
 				idx := (i*c+ch)*hw + j
-				out[idx] = x[idx] * v
+				out[idx] = x[idx]
 			}
 		}
 		frac[i] = float64(n) / float64(hw)
 	}
 	return out, frac
+}
+
+// What erased pixels become (Config.Fill).
+const (
+	// FillZero: 0 in the network's input space, the mean of a normalised
+	// image (the paper's x ⊙ (1 − A) on the input tensor).
+	FillZero = "zero"
+	// FillBlack: the input value of a black pixel (Method.Black), so that
+	// erasing a dark background changes nothing.
+	FillBlack = "black"
+	// FillBlur: a blurred copy of the image (Method.Blur), which removes
+	// small structure without drawing edges.
+	FillBlur = "blur"
+)
+
+// fillImages is what the erased pixels of x (n×c×h×w) become; nil means 0.
+func (m *Method) fillImages(x []float32, n, c, h, w int) ([]float32, error) {
+	switch m.Cfg.Fill {
+	case "", FillZero:
+		return nil, nil
+	case FillBlack:
+		if len(m.Black) != c {
+			return nil, fmt.Errorf("APGA: fill black needs the black level of each of the %d channels (Method.Black has %d)", c, len(m.Black))
+		}
+		out := make([]float32, len(x))
+		hw := h * w
+		for i := 0; i < n*c; i++ {
+			v := m.Black[i%c]
+			for j := i * hw; j < (i+1)*hw; j++ {
+				out[j] = v
+			}
+		}
+		return out, nil
+	case FillBlur:
+		if m.Blur == nil {
+			return nil, fmt.Errorf("APGA: fill blur needs Method.Blur")
+		}
+		return m.Blur(x, n, c, h, w)
+	}
+	return nil, fmt.Errorf("APGA: fill %q: want %s, %s or %s", m.Cfg.Fill, FillZero, FillBlack, FillBlur)
 }
 
 // perImageCE is the cross-entropy of each image's logits (n×K) for its
@@ -231,6 +275,10 @@ func (m *Method) sampledStep(ctx context.Context, b *loader.Batch, lrScale float
 	// pixels erased, less its loss on the image, in one pass over the
 	// originals and the K·B erased images (no update).
 	xd := x.Data().([]float32)
+	fill, err := m.fillImages(xd, n, ch, h, w)
+	if err != nil {
+		return nil, err
+	}
 	all := make([]float32, 0, (k+1)*len(xd))
 	all = append(all, xd...)
 	for j := 0; j < k; j++ {
@@ -238,7 +286,7 @@ func (m *Method) sampledStep(ctx context.Context, b *loader.Batch, lrScale float
 		for i := range marked {
 			marked[i] = 1 - marked[i]
 		}
-		erased, _ := maskImages(xd, marked, n, ch, h, w)
+		erased, _ := maskImages(xd, marked, fill, n, ch, h, w)
 		all = append(all, erased...)
 	}
 	allX := tensor.New(tensor.WithShape((k+1)*n, ch, h, w), tensor.WithBacking(all))
@@ -348,7 +396,7 @@ func (m *Method) sampledStep(ctx context.Context, b *loader.Batch, lrScale float
 			keepCells[i] = 1
 		}
 	}
-	aid, frac := maskImages(xd, toPixels(keepCells, n, h, w, g), n, ch, h, w)
+	aid, frac := maskImages(xd, toPixels(keepCells, n, h, w, g), fill, n, ch, h, w)
 	kept := 0.0
 	for _, f := range frac {
 		kept += f / float64(n)
@@ -376,6 +424,14 @@ func (m *Method) aidStep(xAid, y *tensor.Dense, labels []int, kept, lr float64) 
 		}
 		lAid, err = meanCE(zAid, labels, c.Classes)
 		return lAid, 1, err
+	}
+	if c.AidBatchStats {
+		// Train on the aid batch with its own statistics, but leave the
+		// running ones to the original images: a batch that keeps a tenth of
+		// each image has other statistics, and folding them in skews
+		// evaluation.
+		m.Classifier.Recount = true
+		defer func() { m.Classifier.Recount = false }()
 	}
 	r, err := m.Classifier.Step(xAid, m.ClsOpt, lr, y)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/pgaug/pgaug/trainer/metrics"
 	"github.com/pgaug/pgaug/trainer/netstep"
 	"github.com/pgaug/pgaug/trainer/optim"
+	"github.com/pgaug/pgaug/trainer/saliency"
 )
 
 // Augmentation names a baseline.
@@ -62,6 +63,9 @@ type Method struct {
 	Opt optim.Optimizer
 	// CAM gives the Grad-CAM masks (Aug == GradCAM): a frozen classifier.
 	CAM *gradcam.Explainer
+	// Saliency, when set (and CAM is), makes EvaluateExtra score the
+	// Grad-CAM maps as APGA's policy maps are scored, so the two compare.
+	Saliency *saliency.Eval
 
 	pcg *rand.PCG
 	rng *rand.Rand
@@ -187,6 +191,31 @@ func b2f(b bool) float64 {
 // Evaluate scores the classifier on l.
 func (m *Method) Evaluate(ctx context.Context, l *loader.Loader) (metrics.Report, error) {
 	return fit.Evaluate(ctx, m.Net, l, m.Cfg.Classes)
+}
+
+// EvaluateExtra scores the Grad-CAM maps and masks on l (see package
+// saliency), with the deletion and insertion curves of the classifier being
+// trained; it implements fit.ExtraEvaluator. Without CAM or Saliency it
+// scores nothing.
+func (m *Method) EvaluateExtra(ctx context.Context, l *loader.Loader) (map[string]float64, error) {
+	if m.CAM == nil || m.Saliency == nil {
+		return nil, nil
+	}
+	e := *m.Saliency
+	e.Threshold = float64(m.CAM.Threshold())
+	maps := func(x *tensor.Dense) ([]float32, error) {
+		s := x.Shape()
+		cams, _, err := m.CAM.Maps(x.Data().([]float32), s[0], s[1], s[2], s[3])
+		return cams, err
+	}
+	classify := func(x *tensor.Dense) ([]float32, error) {
+		z, err := m.Net.Forward(x)
+		if err != nil {
+			return nil, err
+		}
+		return metrics.Softmax(z.Data().([]float32), m.Cfg.Classes), nil
+	}
+	return e.Evaluate(ctx, l, maps, classify, m.Cfg.Classes)
 }
 
 // SaveState adds the classifier, its optimizer and the augmentation RNG.
