@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/pgaug/pgaug/pipeline"
+	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
 // pipelineCommands returns the commands of the "pipeline" group.
@@ -155,7 +156,8 @@ func experimentCommand() *cli.Command {
 			"deviation and 95% Student-t intervals, in DIR/results.md (a Markdown table), DIR/results.json\n" +
 			"and DIR/experiment.html (with links to every seed's report). An interrupted experiment\n" +
 			"continues where it stopped.\n\n" + stagesHelp + configHelp,
-		Flags: runFlags(),
+		Flags:       runFlags(),
+		Subcommands: []*cli.Command{experimentCompareCommand()},
 		Action: func(c *cli.Context) error {
 			cfg, err := runConfig(c)
 			if err != nil {
@@ -170,6 +172,43 @@ func experimentCommand() *cli.Command {
 			}
 			fmt.Fprint(c.App.Writer, res.Markdown)
 			fmt.Fprintf(c.App.Writer, "report: %s\n", res.Report)
+			return nil
+		},
+	}
+}
+
+func experimentCompareCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "compare",
+		Usage:     "one table of several experiments' results (e.g. APGA presets run with --reuse-from one another)",
+		ArgsUsage: "LABEL=DIR [LABEL=DIR ...]",
+		Description: "Reads each DIR/results.json (written by pgaug experiment) and prints one Markdown table of\n" +
+			"every method, named LABEL: method; rows the experiments share with the same numbers (the\n" +
+			"converged start, stages taken with --reuse-from) appear once. The experiments must have the same\n" +
+			"seeds. -o also writes the table to a file.",
+		Flags: []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "Markdown file to write (atomically)"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.Exit("want at least one LABEL=DIR", 2)
+			}
+			var exps []pipeline.Labeled
+			for _, a := range c.Args().Slice() {
+				label, dir, ok := strings.Cut(a, "=")
+				if !ok || label == "" || dir == "" {
+					return cli.Exit(fmt.Sprintf("%q: want LABEL=DIR", a), 2)
+				}
+				exps = append(exps, pipeline.Labeled{Label: label, Dir: dir})
+			}
+			res, err := pipeline.CompareExperiments(exps)
+			if err != nil {
+				return err
+			}
+			fmt.Fprint(c.App.Writer, res.Markdown)
+			if out := c.String("output"); out != "" {
+				if err := atomicfile.WriteBytes(out, []byte(res.Markdown)); err != nil {
+					return err
+				}
+			}
 			return nil
 		},
 	}

@@ -195,6 +195,8 @@ func trainAPGACommand() *cli.Command {
 				&cli.Float64Flag{Name: "entropy", Usage: "sampled: weight β of the entropy bonus β·H(q) (preset: 0.01)"},
 				&cli.BoolFlag{Name: "aid-sample", Usage: "sampled: the aid step on a sampled mask instead of q > 0.5"},
 				&cli.BoolFlag{Name: "aid-batch-stats", Usage: "train the aid step on the aid batch's BatchNorm statistics without folding them into the running ones"},
+				&cli.StringFlag{Name: "policy-init", Value: "none", Usage: "gradcam: first train the policy for --policy-init-epochs on the classifier's Grad-CAM masks (a stand-in for a pretrained segmenter); none"},
+				&cli.IntFlag{Name: "policy-init-epochs", Value: 2, Usage: "epochs of the --policy-init gradcam start"},
 				&cli.Float64Flag{Name: "policy-start", Usage: "start the policy at probability P everywhere (the bias of its last layer set to logit(P)); 0: as initialised"},
 				&cli.StringFlag{Name: "fill", Usage: "sampled: what erased pixels become: zero (0 in the normalised input), black (a black pixel's value), blur (a blurred copy)"},
 				&cli.IntFlag{Name: "grid-images", Value: 6, Usage: "validation images per mask grid (negative: no grids)"},
@@ -289,6 +291,9 @@ func trainAPGACommand() *cli.Command {
 			if c.IsSet("keep-mode") {
 				mc.KeepMode = c.String("keep-mode")
 			}
+			if c.IsSet("policy-start") {
+				mc.PolicyStart = c.Float64("policy-start")
+			}
 			if c.IsSet("fill") {
 				mc.Fill = c.String("fill")
 			}
@@ -302,7 +307,8 @@ func trainAPGACommand() *cli.Command {
 			res, err := pipeline.TrainAPGA(c.Context, pipeline.APGAConfig{
 				Common: common, Classifier: c.String("classifier"), Policy: c.String("policy"),
 				Freeze: c.StringSlice("freeze"), PolicyFreeze: c.StringSlice("policy-freeze"),
-				ClassifierOpt: copt, PolicyOpt: popt, Method: mc, GridImages: c.Int("grid-images"), PolicyStart: c.Float64("policy-start"),
+				ClassifierOpt: copt, PolicyOpt: popt, Method: mc, GridImages: c.Int("grid-images"),
+				PolicyInit: c.String("policy-init"), PolicyInitEpochs: c.Int("policy-init-epochs"),
 			})
 			if err != nil {
 				return fmt.Errorf("train apga: %w", err)

@@ -5,16 +5,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/datasets/loader"
 	"github.com/pgaug/pgaug/onnx/importer"
 	"github.com/pgaug/pgaug/onnx/modelops"
+	"github.com/pgaug/pgaug/pipeline/report"
 	"github.com/pgaug/pgaug/trainer/apga"
+	"github.com/pgaug/pgaug/trainer/checkpoint"
 	"github.com/pgaug/pgaug/trainer/fit"
+	"github.com/pgaug/pgaug/trainer/gradcam"
 	"github.com/pgaug/pgaug/trainer/metrics"
 	"github.com/pgaug/pgaug/trainer/netstep"
+	"github.com/pgaug/pgaug/trainer/optim"
 )
 
 // APGAConfig configures `pgaug train apga`.
@@ -28,10 +33,11 @@ type APGAConfig struct {
 	Freeze, PolicyFreeze     []string
 	ClassifierOpt, PolicyOpt Optim // the learning rates are Method's
 	Method                   apga.Config
-	// PolicyStart, when in (0, 1), sets the bias of the policy's last layer
-	// to logit(PolicyStart), so that P starts there (modelops.
-	// SetOutputProbability); 0 leaves the policy as it is.
-	PolicyStart float64
+	// PolicyInit "gradcam" first distils the classifier's Grad-CAM masks
+	// into the policy for PolicyInitEpochs epochs (a stand-in for a
+	// pretrained segmenter); "" starts APGA from the policy as it is.
+	PolicyInit       string
+	PolicyInitEpochs int
 	// GridImages is the number of validation images in each mask grid
 	// (0: 6; negative: no grids).
 	GridImages int `fingerprint:"-"`
@@ -51,7 +57,7 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("classifier: %w", err)
 	}
-	pm, psrc, err := importPolicy(cfg.Policy, d.c, d.h, cfg.Seed+1, cfg.PolicyFreeze, cfg.PolicyStart)
+	pm, psrc, err := importPolicy(cfg.Policy, d.c, d.h, cfg.Seed+1, cfg.PolicyFreeze, cfg.Method.PolicyStart)
 	if err != nil {
 		return res, fmt.Errorf("policy: %w", err)
 	}
@@ -92,6 +98,12 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 		}
 	}
 	hook := func(lc *fit.LoopConfig) {
+		lc.OnEpoch = func(rec fit.EpochRecord) error {
+			if what, ok := apga.Collapsed(rec.Mean["mask_keep"]); ok && cfg.Log != nil {
+				fmt.Fprintf(cfg.Log, "APGA epoch %d: the policy collapsed: its aid mask kept %.1f%% of the pixels (%s)\n", rec.Epoch, 100*rec.Mean["mask_keep"], what)
+			}
+			return nil
+		}
 		if sample == nil {
 			return
 		}
@@ -104,8 +116,19 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 			return drawMaskGrid(path, sample, prob, masked, mc.Threshold, fmt.Sprintf("APGA, step %d (epoch %d)", ev.Step, ev.Epoch))
 		}
 	}
+	if err := policyInit(ctx, cfg, d, cm, method); err != nil {
+		return res, err
+	}
 	if err := runMethod(ctx, &res, cfg.Common, d, method, "apga", cfg, hook, nil); err != nil {
 		return res, err
+	}
+	if note, err := collapseNote(filepath.Join(cfg.OutDir, MetricsLog)); err != nil {
+		return res, err
+	} else if note != "" {
+		res.Warnings = append(res.Warnings, note)
+		if cfg.Log != nil {
+			fmt.Fprintln(cfg.Log, "APGA: "+note)
+		}
 	}
 	if mc.TTA {
 		// The final numbers above already use TTA; add the plain ones.
@@ -164,6 +187,107 @@ func importPolicy(spec string, channels, size int, seed uint64, freeze []string,
 		}
 	}
 	return m, desc, nil
+}
+
+// policyInit distils the classifier's Grad-CAM masks into the policy
+// (PolicyInit "gradcam") unless the run resumes from a checkpoint, which
+// holds the policy as distilled and trained since.
+func policyInit(ctx context.Context, cfg APGAConfig, d *runData, classifier *importer.Model, m *apga.Method) error {
+	switch cfg.PolicyInit {
+	case "", "none":
+		return nil
+	case "gradcam":
+	default:
+		return fmt.Errorf("policy initialisation %q: want none or gradcam", cfg.PolicyInit)
+	}
+	if cfg.Resume {
+		if _, ok, err := checkpoint.Latest(filepath.Join(cfg.OutDir, "checkpoints")); err != nil || ok {
+			return err
+		}
+	}
+	epochs := cfg.PolicyInitEpochs
+	if epochs <= 0 {
+		epochs = DefaultPolicyInitEpochs
+	}
+	frozen, err := gradcam.FrozenCopy(classifier)
+	if err != nil {
+		return err
+	}
+	cam, err := gradcam.New(frozen, "")
+	if err != nil {
+		return fmt.Errorf("Grad-CAM of the classifier for the policy's start: %w", err)
+	}
+	defer cam.Close()
+	target := func(x *tensor.Dense) ([]float32, error) {
+		s := x.Shape()
+		masks, _, err := cam.Masks(x.Data().([]float32), s[0], s[1], s[2], s[3])
+		return masks, err
+	}
+	loss, err := m.Distil(ctx, d.train, epochs, optim.NewAdam(0), cfg.PolicyOpt.LR, target)
+	if err != nil {
+		return fmt.Errorf("distilling Grad-CAM masks into the policy: %w", err)
+	}
+	if cfg.Log != nil {
+		fmt.Fprintf(cfg.Log, "APGA: the policy learned the classifier's Grad-CAM masks (layer %s, cam > %g) for %d epochs first (loss %.4f)\n", cam.Layer(), cam.Threshold(), epochs, loss)
+	}
+	return nil
+}
+
+// DefaultPolicyInitEpochs is how long the Grad-CAM start trains the policy.
+const DefaultPolicyInitEpochs = 2
+
+// collapseNote reads a run's epoch records and says in words in which
+// epochs the policy collapsed ("" when it never did).
+func collapseNote(metricsLog string) (string, error) {
+	rows, err := report.ReadJSONLines(metricsLog)
+	if err != nil {
+		return "", err
+	}
+	byKind := map[string][]int{}
+	var kinds []string
+	for _, r := range rows {
+		if r["kind"] != "epoch" {
+			continue
+		}
+		mean, _ := r["mean"].(map[string]any)
+		keep, ok := mean["mask_keep"].(float64)
+		if !ok {
+			continue
+		}
+		if what, collapsed := apga.Collapsed(keep); collapsed {
+			if byKind[what] == nil {
+				kinds = append(kinds, what)
+			}
+			e, _ := r["epoch"].(float64)
+			byKind[what] = append(byKind[what], int(e))
+		}
+	}
+	var parts []string
+	for _, k := range kinds {
+		parts = append(parts, fmt.Sprintf("in epochs %s (the aid mask's keep %s)", epochList(byKind[k]), k))
+	}
+	if len(parts) == 0 {
+		return "", nil
+	}
+	return "the policy collapsed: " + strings.Join(parts, "; "), nil
+}
+
+// epochList writes epoch numbers as ranges: 1-3, 5.
+func epochList(e []int) string {
+	var parts []string
+	for i := 0; i < len(e); {
+		j := i
+		for j+1 < len(e) && e[j+1] == e[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", e[i], e[j]))
+		} else {
+			parts = append(parts, fmt.Sprint(e[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ", ")
 }
 
 // addFinal scores m on val and test under keys with a suffix.

@@ -45,7 +45,10 @@ type RunResult struct {
 	// Saliency holds the selected model's saliency scores per split (APGA's
 	// policy maps, the Grad-CAM maps; see package saliency).
 	Saliency map[string]map[string]float64 `json:"saliency,omitempty"`
-	Settings any                           `json:"settings"`
+	// Warnings say in words what went wrong in a run that still finished
+	// (e.g. in which epochs APGA's policy collapsed).
+	Warnings []string `json:"warnings,omitempty"`
+	Settings any      `json:"settings"`
 }
 
 // NewOptimizer builds the optimizer a config names.

@@ -12,6 +12,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/pgaug/pgaug/pipeline/atomicfile"
+	"github.com/pgaug/pgaug/trainer/apga"
 )
 
 // RunConfig is the configuration of `pgaug pipeline run` and `pgaug
@@ -91,12 +92,74 @@ type AugmentSection struct {
 // APGASection configures APGA (continuing from the baseline).
 type APGASection struct {
 	TrainSection
-	Preset      string  `toml:"preset" help:"paper or reference"`
+	Preset      string  `toml:"preset" help:"paper, reference or sampled"`
 	PolicyLR    float64 `toml:"policy_lr" help:"policy learning rate (0: the preset's)"`
 	LambdaZeros float64 `toml:"lambda_zeros" help:"λ_zeros (0: the preset's)"`
-	AidMinKeep  float64 `toml:"aid_min_keep" help:"collapse guard: skip the aid step when the aid mask keeps less of the batch (0: off)"`
-	AidMaxKeep  float64 `toml:"aid_max_keep" help:"collapse guard: skip the aid step when the aid mask keeps more of the batch (0 or 1: off)"`
+	AidMinKeep  float64 `toml:"aid_min_keep" help:"collapse guard: skip the aid step when the aid mask keeps less of the batch (0: the preset's)"`
+	AidMaxKeep  float64 `toml:"aid_max_keep" help:"collapse guard: skip the aid step when the aid mask keeps more of the batch (0: the preset's)"`
 	TTA         bool    `toml:"tta" help:"test-time augmentation with the policy at inference"`
+	// The sampled preset's settings (0 or "": the preset's).
+	MaskGrid         int     `toml:"mask_grid" help:"sampled: actions per cell of a G×G grid (0: the preset's, cells of 4×4 pixels)"`
+	Samples          int     `toml:"samples" help:"sampled: actions sampled per image (0: the preset's)"`
+	KeepTarget       float64 `toml:"keep_target" help:"sampled: fraction of the image the policy marks (0: the preset's)"`
+	KeepMode         string  `toml:"keep_mode" help:"sampled: penalty or lagrange (\"\": the preset's)"`
+	KeepWeight       float64 `toml:"keep_weight" help:"sampled: the keep penalty's weight or the multiplier's step (0: the preset's)"`
+	KeepWarmup       int     `toml:"keep_warmup" help:"sampled: steps from the first keep to the target (0: the preset's)"`
+	Entropy          float64 `toml:"entropy" help:"sampled: entropy bonus β (0: the preset's)"`
+	Fill             string  `toml:"fill" help:"sampled: what erased pixels become: zero, black or blur (\"\": the preset's)"`
+	AidSample        bool    `toml:"aid_sample" help:"sampled: the aid step on a sampled mask"`
+	PolicyInit       string  `toml:"policy_init" help:"gradcam: first train the policy on the classifier's Grad-CAM masks; none"`
+	PolicyInitEpochs int     `toml:"policy_init_epochs" help:"epochs of the Grad-CAM start (0: 2)"`
+	PolicyStart      float64 `toml:"policy_start" help:"start the policy at this probability everywhere (0: the preset's)"`
+}
+
+// Method is the APGA configuration the section gives: its preset with
+// every key that is set laid over it.
+func (a APGASection) Method() (apga.Config, error) {
+	mc, err := apga.Preset(a.Preset)
+	if err != nil {
+		return mc, err
+	}
+	mc.ClassifierLR = a.LR
+	if a.PolicyLR > 0 {
+		mc.PolicyLR = a.PolicyLR
+	}
+	if a.LambdaZeros > 0 {
+		mc.LambdaZeros = a.LambdaZeros
+	}
+	if a.AidMinKeep > 0 {
+		mc.AidKeepMin = a.AidMinKeep
+	}
+	if a.AidMaxKeep > 0 {
+		mc.AidKeepMax = a.AidMaxKeep
+	}
+	for _, f := range []struct {
+		v   int
+		dst *int
+	}{{a.MaskGrid, &mc.MaskGrid}, {a.Samples, &mc.Samples}, {a.KeepWarmup, &mc.KeepWarmup}} {
+		if f.v > 0 {
+			*f.dst = f.v
+		}
+	}
+	for _, f := range []struct {
+		v   float64
+		dst *float64
+	}{{a.KeepTarget, &mc.KeepTarget}, {a.KeepWeight, &mc.KeepWeight}, {a.Entropy, &mc.Entropy}} {
+		if f.v > 0 {
+			*f.dst = f.v
+		}
+	}
+	if a.KeepMode != "" {
+		mc.KeepMode = a.KeepMode
+	}
+	if a.Fill != "" {
+		mc.Fill = a.Fill
+	}
+	mc.AidSample = mc.AidSample || a.AidSample
+	if a.PolicyStart > 0 {
+		mc.PolicyStart = a.PolicyStart
+	}
+	return mc, nil
 }
 
 // NoiseMaskSection configures heating with the noise mask.

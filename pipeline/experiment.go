@@ -15,6 +15,7 @@ import (
 	"github.com/pgaug/pgaug/pipeline/atomicfile"
 	"github.com/pgaug/pgaug/pipeline/report"
 	"github.com/pgaug/pgaug/trainer/metrics"
+	"github.com/pgaug/pgaug/trainer/saliency"
 )
 
 // Stat is the mean, sample standard deviation and 95% Student-t interval of
@@ -66,6 +67,11 @@ type MethodStats struct {
 	Method  string          `json:"method"`
 	Seeds   []uint64        `json:"seeds"`
 	Metrics map[string]Stat `json:"metrics"`
+	// Saliency holds the saliency scores of the method's maps on the val
+	// split (APGA, Grad-CAM), over the seeds that have them.
+	Saliency map[string]Stat `json:"saliency,omitempty"`
+	// Warnings are the runs' warnings, by seed.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // ExperimentResult is what `pgaug experiment` writes (results.json).
@@ -107,6 +113,8 @@ func Experiment(ctx context.Context, cfg RunConfig, log io.Writer) (ExperimentRe
 		return res, err
 	}
 	values := map[string]map[string][]float64{} // method → metric → values
+	sal := map[string]map[string][]float64{}    // method → saliency key → values
+	warnings := map[string][]string{}
 	var order []string
 	for _, seed := range cfg.Seeds {
 		c := cfg
@@ -135,6 +143,15 @@ func Experiment(ctx context.Context, cfg RunConfig, log io.Writer) (ExperimentRe
 				}
 			}
 			add(m.Method, m.Test)
+			for k, v := range m.Saliency {
+				if sal[m.Method] == nil {
+					sal[m.Method] = map[string][]float64{}
+				}
+				sal[m.Method][k] = append(sal[m.Method][k], v)
+			}
+			for _, w := range m.Warnings {
+				warnings[m.Method] = append(warnings[m.Method], fmt.Sprintf("seed %d: %s", seed, w))
+			}
 			if m.TestTTA != nil {
 				add(m.Method+" + TTA", *m.TestTTA)
 			}
@@ -148,6 +165,17 @@ func Experiment(ctx context.Context, cfg RunConfig, log io.Writer) (ExperimentRe
 		for _, em := range experimentMetrics {
 			ms.Metrics[em.key] = NewStat(values[name][em.key]).Within(0, em.max)
 		}
+		for k, v := range sal[name] {
+			if ms.Saliency == nil {
+				ms.Saliency = map[string]Stat{}
+			}
+			hi := 1.0
+			if k == saliency.KeyImages {
+				hi = math.Inf(1)
+			}
+			ms.Saliency[k] = NewStat(v).Within(0, hi)
+		}
+		ms.Warnings = warnings[name]
 		res.Methods = append(res.Methods, ms)
 	}
 	res.Seconds = time.Since(start).Seconds()
@@ -189,6 +217,41 @@ func experimentMarkdown(res ExperimentResult) string {
 		fmt.Fprintf(&b, "| %s | [%.4f, %.4f] | [%.4f, %.4f] |\n", m.Method, a.CI95[0], a.CI95[1], ba.CI95[0], ba.CI95[1])
 	}
 	fmt.Fprintf(&b, "\nTest split, ONNX Runtime on the exported models; mean ± sample std over seeds %v, 95%% Student-t intervals.\n", res.Seeds)
+	var withMasks []MethodStats
+	for _, m := range res.Methods {
+		if len(m.Saliency) > 0 {
+			withMasks = append(withMasks, m)
+		}
+	}
+	if len(withMasks) > 0 {
+		b.WriteString("\n| method |")
+		for _, c := range saliencyColumns {
+			b.WriteString(" " + c.title + " |")
+		}
+		b.WriteString("\n|---|" + strings.Repeat("---|", len(saliencyColumns)) + "\n")
+		for _, m := range withMasks {
+			b.WriteString("| " + m.Method + " |")
+			for _, c := range saliencyColumns {
+				if s, ok := m.Saliency[c.key]; ok {
+					fmt.Fprintf(&b, " %.3f [%.3f, %.3f] |", s.Mean, s.CI95[0], s.CI95[1])
+				} else {
+					b.WriteString(" – |")
+				}
+			}
+			b.WriteString("\n")
+		}
+		b.WriteString("\nMask quality on the val split (the selected model's policy or Grad-CAM maps against the true regions, and deletion/insertion AUCs): mean and 95% interval over the seeds.\n")
+	}
+	var warned bool
+	for _, m := range res.Methods {
+		for _, w := range m.Warnings {
+			if !warned {
+				b.WriteString("\nWarnings:\n\n")
+				warned = true
+			}
+			fmt.Fprintf(&b, "- %s, %s\n", m.Method, w)
+		}
+	}
 	return b.String()
 }
 
@@ -223,6 +286,36 @@ func writeExperimentReport(cfg RunConfig, res ExperimentResult) (string, error) 
 	if err := report.BarChart(fig, bars); err != nil {
 		return "", err
 	}
+	tables := []report.Table{tab, ci}
+	masks := report.Table{Caption: "Mask quality on the val split (mean and 95% interval over the seeds)", Columns: []string{"method"}}
+	for _, c := range saliencyColumns {
+		masks.Columns = append(masks.Columns, c.title)
+	}
+	var warn report.Table
+	warn.Caption, warn.Columns = "Warnings", []string{"method", "what went wrong"}
+	for _, m := range res.Methods {
+		for _, w := range m.Warnings {
+			warn.Rows = append(warn.Rows, []string{m.Method, w})
+		}
+		if len(m.Saliency) == 0 {
+			continue
+		}
+		row := []string{m.Method}
+		for _, c := range saliencyColumns {
+			if s, ok := m.Saliency[c.key]; ok {
+				row = append(row, fmt.Sprintf("%.3f [%.3f, %.3f]", s.Mean, s.CI95[0], s.CI95[1]))
+			} else {
+				row = append(row, "–")
+			}
+		}
+		masks.Rows = append(masks.Rows, row)
+	}
+	if len(masks.Rows) > 0 {
+		tables = append(tables, masks)
+	}
+	if len(warn.Rows) > 0 {
+		tables = append(tables, warn)
+	}
 	runs := report.Table{Caption: "Each seed's run report", Columns: []string{"seed", "report"}}
 	for i, r := range res.Runs {
 		rel, _ := filepath.Rel(cfg.Dir, r)
@@ -232,7 +325,7 @@ func writeExperimentReport(cfg RunConfig, res ExperimentResult) (string, error) 
 		Title:    "pgaug experiment",
 		Subtitle: fmt.Sprintf("data %s · methods %s · seeds %v · %.0f s", cfg.Data.Path, strings.Join(cfg.Methods, ", "), res.Seeds, res.Seconds),
 		Sections: []report.Section{
-			{Heading: "Methods against the baseline", Tables: []report.Table{tab, ci}, Figures: []report.Figure{{Path: "figures/methods.png", Caption: "mean ± std over seeds"}},
+			{Heading: "Methods against the baseline", Tables: tables, Figures: []report.Figure{{Path: "figures/methods.png", Caption: "mean ± std over seeds"}},
 				Text: "Every number is the test split scored by ONNX Runtime on the exported ONNX model of each method and seed. \"converged start\" is the model trained to convergence first; every other method continues from it for the same number of epochs (baseline: no augmentation), except the noise mask, which heats the imported backbone and then fine-tunes."},
 			{Heading: "Runs", Tables: []report.Table{runs}},
 		},

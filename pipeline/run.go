@@ -14,7 +14,6 @@ import (
 	"github.com/pgaug/pgaug/onnx/onnxio"
 	"github.com/pgaug/pgaug/pipeline/fingerprint"
 	"github.com/pgaug/pgaug/pipeline/infer"
-	"github.com/pgaug/pgaug/trainer/apga"
 	"github.com/pgaug/pgaug/trainer/metrics"
 )
 
@@ -30,6 +29,10 @@ type MethodResult struct {
 	// ids, e.g. MURA).
 	TestStudy *metrics.Report `json:"test_study,omitempty"`
 	Val       *metrics.Report `json:"val,omitempty"` // the selected model's (gorgonia)
+	// Saliency is the selected model's saliency scores on the val split
+	// (APGA's policy maps, Grad-CAM's), Warnings its stages' warnings.
+	Saliency map[string]float64 `json:"saliency,omitempty"`
+	Warnings []string           `json:"warnings,omitempty"`
 }
 
 // RunSummary is what `pgaug pipeline run` produces (report.json).
@@ -151,7 +154,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 		if err != nil {
 			return err
 		}
-		rec.Outputs["classifier"], rec.Final = res.Classifier, finalOf(res)
+		rec.Outputs["classifier"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, finalOf(res), res.Saliency, res.Warnings
 		return nil
 	})
 	if err != nil {
@@ -176,33 +179,27 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 				if err != nil {
 					return err
 				}
-				rec.Outputs["classifier"], rec.Final = res.Classifier, finalOf(res)
+				rec.Outputs["classifier"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, finalOf(res), res.Saliency, res.Warnings
 				return nil
 			})
 		case "apga":
 			a := cfg.APGA
 			last, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("apga", "models.apga_policy"), base), func(rec *StageRecord) error {
-				mc, err := apga.Preset(a.Preset)
+				mc, err := a.Method()
 				if err != nil {
 					return err
 				}
+				mc.Seed = cfg.Seed + 4
 				copt := optimOf(a.TrainSection)
 				popt := copt
-				mc.ClassifierLR = copt.LR
-				mc.PolicyLR = copt.LR
-				if a.PolicyLR > 0 {
-					mc.PolicyLR, popt.LR = a.PolicyLR, a.PolicyLR
-				}
-				if a.LambdaZeros > 0 {
-					mc.LambdaZeros = a.LambdaZeros
-				}
-				mc.AidKeepMin, mc.AidKeepMax = a.AidMinKeep, a.AidMaxKeep
+				popt.LR = mc.PolicyLR
 				res, err := TrainAPGA(ctx, APGAConfig{Common: r.common(a.TrainSection, rec.Dir), Classifier: base.Outputs["classifier"],
-					Policy: cfg.Models.APGAPolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: copt, PolicyOpt: popt, Method: mc})
+					Policy: cfg.Models.APGAPolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: copt, PolicyOpt: popt, Method: mc,
+					PolicyInit: a.PolicyInit, PolicyInitEpochs: a.PolicyInitEpochs})
 				if err != nil {
 					return err
 				}
-				rec.Outputs["classifier"], rec.Outputs["policy"], rec.Final = res.Classifier, res.Policy, finalOf(res)
+				rec.Outputs["classifier"], rec.Outputs["policy"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, res.Policy, finalOf(res), res.Saliency, res.Warnings
 				return nil
 			})
 		case "noisemask":
@@ -217,13 +214,14 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 				if err != nil {
 					return err
 				}
-				rec.Outputs["classifier"], rec.Outputs["policy"], rec.Final = res.Classifier, res.Policy, finalOf(res)
+				rec.Outputs["classifier"], rec.Outputs["policy"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, res.Policy, finalOf(res), res.Saliency, res.Warnings
 				return nil
 			})
 			if err != nil {
 				return sum, err
 			}
 			mr.Stages = append(mr.Stages, heated.Dir)
+			mr.Warnings = append(mr.Warnings, heated.Warnings...)
 			f := cfg.Finetune
 			last, err = r.stage("finetune", filepath.Join(cfg.Dir, "finetune"), inputs("finetune", trainKeys("finetune"), heated), func(rec *StageRecord) error {
 				res, err := Finetune(ctx, FinetuneConfig{Common: r.common(f.TrainSection, rec.Dir), Model: heated.Outputs["classifier"],
@@ -231,7 +229,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 				if err != nil {
 					return err
 				}
-				rec.Outputs["classifier"], rec.Final = res.Classifier, finalOf(res)
+				rec.Outputs["classifier"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, finalOf(res), res.Saliency, res.Warnings
 				return nil
 			})
 		}
@@ -243,6 +241,8 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 		if v, ok := last.Final["val"]; ok {
 			mr.Val = &v
 		}
+		mr.Saliency = last.Saliency["val"]
+		mr.Warnings = append(mr.Warnings, last.Warnings...)
 		keys := inferKeys
 		if method == "apga" {
 			keys = append(keys[:len(keys):len(keys)], "apga.tta")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pgaug/pgaug/pipeline/report"
 	"github.com/pgaug/pgaug/trainer/metrics"
+	"github.com/pgaug/pgaug/trainer/saliency"
 )
 
 // metricColumns are the columns of every results table.
@@ -81,6 +82,46 @@ func curves(stages []StageRecord, dir, rel string) ([]report.Figure, error) {
 	return figs, nil
 }
 
+// saliencyColumns are the saliency scores the tables show, in order.
+var saliencyColumns = []struct{ key, title string }{
+	{saliency.KeyKeep, "mask keep"}, {saliency.KeyIoU, "mask IoU"}, {saliency.KeyIoURandom, "random IoU"},
+	{saliency.KeyIoUTopK, "top-k IoU"}, {saliency.KeyPointing, "pointing"},
+	{saliency.KeyDeletion, "deletion AUC ↓"}, {saliency.KeyInsertion, "insertion AUC ↑"},
+}
+
+// saliencyTable shows the methods' saliency scores on the val split (false
+// when no method has any).
+func saliencyTable(ms []MethodResult) (report.Table, bool) {
+	t := report.Table{Caption: "Mask quality on the val split: the APGA policy's and Grad-CAM's maps against the true regions (where the data has them), and their deletion and insertion AUCs",
+		Columns: []string{"method"}}
+	for _, c := range saliencyColumns {
+		t.Columns = append(t.Columns, c.title)
+	}
+	for _, m := range ms {
+		if len(m.Saliency) == 0 {
+			continue
+		}
+		row := []string{m.Method}
+		for _, c := range saliencyColumns {
+			if v, ok := m.Saliency[c.key]; ok {
+				row = append(row, f4(v))
+			} else {
+				row = append(row, "–")
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t, len(t.Rows) > 0
+}
+
+func rowsOf(lines []string) [][]string {
+	out := make([][]string, len(lines))
+	for i, l := range lines {
+		out[i] = []string{l}
+	}
+	return out
+}
+
 // lastFile returns the last file (by name) in dir matching pattern.
 func lastFile(dir, pattern string) string {
 	m, _ := filepath.Glob(filepath.Join(dir, pattern))
@@ -114,7 +155,20 @@ func writeRunReport(cfg RunConfig, sum *RunSummary) (string, error) {
 			val.Rows = append(val.Rows, append([]string{s.Name}, metricCells(r)...))
 		}
 	}
-	page.Sections = append(page.Sections, report.Section{Heading: "Results", Tables: []report.Table{res, val},
+	tables := []report.Table{res, val}
+	if t, ok := saliencyTable(sum.Methods); ok {
+		tables = append(tables, t)
+	}
+	var warnings []string
+	for _, m := range sum.Methods {
+		for _, w := range m.Warnings {
+			warnings = append(warnings, m.Method+": "+w)
+		}
+	}
+	if len(warnings) > 0 {
+		tables = append(tables, report.Table{Caption: "Warnings", Columns: []string{"what went wrong"}, Rows: rowsOf(warnings)})
+	}
+	page.Sections = append(page.Sections, report.Section{Heading: "Results", Tables: tables,
 		Text: "\"converged start\" is the model of the converge stage (plain training to convergence first, as the APGA paper does); every method continues from it for the same number of epochs (baseline: plain training, no augmentation), except the noise mask, which heats the imported backbone and is then fine-tuned on clean images."})
 	figs, err := curves(stageLogs(sum), filepath.Join(cfg.Dir, "figures"), cfg.Dir)
 	if err != nil {

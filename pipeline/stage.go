@@ -27,7 +27,11 @@ type StageRecord struct {
 	Seconds float64                   `json:"seconds"`
 	Outputs map[string]string         `json:"outputs"`
 	Final   map[string]metrics.Report `json:"final,omitempty"`
-	Note    string                    `json:"note,omitempty"`
+	// Saliency holds a training stage's saliency scores per split (see
+	// RunResult.Saliency), Warnings what went wrong in words.
+	Saliency map[string]map[string]float64 `json:"saliency,omitempty"`
+	Warnings []string                      `json:"warnings,omitempty"`
+	Note     string                        `json:"note,omitempty"`
 	// Fingerprint is the sum of Inputs: the settings the stage's result
 	// depends on, the dataset's and models' identities, and the
 	// fingerprints of the stages it consumes (keys "stage.NAME").

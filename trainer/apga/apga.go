@@ -95,6 +95,10 @@ type Config struct {
 	// Fill is what erased pixels become: FillZero, FillBlack or FillBlur
 	// ("" is zero).
 	Fill string
+	// PolicyStart, in (0, 1), is the probability the policy starts at
+	// everywhere: whoever imports the policy sets the bias before its
+	// sigmoid to logit(PolicyStart) (0: the policy as initialised).
+	PolicyStart float64
 	// AidBatchStats trains the aid step with the aid batch's BatchNorm
 	// statistics without folding them into the running statistics.
 	AidBatchStats bool
@@ -116,6 +120,26 @@ func Preset(name string) (Config, error) {
 		return SampledPreset(), nil
 	}
 	return Config{}, fmt.Errorf("APGA preset %q: want paper, reference or sampled", name)
+}
+
+// A policy has collapsed in an epoch when its aid mask keeps less than
+// CollapseKeepMin or more than CollapseKeepMax of the pixels on average:
+// it marks nothing, or everything.
+const (
+	CollapseKeepMin = 0.02
+	CollapseKeepMax = 0.98
+)
+
+// Collapsed says whether an epoch's mean aid-mask keep fraction shows a
+// collapsed policy, and how.
+func Collapsed(meanKeep float64) (string, bool) {
+	switch {
+	case meanKeep < CollapseKeepMin:
+		return fmt.Sprintf("below %g%%: it marked nothing", 100*CollapseKeepMin), true
+	case meanKeep > CollapseKeepMax:
+		return fmt.Sprintf("above %g%%: it marked everything", 100*CollapseKeepMax), true
+	}
+	return "", false
 }
 
 // Presets lists the presets' names.

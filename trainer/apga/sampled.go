@@ -2,7 +2,9 @@ package apga
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/pgaug/pgaug/trainer/fit"
 	"github.com/pgaug/pgaug/trainer/loss"
 	"github.com/pgaug/pgaug/trainer/ops/spatial"
+	"github.com/pgaug/pgaug/trainer/optim"
 )
 
 // How the policy acts (Config.Actions).
@@ -461,4 +464,71 @@ func SampledPreset() Config {
 	return Config{Preset: "sampled", Actions: ActionsBernoulli, ClassifierLR: 1e-4, PolicyLR: 1e-4, BaselineDecay: 0.5,
 		AdvantageScale: 1, Threshold: 0.5, Samples: 4, KeepTarget: 0.25, KeepMode: KeepPenalty, KeepWeight: 1,
 		Entropy: 0.01, AdversarialEvalMode: true, AidKeepMin: 0.02, AidKeepMax: 0.98}
+}
+
+// Distil trains the policy alone for epochs passes over train towards
+// target maps (n×h×w in [0, 1], e.g. a frozen classifier's Grad-CAM masks),
+// with the policy's own loss at its grid: BCE(q, t) with t the target's mean
+// over each cell. It is the stand-in for a pretrained segmenter: APGA then
+// starts from a policy that already marks roughly what the classifier
+// looks at. It returns the last epoch's mean loss.
+func (m *Method) Distil(ctx context.Context, train *loader.Loader, epochs int, opt optim.Optimizer, lr float64, target func(x *tensor.Dense) ([]float32, error)) (float64, error) {
+	var last float64
+	for e := 0; e < epochs; e++ {
+		// Epoch numbers of their own: the shuffles differ from APGA's.
+		it := train.Epoch(ctx, 1<<20+e)
+		var sum float64
+		n := 0
+		for {
+			b, err := it.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				it.Close()
+				return 0, err
+			}
+			x := tensor.New(tensor.WithShape(b.N, b.C, b.H, b.W), tensor.WithBacking(append([]float32(nil), b.X[:b.N*b.C*b.H*b.W]...)))
+			bn, h, w := b.N, b.H, b.W
+			b.Release()
+			g, err := m.Cfg.Grid(h, w)
+			if err != nil {
+				it.Close()
+				return 0, err
+			}
+			t, err := target(x)
+			if err != nil {
+				it.Close()
+				return 0, fmt.Errorf("distillation targets: %w", err)
+			}
+			if len(t) != bn*h*w {
+				it.Close()
+				return 0, fmt.Errorf("distillation targets: %d values for %d images of %d×%d", len(t), bn, h, w)
+			}
+			w1 := cellMeans(t, bn, h, w, g)
+			w0 := make([]float32, len(w1))
+			for i, v := range w1 {
+				w0[i] = 1 - v
+			}
+			ws := []int{bn, 1, h, w}
+			if g > 0 {
+				ws = []int{bn, 1, g, g}
+			}
+			// One pass counts the BatchNorm statistics, as in APGA's steps.
+			if _, err := m.Policy.ForwardTraining(x); err != nil {
+				it.Close()
+				return 0, fmt.Errorf("policy: %w", err)
+			}
+			r, err := m.Policy.Step(x, opt, lr, tensor.New(tensor.WithShape(ws...), tensor.WithBacking(w1)), tensor.New(tensor.WithShape(ws...), tensor.WithBacking(w0)))
+			if err != nil {
+				it.Close()
+				return 0, fmt.Errorf("distillation step: %w", err)
+			}
+			sum += float64(r.Loss)
+			n++
+		}
+		it.Close()
+		last = sum / float64(max(n, 1))
+	}
+	return last, nil
 }

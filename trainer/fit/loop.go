@@ -92,6 +92,9 @@ type LoopConfig struct {
 	// evaluation and checkpoint (e.g. to add the weights to an average,
 	// which the method's checkpoint then holds).
 	OnEpochEnd func(ctx context.Context, epoch int) error
+	// OnEpoch is called with each epoch's finished record (after its
+	// evaluation), e.g. to say in words what the epoch's means show.
+	OnEpoch func(rec EpochRecord) error
 }
 
 // Eval is one evaluation's record.
@@ -355,6 +358,11 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 		if cfg.Metrics != nil {
 			if err := writeJSON(cfg.Metrics, rec); err != nil {
 				return sum, err
+			}
+		}
+		if cfg.OnEpoch != nil {
+			if err := cfg.OnEpoch(rec); err != nil {
+				return sum, fmt.Errorf("epoch %d: %w", epoch+1, err)
 			}
 		}
 		if cfg.Patience > 0 && val != nil && epoch+1-lt.lastImproved >= cfg.Patience && epoch+1 < cfg.Epochs {
