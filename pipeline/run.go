@@ -191,6 +191,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 				}
 				mc.Seed = cfg.Seed + 4
 				copt := optimOf(a.TrainSection)
+				copt.LR = mc.ClassifierLR
 				popt := copt
 				popt.LR = mc.PolicyLR
 				res, err := TrainAPGA(ctx, APGAConfig{Common: r.common(a.TrainSection, rec.Dir), Classifier: base.Outputs["classifier"],

@@ -4,9 +4,23 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
+	"gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/datasets/arrowds"
+	"github.com/pgaug/pgaug/datasets/convert"
+	"github.com/pgaug/pgaug/datasets/loader"
+	"github.com/pgaug/pgaug/datasets/synthetic"
+	"github.com/pgaug/pgaug/onnx/importer"
+	"github.com/pgaug/pgaug/onnx/onnxio"
+	"github.com/pgaug/pgaug/trainer/checkpoint"
+	"github.com/pgaug/pgaug/trainer/fit"
+	"github.com/pgaug/pgaug/trainer/gradcheck"
 	"github.com/pgaug/pgaug/trainer/netstep"
+	"github.com/pgaug/pgaug/trainer/ops/spatial"
 	"github.com/pgaug/pgaug/trainer/optim"
 )
 
@@ -22,7 +36,9 @@ func TestSampledPolicyMarksTheEvidence(t *testing.T) {
 			init[i] = float32(rng.Float64()*0.6 - 0.3)
 		}
 		cfg := SampledPreset()
-		cfg.Classes, cfg.ClassifierLR, cfg.PolicyLR, cfg.Seed = 2, 0, 0.05, seed
+		// Erasing to 0 removes the ±1 evidence of this toy data.
+		cfg.Classes, cfg.ClassifierLR, cfg.PolicyLR, cfg.Seed, cfg.Fill = 2, 0, 0.05, seed, FillZero
+		cfg.KeepTarget = 0.25 // the evidence: 4 of 16 pixels
 		cls := netstep.New(linearClassifier(t, 1), netstep.CrossEntropy)
 		pol := netstep.New(positionalPolicy(t, init), netstep.BinaryCrossEntropy)
 		m, err := New(cfg, cls, pol, &optim.SGD{}, optim.NewAdam(0))
@@ -50,6 +66,303 @@ func TestSampledPolicyMarksTheEvidence(t *testing.T) {
 		t.Logf("seed %d: mean P on the evidence %.3f, elsewhere %.3f; last step %v", seed, inE, outE, last)
 		if !(inE > 0.8) || !(outE < 0.2) {
 			t.Fatalf("seed %d: the sampled policy did not mark the evidence: mean P %.3f on it, %.3f elsewhere", seed, inE, outE)
+		}
+	}
+}
+
+// The grid loss pools P over each cell before the weighted BCE: its
+// gradient with respect to P matches finite differences, and its cell
+// probabilities are cellMeans'.
+func TestGridPolicyLossGradientAndPooling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const n, h, w, g = 2, 8, 8, 4
+	p := make([]float32, n*h*w)
+	for i := range p {
+		p[i] = float32(0.1 + 0.8*rng.Float64())
+	}
+	w1, w0 := make([]float32, n*g*g), make([]float32, n*g*g)
+	for i := range w1 {
+		w1[i], w0[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+	}
+	mk := func(d []float32, s ...int) *tensor.Dense {
+		return tensor.New(tensor.WithShape(s...), tensor.WithBacking(d))
+	}
+	// The policy's loss as the method builds it, its weights given.
+	build := func(eg *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+		l, extra, err := gridPolicyLoss(g)(eg, in[0])
+		if err != nil {
+			return nil, err
+		}
+		if err := gorgonia.Let(extra[0], mk(append([]float32(nil), w1...), n, 1, g, g)); err != nil {
+			return nil, err
+		}
+		return l, gorgonia.Let(extra[1], mk(append([]float32(nil), w0...), n, 1, g, g))
+	}
+	rep := gradcheck.Check(t, build, []*tensor.Dense{mk(p, n, 1, h, w)}, gradcheck.Options{Eps: 1e-3, MaxProbe: -1})
+	if len(rep.Mismatches) > 0 {
+		t.Fatalf("grid loss gradient: %s", rep)
+	}
+	// cellMeans is the pooling the graph does.
+	out, err := gradcheck.Forward(func(eg *gorgonia.ExprGraph, in []*gorgonia.Node) (*gorgonia.Node, error) {
+		k := [2]int{h / g, w / g}
+		return spatial.AveragePool2D(in[0], spatial.PoolParams{KernelShape: k, Strides: k})
+	}, []*tensor.Dense{mk(p, n, 1, h, w)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := cellMeans(p, n, h, w, g)
+	for i := range q {
+		if math.Abs(float64(q[i]-out.Data[i])) > 1e-6 {
+			t.Fatalf("cell %d: cellMeans %v, the graph's pooling %v", i, q[i], out.Data[i])
+		}
+	}
+	// toPixels spreads each cell over its pixels.
+	px := toPixels(q, n, h, w, g)
+	if px[0] != q[0] || px[h*w-1] != q[g*g-1] || px[(h/g)*w+w/g] != q[g+1] {
+		t.Fatal("toPixels does not put cells over their pixels")
+	}
+}
+
+// The keep and entropy terms are written into the BCE weights so that the
+// loss's derivative in q is the term's γ: −w1/q + w0/(1 − q) = γ with
+// w1 = −γq(1−q), w0 = γq(1−q).
+func TestKeepTermWeightsGiveTheirGradient(t *testing.T) {
+	for _, q := range []float64{0.05, 0.3, 0.5, 0.9} {
+		for _, gamma := range []float64{-1.5, 0.2, 3} {
+			d := gamma * q * (1 - q)
+			w1, w0 := -d, d
+			if got := -w1/q + w0/(1-q); math.Abs(got-gamma) > 1e-12 {
+				t.Fatalf("q %v γ %v: derivative %v", q, gamma, got)
+			}
+		}
+	}
+}
+
+func sampledMethod(t *testing.T, seed uint64, mutate func(*Config)) (*Method, func()) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 1))
+	init := make([]float32, side*side)
+	for i := range init {
+		init[i] = float32(rng.Float64()*0.6 - 0.3)
+	}
+	cfg := SampledPreset()
+	cfg.Classes, cfg.Seed, cfg.Fill, cfg.KeepTarget = 2, seed, FillZero, 0.25
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	cls := netstep.New(linearClassifier(t, 1), netstep.CrossEntropy)
+	pol := netstep.New(positionalPolicy(t, init), netstep.BinaryCrossEntropy)
+	m, err := New(cfg, cls, pol, optim.NewAdam(0), optim.NewAdam(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, func() { cls.Close(); pol.Close() }
+}
+
+// A checkpoint holds the sampler and the keep state: a method restored
+// from it takes the same next step as the one it was saved from.
+func TestSampledStateRoundTrip(t *testing.T) {
+	a, closeA := sampledMethod(t, 3, func(c *Config) { c.KeepMode, c.KeepWeight, c.KeepWarmup = KeepLagrange, 0.5, 10 })
+	defer closeA()
+	rng := rand.New(rand.NewPCG(11, 12))
+	for i := 0; i < 3; i++ {
+		if _, err := a.TrainStep(context.Background(), synthBatch(rng, 8), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := checkpoint.NewState()
+	if err := a.SaveState(s); err != nil {
+		t.Fatal(err)
+	}
+	b, closeB := sampledMethod(t, 99, func(c *Config) { c.KeepMode, c.KeepWeight, c.KeepWarmup = KeepLagrange, 0.5, 10 })
+	defer closeB()
+	if err := b.RestoreState(s); err != nil {
+		t.Fatal(err)
+	}
+	batch := synthBatch(rng, 8)
+	va, err := a.TrainStep(context.Background(), batch, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vb, err := b.TrainStep(context.Background(), batch, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range va {
+		if vb[k] != v {
+			t.Fatalf("after restoring, %s is %v, the saved method's %v", k, vb[k], v)
+		}
+	}
+	if va["lagrange"] == 0 || va["keep_target"] == 0.25 {
+		t.Fatalf("the Lagrange multiplier and the warm-up should be moving at step 4: %v", va)
+	}
+}
+
+// The keep target goes from the first batch's keep to κ over the warm-up.
+func TestKeepWarmup(t *testing.T) {
+	m := &Method{Cfg: Config{KeepTarget: 0.1, KeepWarmup: 10}, keepStart: 0.5}
+	for _, c := range []struct {
+		step int64
+		want float64
+	}{{0, 0.5}, {5, 0.3}, {10, 0.1}, {50, 0.1}} {
+		m.sampledSteps = c.step
+		if got := m.keepTarget(); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("step %d: target %v, want %v", c.step, got, c.want)
+		}
+	}
+}
+
+func TestCollapsed(t *testing.T) {
+	for keep, want := range map[float64]bool{0: true, 0.019: true, 0.02: false, 0.5: false, 0.98: false, 0.99: true} {
+		if _, got := Collapsed(keep); got != want {
+			t.Errorf("Collapsed(%v) = %v, want %v", keep, got, want)
+		}
+	}
+}
+
+// pixelPolicy: P = sigmoid(logit) per pixel of 1×n×n images (the input
+// enters through a frozen zero convolution).
+func pixelPolicy(t *testing.T, n int) *importer.Model {
+	t.Helper()
+	b := onnxio.NewGraphBuilder("pixel-policy")
+	b.AddInput("x", onnxio.DTypeFloat32, "N", 1, int64(n), int64(n))
+	b.AddOutput("p", onnxio.DTypeFloat32, "N", 1, int64(n), int64(n))
+	b.AddInitializer(onnxio.Float32Tensor("logit", []int64{1, 1, int64(n), int64(n)}, make([]float32, n*n)))
+	b.AddInitializer(onnxio.Float32Tensor("zero.weight", []int64{1, 1, 1, 1}, []float32{0}))
+	b.AddNode("Conv", []string{"x", "zero.weight"}, []string{"x0"})
+	b.AddNode("Add", []string{"x0", "logit"}, []string{"z"})
+	b.AddNode("Sigmoid", []string{"z"}, []string{"p"})
+	mp, err := b.Model(17, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := importer.Import(mp, importer.Options{Source: "pixel-policy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Freeze("zero.weight"); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// tinyLoader reads a split of 48 synthetic 16×16 images in batches of 8.
+func tinyLoader(t *testing.T, split string) *loader.Loader {
+	t.Helper()
+	sc := synthetic.Default()
+	sc.Count, sc.Size, sc.Classes, sc.Seed = 48, 16, 2, 3
+	path := filepath.Join(t.TempDir(), "d.arrow")
+	if _, err := convert.Synthetic(sc, convert.Options{Out: path}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := arrowds.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ds.Close() })
+	l, err := loader.New(ds, loader.Config{Split: split, BatchSize: 8, Shuffle: split == "train", Seed: 1, Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// flatClassifier: logits = W·flatten(x) + b for 1×n×n images, seeded.
+func flatClassifier(t *testing.T, n int) *importer.Model {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(21, 22))
+	w := make([]float32, 2*n*n)
+	for i := range w {
+		w[i] = float32(rng.NormFloat64() * 0.1)
+	}
+	b := onnxio.NewGraphBuilder("flat")
+	b.AddInput("x", onnxio.DTypeFloat32, "N", 1, int64(n), int64(n))
+	b.AddOutput("logits", onnxio.DTypeFloat32, "N", 2)
+	b.AddInitializer(onnxio.Float32Tensor("fc.weight", []int64{2, int64(n * n)}, w))
+	b.AddInitializer(onnxio.Float32Tensor("fc.bias", []int64{2}, []float32{0.1, -0.1}))
+	b.AddNode("Flatten", []string{"x"}, []string{"f"})
+	b.AddNode("Gemm", []string{"f", "fc.weight", "fc.bias"}, []string{"logits"}, onnxio.AttrInt("transB", 1))
+	mp, err := b.Model(17, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := importer.Import(mp, importer.Options{Source: "flat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TTA falls back to the original image alone where the policy's mask
+// keeps less than the guard's minimum: with a policy that marks nothing,
+// TTA's probabilities are the plain classifier's.
+func TestTTAFallsBackOnACollapsedMask(t *testing.T) {
+	val := tinyLoader(t, "val")
+	for _, guard := range []float64{0.02, 0} {
+		cfg, _ := Preset("paper")
+		cfg.Classes, cfg.AidKeepMin, cfg.TTA = 2, guard, true
+		cls := netstep.New(flatClassifier(t, 16), netstep.CrossEntropy)
+		pol := netstep.New(pixelPolicy(t, 16), netstep.BinaryCrossEntropy) // P = 0.5: nothing above the threshold
+		m, err := New(cfg, cls, pol, optim.NewAdam(0), optim.NewAdam(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tta, _, err := m.PredictTTA(context.Background(), val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, _, err := fit.Predict(context.Background(), cls, val, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		same := true
+		for i := range plain {
+			same = same && math.Abs(float64(tta[i]-plain[i])) < 1e-6
+		}
+		if same != (guard > 0) {
+			t.Errorf("guard %v: TTA equal to the plain classifier: %v", guard, same)
+		}
+		cls.Close()
+		pol.Close()
+	}
+}
+
+// Distil moves the policy towards the target masks, at the preset's grid
+// (4×4 cells of 4×4 pixels for 16×16 images): after it the cell the target
+// marks is above 0.5 and the others below.
+func TestDistilLearnsTheTargets(t *testing.T) {
+	l := tinyLoader(t, "train")
+	cfg := SampledPreset()
+	cfg.Classes = 2
+	pol := netstep.New(pixelPolicy(t, 16), netstep.BinaryCrossEntropy)
+	cls := netstep.New(pixelPolicy(t, 16), netstep.BinaryCrossEntropy) // unused by Distil
+	defer pol.Close()
+	defer cls.Close()
+	m, err := New(cfg, cls, pol, optim.NewAdam(0), optim.NewAdam(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := func(x *tensor.Dense) ([]float32, error) {
+		n := x.Shape()[0]
+		out := make([]float32, n*16*16)
+		for i := range out {
+			if j := i % 256; j/16 < 4 && j%16 < 4 {
+				out[i] = 1
+			}
+		}
+		return out, nil
+	}
+	if _, err := m.Distil(context.Background(), l, 30, optim.NewAdam(0), 0.05, target); err != nil {
+		t.Fatal(err)
+	}
+	x := tensor.New(tensor.WithShape(1, 1, 16, 16), tensor.WithBacking(make([]float32, 256)))
+	q, err := m.ProbabilityMap(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j, v := range q {
+		if in := j/16 < 4 && j%16 < 4; in != (v > 0.5) {
+			t.Fatalf("after distillation pixel %d has q %.3f (target %v)", j, v, in)
 		}
 	}
 }
