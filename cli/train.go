@@ -3,9 +3,11 @@ package cli
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/pgaug/pgaug/onnx/onnxio"
 	"github.com/pgaug/pgaug/pipeline"
 	"github.com/pgaug/pgaug/trainer/apga"
 )
@@ -233,11 +235,18 @@ func trainAPGACommand() *cli.Command {
 				if !c.IsSet("patience") {
 					common.Patience = 15
 				}
-				if !c.IsSet("train-transform") {
-					common.TrainTransform = "channels=3"
-				}
-				if !c.IsSet("eval-transform") {
-					common.EvalTransform = "channels=3"
+				if !c.IsSet("train-transform") || !c.IsSet("eval-transform") {
+					spec, why, err := referenceTransform(c.String("classifier"))
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(c.App.Writer, "preset reference: %s\n", why)
+					if !c.IsSet("train-transform") && spec != "" {
+						common.TrainTransform = spec
+					}
+					if !c.IsSet("eval-transform") && spec != "" {
+						common.EvalTransform = spec
+					}
 				}
 			}
 			mc.ClassifierLR, mc.PolicyLR = copt.LR, popt.LR
@@ -406,4 +415,28 @@ func trainFinetuneCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// referenceTransform is the input the reference preset feeds a classifier:
+// the published code's 3-channel images in [0, 1] without normalisation
+// ("channels=3") only where that is what the classifier takes. A classifier
+// trained by pgaug records the transform it learned on, and is fed that; a
+// classifier of other than 3 input channels keeps the dataset's own input.
+// It returns "" to keep the dataset's default, and why.
+func referenceTransform(classifier string) (spec, why string, err error) {
+	if strings.HasPrefix(classifier, "zoo:") {
+		return "channels=3", "the published code's input, 3 channels in [0, 1] without normalisation (a zoo classifier is built for it)", nil
+	}
+	mp, err := onnxio.Load(classifier)
+	if err != nil {
+		return "", "", err
+	}
+	if t := onnxio.MetadataValue(mp, "pgaug.eval_transform"); t != "" {
+		return t, fmt.Sprintf("%s records that it was trained on %q, so it is fed that rather than the published code's un-normalised 3-channel images (set --train-transform/--eval-transform to choose)", classifier, t), nil
+	}
+	sum := onnxio.Inspect(mp)
+	if len(sum.Inputs) == 1 && len(sum.Inputs[0].Shape) == 4 && sum.Inputs[0].Shape[1].Value == 3 {
+		return "channels=3", "the published code's input, 3 channels in [0, 1] without normalisation", nil
+	}
+	return "", fmt.Sprintf("%s does not take 3 channels: it keeps the dataset's input instead of the published code's 3-channel images", classifier), nil
 }

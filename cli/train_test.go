@@ -101,3 +101,32 @@ func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
 		t.Errorf("an unknown preset must be refused clearly: %v", err)
 	}
 }
+
+// The reference preset feeds a classifier what it takes: the transform a
+// pgaug-trained classifier records, the published code's 3-channel input
+// only to a 3-channel classifier, the dataset's input otherwise.
+func TestReferencePresetFitsTheClassifier(t *testing.T) {
+	dir := t.TempDir()
+	one, three := filepath.Join(dir, "one.onnx"), filepath.Join(dir, "three.onnx")
+	for _, m := range []struct{ path, ch string }{{one, "1"}, {three, "3"}} {
+		if _, errOut, err := runApp("model", "zoo", "smallcnn", "--classes", "2", "--in-channels", m.ch, "--size", "16", "-o", m.path); err != nil {
+			t.Fatalf("%v %s", err, errOut)
+		}
+	}
+	if spec, _, err := referenceTransform(three); err != nil || spec != "channels=3" {
+		t.Errorf("a 3-channel classifier: %q, %v", spec, err)
+	}
+	if spec, why, err := referenceTransform(one); err != nil || spec != "" || !strings.Contains(why, "does not take 3 channels") {
+		t.Errorf("a 1-channel classifier: %q (%s), %v", spec, why, err)
+	}
+	ds, run := filepath.Join(dir, "d.arrow"), filepath.Join(dir, "run")
+	if _, errOut, err := runApp("data", "import", "synthetic", "-o", ds, "--count", "60", "--size", "16", "--classes", "2", "--seed", "4"); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	if _, errOut, err := runApp("train", "baseline", "--model", one, "--data", ds, "-o", run, "--epochs", "1", "--batch", "8", "--train-transform", "normalize=0.4:0.2", "--eval-transform", "normalize=0.4:0.2"); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	if spec, why, err := referenceTransform(filepath.Join(run, "classifier.onnx")); err != nil || spec != "normalize=0.4:0.2" || !strings.Contains(why, "trained on") {
+		t.Errorf("a pgaug-trained classifier: %q (%s), %v", spec, why, err)
+	}
+}
