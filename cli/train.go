@@ -195,6 +195,7 @@ func trainAPGACommand() *cli.Command {
 				&cli.Float64Flag{Name: "keep-weight", Usage: "sampled: the penalty's weight, or the multiplier's step (preset: 1)"},
 				&cli.IntFlag{Name: "keep-warmup", Usage: "sampled: steps over which the target goes from the first batch's keep to κ"},
 				&cli.Float64Flag{Name: "entropy", Usage: "sampled: weight β of the entropy bonus β·H(q) (preset: 0.01)"},
+				&cli.StringFlag{Name: "aid-mask", Usage: "sampled: the aid mask: top (the keep target's share of most likely cells) or threshold (q > 0.5)"},
 				&cli.BoolFlag{Name: "aid-sample", Usage: "sampled: the aid step on a sampled mask instead of q > 0.5"},
 				&cli.BoolFlag{Name: "aid-batch-stats", Usage: "train the aid step on the aid batch's BatchNorm statistics without folding them into the running ones"},
 				&cli.StringFlag{Name: "policy-init", Value: "none", Usage: "gradcam: first train the policy for --policy-init-epochs on the classifier's Grad-CAM masks (a stand-in for a pretrained segmenter); none"},
@@ -308,6 +309,9 @@ func trainAPGACommand() *cli.Command {
 			}
 			if c.IsSet("aid-batch-stats") {
 				mc.AidBatchStats = c.Bool("aid-batch-stats")
+			}
+			if c.IsSet("aid-mask") {
+				mc.AidMask = c.String("aid-mask")
 			}
 			if c.IsSet("aid-sample") {
 				mc.AidSample = c.Bool("aid-sample")

@@ -99,8 +99,8 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 	}
 	hook := func(lc *fit.LoopConfig) {
 		lc.OnEpoch = func(rec fit.EpochRecord) error {
-			if what, ok := apga.Collapsed(rec.Mean["mask_keep"]); ok && cfg.Log != nil {
-				fmt.Fprintf(cfg.Log, "APGA epoch %d: the policy collapsed: its aid mask kept %.1f%% of the pixels (%s)\n", rec.Epoch, 100*rec.Mean["mask_keep"], what)
+			if what, ok := apga.Collapsed(rec.Mean); ok && cfg.Log != nil {
+				fmt.Fprintf(cfg.Log, "APGA epoch %d: the policy collapsed: %s\n", rec.Epoch, what)
 			}
 			return nil
 		}
@@ -249,12 +249,15 @@ func collapseNote(metricsLog string) (string, error) {
 		if r["kind"] != "epoch" {
 			continue
 		}
-		mean, _ := r["mean"].(map[string]any)
-		keep, ok := mean["mask_keep"].(float64)
-		if !ok {
-			continue
+		raw, _ := r["mean"].(map[string]any)
+		mean := map[string]float64{}
+		for k, v := range raw {
+			if f, ok := v.(float64); ok {
+				mean[k] = f
+			}
 		}
-		if what, collapsed := apga.Collapsed(keep); collapsed {
+		if what, collapsed := apga.Collapsed(mean); collapsed {
+			what = collapseKind(what)
 			if byKind[what] == nil {
 				kinds = append(kinds, what)
 			}
@@ -264,12 +267,21 @@ func collapseNote(metricsLog string) (string, error) {
 	}
 	var parts []string
 	for _, k := range kinds {
-		parts = append(parts, fmt.Sprintf("in epochs %s (the aid mask's keep %s)", epochList(byKind[k]), k))
+		parts = append(parts, fmt.Sprintf("in epochs %s (%s)", epochList(byKind[k]), k))
 	}
 	if len(parts) == 0 {
 		return "", nil
 	}
 	return "the policy collapsed: " + strings.Join(parts, "; "), nil
+}
+
+// collapseKind is Collapsed's description without its numbers, so that
+// epochs that collapsed the same way are named together.
+func collapseKind(what string) string {
+	if i := strings.LastIndex(what, ": "); i >= 0 {
+		return strings.TrimSpace(what[i+2:])
+	}
+	return what
 }
 
 // epochList writes epoch numbers as ranges: 1-3, 5.

@@ -107,6 +107,7 @@ type APGASection struct {
 	KeepWarmup       int     `toml:"keep_warmup" help:"sampled: steps from the first keep to the target (0: the preset's)"`
 	Entropy          float64 `toml:"entropy" help:"sampled: entropy bonus β (0: the preset's)"`
 	Fill             string  `toml:"fill" help:"sampled: what erased pixels become: zero, black or blur (\"\": the preset's)"`
+	AidMask          string  `toml:"aid_mask" help:"sampled: the aid mask, top or threshold (\"\": the preset's)"`
 	AidSample        bool    `toml:"aid_sample" help:"sampled: the aid step on a sampled mask"`
 	PolicyInit       string  `toml:"policy_init" help:"gradcam: first train the policy on the classifier's Grad-CAM masks; none"`
 	PolicyInitEpochs int     `toml:"policy_init_epochs" help:"epochs of the Grad-CAM start (0: 2)"`
@@ -156,6 +157,9 @@ func (a APGASection) Method() (apga.Config, error) {
 	}
 	if a.Fill != "" {
 		mc.Fill = a.Fill
+	}
+	if a.AidMask != "" {
+		mc.AidMask = a.AidMask
 	}
 	mc.AidSample = mc.AidSample || a.AidSample
 	if a.PolicyStart > 0 {

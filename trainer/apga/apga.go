@@ -89,8 +89,12 @@ type Config struct {
 	KeepWarmup int
 	// Entropy β adds the bonus β·H(q) to the policy's objective.
 	Entropy float64
+	// AidMask makes the deterministic aid mask: AidThreshold (q >
+	// Threshold; "" is threshold) or AidTop (the keep target's share of
+	// cells of the largest q).
+	AidMask string
 	// AidSample takes the aid step on a sampled mask instead of the
-	// deterministic q > Threshold.
+	// deterministic one.
 	AidSample bool
 	// Fill is what erased pixels become: FillZero, FillBlack or FillBlur
 	// ("" is zero).
@@ -130,14 +134,21 @@ const (
 	CollapseKeepMax = 0.98
 )
 
-// Collapsed says whether an epoch's mean aid-mask keep fraction shows a
-// collapsed policy, and how.
-func Collapsed(meanKeep float64) (string, bool) {
-	switch {
-	case meanKeep < CollapseKeepMin:
-		return fmt.Sprintf("below %g%%: it marked nothing", 100*CollapseKeepMin), true
-	case meanKeep > CollapseKeepMax:
-		return fmt.Sprintf("above %g%%: it marked everything", 100*CollapseKeepMax), true
+// Collapsed says whether an epoch's means of the step values (mask_keep,
+// and map_contrast for the sampled form) show a collapsed policy, and how:
+// an aid mask that keeps almost nothing or almost everything, or a flat map
+// whose kept cells are hardly more likely than the rest (MapContrastMin).
+func Collapsed(mean map[string]float64) (string, bool) {
+	if keep, ok := mean["mask_keep"]; ok {
+		switch {
+		case keep < CollapseKeepMin:
+			return fmt.Sprintf("its aid mask kept %.1f%% of the pixels, below %g%%: it marked nothing", 100*keep, 100*CollapseKeepMin), true
+		case keep > CollapseKeepMax:
+			return fmt.Sprintf("its aid mask kept %.1f%% of the pixels, above %g%%: it marked everything", 100*keep, 100*CollapseKeepMax), true
+		}
+	}
+	if c, ok := mean["map_contrast"]; ok && c < MapContrastMin {
+		return fmt.Sprintf("its map was flat: the kept cells' probability exceeded the others' by %.3f, below %g: it marked nothing in particular", c, MapContrastMin), true
 	}
 	return "", false
 }
@@ -213,6 +224,11 @@ func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Op
 		case KeepPenalty, KeepLagrange:
 		default:
 			return nil, fmt.Errorf("APGA: keep mode %q: want %s or %s", cfg.KeepMode, KeepPenalty, KeepLagrange)
+		}
+		switch cfg.AidMask {
+		case "", AidThreshold, AidTop:
+		default:
+			return nil, fmt.Errorf("APGA: aid mask %q: want %s or %s", cfg.AidMask, AidThreshold, AidTop)
 		}
 		switch cfg.Fill {
 		case "", FillZero, FillBlack, FillBlur:
@@ -519,11 +535,9 @@ func (m *Method) masks(x *tensor.Dense) (prob []float32, masked *tensor.Dense, k
 		return nil, nil, nil, err
 	}
 	s := x.Shape()
-	keep := make([]float32, len(prob))
-	for i, v := range prob {
-		if float64(v) > m.Cfg.Threshold {
-			keep[i] = 1
-		}
+	keep, err := m.pixelMasks(prob, s[0], s[2], s[3])
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	var fill []float32
 	if m.Cfg.Actions == ActionsBernoulli {
@@ -533,6 +547,31 @@ func (m *Method) masks(x *tensor.Dense) (prob []float32, masked *tensor.Dense, k
 	}
 	xm, kept := maskImages(x.Data().([]float32), keep, fill, s[0], s[1], s[2], s[3])
 	return prob, tensor.New(tensor.WithShape(s...), tensor.WithBacking(xm)), kept, nil
+}
+
+// pixelMasks is the deterministic aid mask of n probability maps (n×h×w,
+// from ProbabilityMap), 1 where kept.
+func (m *Method) pixelMasks(prob []float32, n, h, w int) ([]float32, error) {
+	keep := make([]float32, len(prob))
+	if m.Cfg.Actions != ActionsBernoulli || m.Cfg.AidMask != AidTop {
+		for i, v := range prob {
+			if float64(v) > m.Cfg.Threshold {
+				keep[i] = 1
+			}
+		}
+		return keep, nil
+	}
+	g, err := m.Cfg.Grid(h, w)
+	if err != nil {
+		return nil, err
+	}
+	cells := h * w
+	if g > 0 {
+		cells = g * g
+	}
+	// The map holds each cell's q over its pixels: read one per cell.
+	q := cellMeans(prob, n, h, w, g)
+	return toPixels(m.aidCells(q, n, cells), n, h, w, g), nil
 }
 
 // Masks runs the policy in inference mode on x and returns its probability
@@ -554,6 +593,19 @@ func (m *Method) EvaluateExtra(ctx context.Context, l *loader.Loader) (map[strin
 	}
 	e := *m.Saliency
 	e.Threshold = m.Cfg.Threshold
+	e.Mask = func(maps []float32, n, h, w int) ([]uint8, error) {
+		keep, err := m.pixelMasks(maps, n, h, w)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]uint8, len(keep))
+		for i, v := range keep {
+			if v != 0 {
+				out[i] = 1
+			}
+		}
+		return out, nil
+	}
 	classify := func(x *tensor.Dense) ([]float32, error) {
 		z, err := m.Classifier.Forward(x)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/pgaug/pgaug/trainer/loss"
 	"github.com/pgaug/pgaug/trainer/ops/spatial"
 	"github.com/pgaug/pgaug/trainer/optim"
+	"github.com/pgaug/pgaug/trainer/saliency"
 )
 
 // How the policy acts (Config.Actions).
@@ -393,12 +394,18 @@ func (m *Method) sampledStep(ctx context.Context, b *loader.Batch, lrScale float
 		return nil, fmt.Errorf("policy (aid mask): %w", err)
 	}
 	qAid := cellMeans(pAid.Data().([]float32), n, h, w, g)
-	keepCells := make([]float32, len(qAid))
-	for i, v := range qAid {
-		if c.AidSample && m.rng.Float64() < float64(v) || !c.AidSample && float64(v) > c.Threshold {
-			keepCells[i] = 1
+	var keepCells []float32
+	if c.AidSample {
+		keepCells = make([]float32, len(qAid))
+		for i, v := range qAid {
+			if m.rng.Float64() < float64(v) {
+				keepCells[i] = 1
+			}
 		}
+	} else {
+		keepCells = m.aidCells(qAid, n, cells)
 	}
+	contrast := mapContrast(qAid, keepCells, n, cells)
 	aid, frac := maskImages(xd, toPixels(keepCells, n, h, w, g), fill, n, ch, h, w)
 	kept := 0.0
 	for _, f := range frac {
@@ -412,9 +419,71 @@ func (m *Method) sampledStep(ctx context.Context, b *loader.Batch, lrScale float
 	return map[string]float64{
 		"loss": float64(r1.Loss), "loss_adv": lossAdv, "loss_aid": lAid, "reward": meanR, "advantage_abs": advAbs,
 		"policy_loss": float64(rp.Loss), "mask_keep": kept, "p_mean": meanOf(qAid), "sample_keep": sampled / float64(k*n*cells),
-		"keep_target": target, "lagrange": m.Lagrange, "entropy": entropy, "aid_skipped": skipped,
+		"keep_target": target, "lagrange": m.Lagrange, "entropy": entropy, "aid_skipped": skipped, "map_contrast": contrast,
 	}, nil
 }
+
+// How the deterministic aid mask is made from the cell probabilities
+// (Config.AidMask).
+const (
+	// AidThreshold keeps the cells with q > Threshold.
+	AidThreshold = "threshold"
+	// AidTop keeps each image's round(κ·cells) cells of the largest q (at
+	// least one): the mask always keeps the keep target's share, and a flat
+	// map (a policy that marks nothing in particular) shows as a low
+	// contrast instead (MapContrast).
+	AidTop = "top"
+)
+
+// aidCells is the deterministic aid mask over the cells (1 kept) of n
+// images' cell probabilities q (n×cells).
+func (m *Method) aidCells(q []float32, n, cells int) []float32 {
+	keep := make([]float32, len(q))
+	if m.Cfg.AidMask != AidTop {
+		for i, v := range q {
+			if float64(v) > m.Cfg.Threshold {
+				keep[i] = 1
+			}
+		}
+		return keep
+	}
+	k := max(1, int(math.Round(m.Cfg.KeepTarget*float64(cells))))
+	for i := 0; i < n; i++ {
+		for _, j := range saliency.Order(q[i*cells : (i+1)*cells])[:min(k, cells)] {
+			keep[i*cells+j] = 1
+		}
+	}
+	return keep
+}
+
+// mapContrast is the mean, over images, of the mean q of the kept cells
+// less the mean q of the others: near 0 for a flat map, up to 1 for a
+// policy sure of which cells matter.
+func mapContrast(q, keep []float32, n, cells int) float64 {
+	var sum float64
+	for i := 0; i < n; i++ {
+		var in, out float64
+		var nin, nout int
+		for j := i * cells; j < (i+1)*cells; j++ {
+			if keep[j] != 0 {
+				in += float64(q[j])
+				nin++
+			} else {
+				out += float64(q[j])
+				nout++
+			}
+		}
+		if nin > 0 && nout > 0 {
+			sum += in/float64(nin) - out/float64(nout)
+		}
+	}
+	return sum / float64(max(n, 1))
+}
+
+// MapContrastMin is the epoch mean of the step value map_contrast below
+// which a sampled policy counts as collapsed to a flat map: its kept cells
+// are hardly more likely than the rest.
+const MapContrastMin = 0.05
 
 // aidStep is the classifier step on the aid-masked batch, or, when the
 // collapse guard says the mask kept too little or too much, its loss alone.
@@ -466,8 +535,8 @@ func newSampler(seed uint64) (*rand.PCG, *rand.Rand) {
 func SampledPreset() Config {
 	return Config{Preset: "sampled", Actions: ActionsBernoulli, ClassifierLR: 1e-5, PolicyLR: 3e-3, BaselineDecay: 0.5,
 		AdvantageScale: 1, Threshold: 0.5, Samples: 4, KeepTarget: 0.1, KeepMode: KeepPenalty, KeepWeight: 1,
-		Entropy: 0.01, AdversarialEvalMode: true, AidKeepMin: 0.02, AidKeepMax: 0.98, Fill: FillBlur, AidBatchStats: true,
-		PolicyStart: 0.1}
+		KeepWarmup: 100, Entropy: 0.01, AdversarialEvalMode: true, AidKeepMin: 0.02, AidKeepMax: 0.98, Fill: FillBlur,
+		AidMask: AidTop, AidBatchStats: true, PolicyStart: 0.25}
 }
 
 // Distil trains the policy alone for epochs passes over train towards

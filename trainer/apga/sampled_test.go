@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"gorgonia.org/gorgonia"
@@ -214,8 +215,13 @@ func TestKeepWarmup(t *testing.T) {
 
 func TestCollapsed(t *testing.T) {
 	for keep, want := range map[float64]bool{0: true, 0.019: true, 0.02: false, 0.5: false, 0.98: false, 0.99: true} {
-		if _, got := Collapsed(keep); got != want {
-			t.Errorf("Collapsed(%v) = %v, want %v", keep, got, want)
+		if _, got := Collapsed(map[string]float64{"mask_keep": keep}); got != want {
+			t.Errorf("Collapsed(keep %v) = %v, want %v", keep, got, want)
+		}
+	}
+	for c, want := range map[float64]bool{0: true, 0.049: true, 0.05: false, 0.4: false} {
+		if what, got := Collapsed(map[string]float64{"mask_keep": 0.1, "map_contrast": c}); got != want || got && !strings.Contains(what, "flat") {
+			t.Errorf("Collapsed(contrast %v) = %v %q, want %v", c, got, what, want)
 		}
 	}
 }

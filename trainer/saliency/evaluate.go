@@ -21,8 +21,10 @@ type Maps func(x *tensor.Dense) ([]float32, error)
 
 // Eval configures Evaluate.
 type Eval struct {
-	// Threshold turns a map into a mask (P > Threshold).
+	// Threshold turns a map into a mask (P > Threshold), unless Mask is
+	// set: it gives the masks of n maps (n×h×w, non-zero kept).
 	Threshold float64
+	Mask      func(maps []float32, n, h, w int) ([]uint8, error)
 	// Truth gives a dataset row's true region at the model's input size,
 	// h×w with non-zero inside (nil: the row has none). nil: no region
 	// scores.
@@ -77,10 +79,25 @@ func (e Eval) Evaluate(ctx context.Context, l *loader.Loader, maps Maps, classif
 		if len(m) != n*h*w {
 			return nil, fmt.Errorf("saliency: %d map values for %d images of %d×%d", len(m), n, h, w)
 		}
-		for i := 0; i < n; i++ {
-			mi := m[i*h*w : (i+1)*h*w]
-			for _, v := range mi {
+		masks := make([]uint8, len(m))
+		if e.Mask != nil {
+			if masks, err = e.Mask(m, n, h, w); err != nil {
+				return nil, fmt.Errorf("saliency masks: %w", err)
+			}
+			if len(masks) != len(m) {
+				return nil, fmt.Errorf("saliency: %d mask values for %d images of %d×%d", len(masks), n, h, w)
+			}
+		} else {
+			for i, v := range m {
 				if float64(v) > e.Threshold {
+					masks[i] = 1
+				}
+			}
+		}
+		for i := 0; i < n; i++ {
+			mi, ki := m[i*h*w:(i+1)*h*w], masks[i*h*w:(i+1)*h*w]
+			for _, v := range ki {
+				if v != 0 {
 					keep++
 				}
 			}
@@ -95,7 +112,7 @@ func (e Eval) Evaluate(ctx context.Context, l *loader.Loader, maps Maps, classif
 			if truth == nil {
 				continue
 			}
-			s, ok, err := ScoreRegion(mi, e.Threshold, truth, h, w)
+			s, ok, err := ScoreRegionMask(mi, ki, truth, h, w)
 			if err != nil {
 				return nil, fmt.Errorf("row %d: %w", rows[i], err)
 			}

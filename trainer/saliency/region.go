@@ -25,15 +25,27 @@ type RegionScore struct {
 // (h×w, non-zero inside). ok is false when the region is empty (nothing to
 // score against).
 func ScoreRegion(p []float32, threshold float64, truth []uint8, h, w int) (s RegionScore, ok bool, err error) {
+	mask := make([]uint8, len(p))
+	for i, v := range p {
+		if float64(v) > threshold {
+			mask[i] = 1
+		}
+	}
+	return ScoreRegionMask(p, mask, truth, h, w)
+}
+
+// ScoreRegionMask is ScoreRegion with the map's mask given (h×w, non-zero
+// kept), for maps whose mask is not a threshold (e.g. their top cells).
+func ScoreRegionMask(p []float32, mask, truth []uint8, h, w int) (s RegionScore, ok bool, err error) {
 	n := h * w
-	if h < 1 || w < 1 || len(p) != n || len(truth) != n {
-		return s, false, fmt.Errorf("saliency: a %d×%d map needs %d values and %d region values, got %d and %d", h, w, n, n, len(p), len(truth))
+	if h < 1 || w < 1 || len(p) != n || len(truth) != n || len(mask) != n {
+		return s, false, fmt.Errorf("saliency: a %d×%d map needs %d values, mask values and region values, got %d, %d and %d", h, w, n, len(p), len(mask), len(truth))
 	}
 	g, m, inter := 0, 0, 0
 	top := p[0]
 	for i, v := range p {
 		in := truth[i] != 0
-		keep := float64(v) > threshold
+		keep := mask[i] != 0
 		if in {
 			g++
 		}
