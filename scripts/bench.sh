@@ -51,7 +51,6 @@ fmtx() { awk -v v="$1" 'BEGIN { if (v == "") print "-"; else printf "%.2fx", v }
 row() { printf '| %-48s | %12s | %14s | %18s |\n' "$1" "$(fmt1 "$2")" "$(fmtx "$3")" "$(fmtx "$4")"; }
 
 a_unet='BenchmarkOverhead/policy=unet-small'
-a_tern='BenchmarkOverhead/policy=ternausnet11'
 echo
 echo "method overhead (load average before/after: $load_before / $load_after)"
 printf '| %-48s | %12s | %14s | %18s |\n' "ResNet-18, batch 16, 1x64x64, 2 classes" "ms/step" "x plain step" "x two plain steps"
@@ -59,10 +58,14 @@ printf '|%s|%s|%s|%s|\n' "--------------------------------------------------" "-
 row "plain step (fwd + bwd + Adam)" "$(metric "$apgabench" "$a_unet" plain-ms/step)" 1 ""
 row "plain x2 (1:1 augmentation, no policy)" "$(metric "$apgabench" "$a_unet" plain2-ms/step)" \
 	"$(awk -v a="$(metric "$apgabench" "$a_unet" plain2-ms/step)" -v b="$(metric "$apgabench" "$a_unet" plain-ms/step)" 'BEGIN { if (b > 0) print a / b }')" 1
-row "APGA, unet-small policy" "$(metric "$apgabench" "$a_unet" apga-ms/step)" "$(metric "$apgabench" "$a_unet" x-plain)" "$(metric "$apgabench" "$a_unet" x-plain2)"
-if [[ -z ${BENCH_SHORT:-} ]]; then
-	row "APGA, ternausnet11 policy" "$(metric "$apgabench" "$a_tern" apga-ms/step)" "$(metric "$apgabench" "$a_tern" x-plain)" "$(metric "$apgabench" "$a_tern" x-plain2)"
-fi
+ratio2() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) print a / b }'; }
+for p in unet-small ternausnet11; do
+	[[ $p == ternausnet11 && -n ${BENCH_SHORT:-} ]] && continue
+	a="BenchmarkOverhead/policy=$p"
+	row "APGA paper, $p policy" "$(metric "$apgabench" "$a" apga-ms/step)" "$(metric "$apgabench" "$a" x-plain)" "$(metric "$apgabench" "$a" x-plain2)"
+	row "APGA sampled (K=4), $p policy" "$(metric "$apgabench" "$a" sampled-ms/step)" "$(metric "$apgabench" "$a" sampled-x-plain)" \
+		"$(ratio2 "$(metric "$apgabench" "$a" sampled-ms/step)" "$(metric "$apgabench" "$a" plain2-ms/step)")"
+done
 for g in 8 16; do
 	h="BenchmarkOverhead/grid=$g"
 	row "noise mask, resnet10t policy, G=$g (SGD)" "$(metric "$heatbench" "$h" noisemask-ms/step)" "$(metric "$heatbench" "$h" x-plain)" ""

@@ -13,6 +13,7 @@ import (
 	"github.com/pgaug/pgaug/onnx/importer"
 	"github.com/pgaug/pgaug/onnx/zoo"
 	"github.com/pgaug/pgaug/trainer/netstep"
+	"github.com/pgaug/pgaug/trainer/noisemask"
 	"github.com/pgaug/pgaug/trainer/optim"
 )
 
@@ -150,14 +151,16 @@ func BenchmarkPlainTwoSteps(b *testing.B) {
 
 var apgaFixtures = map[string]*Method{}
 
-// apgaMethod returns the APGA method with policy zoo network policy (paper
-// preset), warmed up by one TrainStep (which builds the four graphs).
-func apgaMethod(b *testing.B, policy string) *Method {
+// apgaMethod returns the APGA method with policy zoo network policy and
+// the preset (paper or sampled, which erases to a blurred copy as the
+// pipeline does), warmed up by one TrainStep (which builds its graphs).
+func apgaMethod(b *testing.B, policy, preset string) *Method {
 	b.Helper()
-	if m, ok := apgaFixtures[policy]; ok {
+	key := policy + "/" + preset
+	if m, ok := apgaFixtures[key]; ok {
 		return m
 	}
-	cfg, err := Preset("paper")
+	cfg, err := Preset(preset)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -168,10 +171,13 @@ func apgaMethod(b *testing.B, policy string) *Method {
 	if err != nil {
 		b.Fatal(err)
 	}
+	m.Blur = func(x []float32, n, c, h, w int) ([]float32, error) {
+		return noisemask.GaussianBlur(x, n*c, h, w, 11, 5)
+	}
 	if _, err := m.TrainStep(context.Background(), benchBatch(1), 1); err != nil {
 		b.Fatal(err)
 	}
-	apgaFixtures[policy] = m
+	apgaFixtures[key] = m
 	return m
 }
 
@@ -193,7 +199,7 @@ func BenchmarkAPGAStep(b *testing.B) {
 	for _, policy := range benchPolicies {
 		b.Run("policy="+policy, func(b *testing.B) {
 			skipSlowPolicy(b, policy)
-			m := apgaMethod(b, policy)
+			m := apgaMethod(b, policy, "paper")
 			lb := benchBatch(2)
 			ctx := context.Background()
 			b.ResetTimer()
@@ -214,16 +220,21 @@ func BenchmarkAPGAStep(b *testing.B) {
 }
 
 // BenchmarkOverhead interleaves, in every iteration, one plain step, two
-// plain steps and one APGA step on the same batch, timing each, so that a
-// change of load on the machine (other processes) weighs on all three
-// alike; it reports each one's ms/step and the ratios APGA/plain (x-plain)
-// and APGA/(two plain steps) (x-plain2). scripts/bench.sh prints these.
+// plain steps, one APGA step of the paper preset and one of the sampled
+// preset on the same batch, timing each, so that a change of load on the
+// machine (other processes) weighs on all alike; it reports each one's
+// ms/step and the ratios APGA/plain (x-plain), APGA/(two plain steps)
+// (x-plain2) and sampled/paper (sampled-x-paper). A sampled step with K
+// samples costs two classifier steps, one classifier forward pass over
+// (K+1)·B images, one policy step and two policy forward passes (the paper
+// step: the same but a forward pass over B). scripts/bench.sh prints these.
 func BenchmarkOverhead(b *testing.B) {
 	for _, policy := range benchPolicies {
 		b.Run("policy="+policy, func(b *testing.B) {
 			skipSlowPolicy(b, policy)
 			f := plain(b, "overhead")
-			m := apgaMethod(b, policy)
+			m := apgaMethod(b, policy, "paper")
+			s := apgaMethod(b, policy, "sampled")
 			lb, lb2 := benchBatch(2), benchBatch(3)
 			ctx := context.Background()
 			step := func(l *loader.Batch) {
@@ -232,7 +243,7 @@ func BenchmarkOverhead(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			var tPlain, tPlain2, tAPGA time.Duration
+			var tPlain, tPlain2, tAPGA, tSampled time.Duration
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				t0 := time.Now()
@@ -244,17 +255,25 @@ func BenchmarkOverhead(b *testing.B) {
 				if _, err := m.TrainStep(ctx, lb, 1); err != nil {
 					b.Fatal(err)
 				}
+				t3 := time.Now()
+				if _, err := s.TrainStep(ctx, lb, 1); err != nil {
+					b.Fatal(err)
+				}
 				tPlain += t1.Sub(t0)
 				tPlain2 += t2.Sub(t1)
-				tAPGA += time.Since(t2)
+				tAPGA += t3.Sub(t2)
+				tSampled += time.Since(t3)
 			}
 			n := float64(b.N)
 			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1e3 / n }
 			b.ReportMetric(ms(tPlain), "plain-ms/step")
 			b.ReportMetric(ms(tPlain2), "plain2-ms/step")
 			b.ReportMetric(ms(tAPGA), "apga-ms/step")
+			b.ReportMetric(ms(tSampled), "sampled-ms/step")
 			b.ReportMetric(float64(tAPGA)/float64(tPlain), "x-plain")
 			b.ReportMetric(float64(tAPGA)/float64(tPlain2), "x-plain2")
+			b.ReportMetric(float64(tSampled)/float64(tPlain), "sampled-x-plain")
+			b.ReportMetric(float64(tSampled)/float64(tAPGA), "sampled-x-paper")
 		})
 	}
 }
@@ -267,7 +286,7 @@ func BenchmarkAPGAStages(b *testing.B) {
 	for _, policy := range benchPolicies {
 		b.Run("policy="+policy, func(b *testing.B) {
 			skipSlowPolicy(b, policy)
-			m := apgaMethod(b, policy)
+			m := apgaMethod(b, policy, "paper")
 			x, y := plainInputs(b, benchBatch(2))
 			ps := x.Shape()
 			ps[1] = 1
