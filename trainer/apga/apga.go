@@ -637,6 +637,15 @@ func (m *Method) SaveState(s *checkpoint.State) error {
 	return s.AddRNG("apga.sampler", m.pcg)
 }
 
+// RestoreBest takes the classifier (weights and BatchNorm statistics) from
+// the best checkpoint and leaves the policy as trained to the end: model
+// selection is by the classifier's validation score, which says nothing of
+// the policy, and the later policy has learned longer. It implements
+// fit.BestRestorer.
+func (m *Method) RestoreBest(s *checkpoint.State) error {
+	return s.RestoreModel("classifier", m.Classifier.Model)
+}
+
 // RestoreState reads what SaveState wrote.
 func (m *Method) RestoreState(s *checkpoint.State) error {
 	if err := s.RestoreModel("classifier", m.Classifier.Model); err != nil {

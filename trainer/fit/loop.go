@@ -44,6 +44,13 @@ type ExtraEvaluator interface {
 	EvaluateExtra(ctx context.Context, l *loader.Loader) (map[string]float64, error)
 }
 
+// BestRestorer is a Method that takes less than its whole state from the
+// best checkpoint when training ends (RestoreBest): e.g. APGA keeps the
+// classifier of the best evaluation but the policy as trained to the end.
+type BestRestorer interface {
+	RestoreBest(s *checkpoint.State) error
+}
+
 // LoopConfig configures Run.
 type LoopConfig struct {
 	Epochs int
@@ -381,7 +388,11 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 			if err != nil {
 				return sum, err
 			}
-			if err := m.RestoreState(s); err != nil {
+			restore := m.RestoreState
+			if r, ok := m.(BestRestorer); ok {
+				restore = r.RestoreBest
+			}
+			if err := restore(s); err != nil {
 				return sum, fmt.Errorf("restoring the best model from %s: %w", best, err)
 			}
 		}

@@ -430,3 +430,27 @@ func TestResumeHooks(t *testing.T) {
 		t.Fatalf("after a fresh run %s holds %v, want only its own epoch-end checkpoint", dir, paths)
 	}
 }
+
+// bestOnly records which restore the loop used.
+type bestOnly struct {
+	scripted
+	restored, best int
+}
+
+func (m *bestOnly) RestoreState(s *checkpoint.State) error {
+	m.restored++
+	return m.scripted.RestoreState(s)
+}
+func (m *bestOnly) RestoreBest(s *checkpoint.State) error { m.best++; return nil }
+
+// A BestRestorer takes the best checkpoint its own way when training ends.
+func TestBestRestorer(t *testing.T) {
+	train, val := loaders(t)
+	m := &bestOnly{scripted: scripted{acc: []float64{0.9, 0.5}}}
+	if _, err := fit.Run(context.Background(), m, train, val, fit.LoopConfig{Epochs: 2, CheckpointDir: t.TempDir(), RestoreBest: true}); err != nil {
+		t.Fatal(err)
+	}
+	if m.best != 1 || m.restored != 0 {
+		t.Fatalf("RestoreBest called %d times, RestoreState %d; want 1 and 0", m.best, m.restored)
+	}
+}
