@@ -211,10 +211,18 @@ func experimentMarkdown(res ExperimentResult) string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\n| method | accuracy, 95% CI | balanced acc., 95% CI |\n|---|---|---|\n")
+	b.WriteString("\n| method, 95% intervals |")
+	for _, em := range experimentMetrics {
+		b.WriteString(" " + em.title + " |")
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(experimentMetrics)) + "\n")
 	for _, m := range res.Methods {
-		a, ba := m.Metrics["accuracy"], m.Metrics["balanced_accuracy"]
-		fmt.Fprintf(&b, "| %s | [%.4f, %.4f] | [%.4f, %.4f] |\n", m.Method, a.CI95[0], a.CI95[1], ba.CI95[0], ba.CI95[1])
+		b.WriteString("| " + m.Method + " |")
+		for _, em := range experimentMetrics {
+			s := m.Metrics[em.key]
+			fmt.Fprintf(&b, " [%.4f, %.4f] |", s.CI95[0], s.CI95[1])
+		}
+		b.WriteString("\n")
 	}
 	fmt.Fprintf(&b, "\nTest split, ONNX Runtime on the exported models; mean ± sample std over seeds %v, 95%% Student-t intervals.\n", res.Seeds)
 	var withMasks []MethodStats
