@@ -158,15 +158,34 @@ func trainAPGACommand() *cli.Command {
 		Name:      "apga",
 		Usage:     "Adversarial Policy Gradient Augmentation: a segmentation policy's masks augment the classifier 1:1",
 		ArgsUsage: "--classifier C.onnx [--policy P.onnx] --data D -o RUNDIR",
-		Description: "Algorithm 1 of the APGA paper (spec/algorithms.md §1): per batch, a classifier step on the\n" +
-			"original images; the policy's probability map P; the adversarial mask P < 0.5; the reward\n" +
-			"L_adv − L_orig against an EMA baseline; the policy loss BCE(P,A)·(R−b) + λ_zeros·BCE(P,0) with\n" +
-			"A = P > 0.5; then a classifier step on the aid-masked images (P > 0.5 kept).\n\n" +
-			"--preset paper (default): Adam 1e-4 for both networks, baseline decay 0.5, λ_zeros 0.1.\n" +
+		Description: "A segmentation policy learns by REINFORCE which pixels matter to the classifier: erasing what\n" +
+			"it marks should raise the classifier's loss (the reward). Its masks, keeping what it marks, then\n" +
+			"train the classifier 1:1 with the original images. Algorithm 1 of the APGA paper, per batch: a\n" +
+			"classifier step on the images; the policy's map P; the images with the pixels P > 0.5 erased;\n" +
+			"the reward R = L_erased − L_orig against an average b; the policy loss BCE(P,A)·(R−b) +\n" +
+			"λ_zeros·BCE(P,0) with the action A = P > 0.5; a classifier step on the images with P > 0.5 kept.\n\n" +
+			"--preset paper: that text, Adam 1e-4 for both networks, baseline decay 0.5, λ_zeros 0.1.\n" +
 			"--preset reference: the authors' published code: policy loss 100·BCE(P,A)·R' + 0.1·|R'|·BCE(P,0)\n" +
-			"+ 0.01·|R'|·BCE(P,1), baseline updated before the advantage, L_adv in evaluation mode, Adam 1e-5,\n" +
-			"images repeated to 3 channels in [0,1] without normalisation, model selection every 100 steps,\n" +
-			"early stop after 15 epochs. Any flag given overrides the preset.\n\n" +
+			"+ 0.01·|R'|·BCE(P,1), baseline updated before the advantage, the erased loss in evaluation mode,\n" +
+			"Adam 1e-5, model selection every 100 steps, early stop after 15 epochs, and 3-channel images in\n" +
+			"[0,1] without normalisation where the classifier takes that (a classifier trained by pgaug is fed\n" +
+			"what it was trained on). Both need a policy that already segments (the published code starts from\n" +
+			"a pretrained TernausNet): one scalar reward per batch pushes every pixel the same way, so a\n" +
+			"policy from scratch marks all or nothing (the log says so: \"the policy collapsed\").\n" +
+			"--preset sampled: Bernoulli actions per cell of a grid (cells of 4×4 pixels; --mask-grid), 4\n" +
+			"samples per image (--samples) each with its own reward and a leave-one-out baseline, so a cell is\n" +
+			"pushed up only when erasing it hurt more than the image's other samples did; the marked share held\n" +
+			"at --keep-target 0.1 by a penalty (--keep-weight, warming down from the policy's start 0.25 over\n" +
+			"--keep-warmup 100 steps), an entropy bonus 0.01, erased pixels filled from a blurred copy\n" +
+			"(--fill), the aid mask the 10% most likely cells (--aid-mask), the aid step on its own batch\n" +
+			"statistics; Adam 3e-3 for the policy from scratch, 1e-5 for the converged classifier, both under\n" +
+			"a cosine schedule (the others: constant; --schedule overrides). A step costs\n" +
+			"a classifier pass over 5× the batch besides Algorithm 1's passes.\n" +
+			"Any flag given overrides the preset. --policy-init gradcam first trains the policy on the\n" +
+			"classifier's Grad-CAM masks. The exported policy is the last one; the classifier the best on\n" +
+			"validation. Where the data have region masks (the synthetic data do), every evaluation scores the\n" +
+			"masks against them (mask_keep, mask_iou, mask_iou_topk, mask_pointing, mask_iou_random), and on\n" +
+			"any data by deletion and insertion AUC.\n\n" +
 			"The classifier should be trained to convergence first (pgaug train baseline). Outputs:\n" +
 			"RUNDIR/classifier.onnx, RUNDIR/policy.onnx, metrics.jsonl, checkpoints/, and grids/step-N.png\n" +
 			"(image | policy probability | aid mask | masked image) at each evaluation.",
@@ -176,7 +195,7 @@ func trainAPGACommand() *cli.Command {
 				&cli.StringFlag{Name: "policy", Value: "zoo:ternausnet11", Usage: "segmentation policy: ONNX with one sigmoid channel at input resolution, or zoo:NAME"},
 				&cli.StringSliceFlag{Name: "freeze", Usage: "freeze classifier parameters matching a glob (or re:REGEXP)"},
 				&cli.StringSliceFlag{Name: "policy-freeze", Usage: "freeze policy parameters matching a glob (or re:REGEXP)"},
-				&cli.StringFlag{Name: "preset", Value: "paper", Usage: "paper or reference (the published code's constants)"},
+				&cli.StringFlag{Name: "preset", Value: "paper", Usage: "paper, reference (the published code's constants) or sampled (per-image sampled actions; see above)"},
 				&cli.Float64Flag{Name: "baseline-decay", Usage: "EMA decay of the reward baseline (preset: 0.5)"},
 				&cli.BoolFlag{Name: "baseline-first", Usage: "update the baseline before taking the advantage (preset reference)"},
 				&cli.Float64Flag{Name: "adv-scale", Usage: "scale of BCE(P,A)·(R−b) (preset: 1 paper, 100 reference)"},
@@ -204,7 +223,7 @@ func trainAPGACommand() *cli.Command {
 				&cli.StringFlag{Name: "fill", Usage: "sampled: what erased pixels become: zero (0 in the normalised input), black (a black pixel's value), blur (a blurred copy)"},
 				&cli.IntFlag{Name: "grid-images", Value: 6, Usage: "validation images per mask grid (negative: no grids)"},
 			},
-			commonFlags(loopDefaults{epochs: 20, batch: 25, schedule: "constant"}),
+			commonFlags(loopDefaults{epochs: 20, batch: 25}),
 			optimFlags(optimDefaults{name: "adam", lr: 1e-4}),
 			[]cli.Flag{
 				&cli.StringFlag{Name: "policy-optimizer", Value: "adam", Usage: "sgd, adam or adamw"},
@@ -228,6 +247,9 @@ func trainAPGACommand() *cli.Command {
 				if !c.IsSet("policy-lr") {
 					popt.LR = mc.PolicyLR
 				}
+			}
+			if !c.IsSet("schedule") && mc.Schedule != "" {
+				common.Schedule = mc.Schedule
 			}
 			if mc.Preset == "reference" {
 				if !c.IsSet("eval-every") {

@@ -207,7 +207,7 @@ func DefaultRunConfig() RunConfig {
 		Baseline: TrainSection{Epochs: 30, Batch: 32, Optimizer: "sgd", LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4, Schedule: "cosine", Warmup: 1, Select: "accuracy"},
 		Augment: AugmentSection{TrainSection: TrainSection{Epochs: 20, Batch: 25, Optimizer: "adam", LR: 1e-4, Schedule: "constant", Select: "accuracy"},
 			CutoutSize: 8, CutMixAlpha: 1, CutMixProb: 0.5},
-		APGA: APGASection{TrainSection: TrainSection{Epochs: 20, Batch: 25, Optimizer: "adam", Schedule: "constant", Select: "accuracy"},
+		APGA: APGASection{TrainSection: TrainSection{Epochs: 20, Batch: 25, Optimizer: "adam", Select: "accuracy"},
 			Preset: "paper"},
 		NoiseMask: NoiseMaskSection{TrainSection: TrainSection{Epochs: 30, Batch: 32, Optimizer: "sgd", LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4,
 			Schedule: "step", StepEvery: 10, Gamma: 0.1, Select: "accuracy"},

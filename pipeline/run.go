@@ -190,6 +190,9 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 					return err
 				}
 				mc.Seed = cfg.Seed + 4
+				if a.Schedule == "" {
+					a.Schedule = mc.Schedule
+				}
 				copt := optimOf(a.TrainSection)
 				copt.LR = mc.ClassifierLR
 				popt := copt

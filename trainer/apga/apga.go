@@ -99,6 +99,11 @@ type Config struct {
 	// Fill is what erased pixels become: FillZero, FillBlack or FillBlur
 	// ("" is zero).
 	Fill string
+	// Schedule is the learning-rate schedule the preset trains under
+	// (constant for paper and reference; cosine for sampled, which settles
+	// the policy from scratch at the end), for the caller's loop unless it
+	// was given one.
+	Schedule string
 	// PolicyStart, in (0, 1), is the probability the policy starts at
 	// everywhere: whoever imports the policy sets the bias before its
 	// sigmoid to logit(PolicyStart) (0: the policy as initialised).
@@ -115,11 +120,11 @@ func Preset(name string) (Config, error) {
 	switch strings.ToLower(name) {
 	case "", "paper":
 		return Config{Preset: "paper", ClassifierLR: 1e-4, PolicyLR: 1e-4, BaselineDecay: 0.5, AdvantageScale: 1,
-			LambdaZeros: 0.1, Threshold: 0.5}, nil
+			LambdaZeros: 0.1, Threshold: 0.5, Schedule: "constant"}, nil
 	case "reference":
 		return Config{Preset: "reference", ClassifierLR: 1e-5, PolicyLR: 1e-5, BaselineDecay: 0.5, BaselineFirst: true,
 			AdvantageScale: 100, LambdaZeros: 0.1, LambdaOnes: 0.01, ScaleLambdasByAdvantage: true,
-			AdversarialEvalMode: true, Threshold: 0.5}, nil
+			AdversarialEvalMode: true, Threshold: 0.5, Schedule: "constant"}, nil
 	case "sampled":
 		return SampledPreset(), nil
 	}

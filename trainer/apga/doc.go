@@ -69,14 +69,17 @@
 //     KeepWeight·(q̄_i − κ)² per image to hold the marked fraction at the keep
 //     target κ (KeepTarget 0.1; or, KeepMode "lagrange", a multiplier raised
 //     by dual ascent), the target going from the first batch's mean keep to κ
-//     over KeepWarmup steps, and the entropy bonus β·H(q) (Entropy 0.01);
-//   - the aid step on the cells with q > 0.5 (or a sample, AidSample), with
+//     over KeepWarmup (100) steps, and the entropy bonus β·H(q) (Entropy
+//     0.01);
+//   - the aid step on each image's κ share of cells with the largest q
+//     (AidMask top; "threshold" for q > 0.5; or a sample, AidSample), with
 //     the same fill, trained on the aid batch's own BatchNorm statistics
 //     without folding them into the running ones (AidBatchStats: a batch
 //     that keeps a tenth of each image has other statistics);
 //   - the policy starts at q = PolicyStart everywhere (the bias before its
-//     sigmoid; 0.1, the keep target) and learns with Adam 3e-3; the converged
-//     classifier moves at 1e-5, as in the published code.
+//     sigmoid; 0.25) and learns with Adam 3e-3; the converged classifier
+//     moves at 1e-5, as in the published code; both under a cosine schedule
+//     (Schedule), which settles the policy at the end.
 //
 // A step costs two classifier steps (the original and the aid batch), one
 // classifier pass over (K+1)·B images, one policy step and two policy

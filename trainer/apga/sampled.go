@@ -536,7 +536,7 @@ func SampledPreset() Config {
 	return Config{Preset: "sampled", Actions: ActionsBernoulli, ClassifierLR: 1e-5, PolicyLR: 3e-3, BaselineDecay: 0.5,
 		AdvantageScale: 1, Threshold: 0.5, Samples: 4, KeepTarget: 0.1, KeepMode: KeepPenalty, KeepWeight: 1,
 		KeepWarmup: 100, Entropy: 0.01, AdversarialEvalMode: true, AidKeepMin: 0.02, AidKeepMax: 0.98, Fill: FillBlur,
-		AidMask: AidTop, AidBatchStats: true, PolicyStart: 0.25}
+		AidMask: AidTop, AidBatchStats: true, PolicyStart: 0.25, Schedule: "cosine"}
 }
 
 // Distil trains the policy alone for epochs passes over train towards
