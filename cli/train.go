@@ -134,6 +134,7 @@ func trainBaselineCommand() *cli.Command {
 				&cli.StringFlag{Name: "gradcam-model", Usage: "frozen classifier for Grad-CAM masks (default: --model)"},
 				&cli.StringFlag{Name: "gradcam-layer", Usage: "layer (ONNX value) of the Grad-CAM maps (default: the last 4-D feature map)"},
 				&cli.Float64Flag{Name: "gradcam-threshold", Value: 0.5, Usage: "keep pixels whose min-max scaled cam exceeds this"},
+				&cli.BoolFlag{Name: "aug-batch-stats", Usage: "train the cutout/gradcam copies on their own BatchNorm batch statistics, leaving the running ones to the original images"},
 			},
 			commonFlags(loopDefaults{epochs: 10, batch: 32, schedule: "cosine"}),
 			optimFlags(optimDefaults{name: "sgd", lr: 0.01, momentum: 0.9, wd: 1e-4}),
@@ -143,6 +144,7 @@ func trainBaselineCommand() *cli.Command {
 				Common: commonFrom(c), Model: c.String("model"), Freeze: c.StringSlice("freeze"), Opt: optimFrom(c, ""),
 				Aug: c.String("aug"), CutoutSize: c.Int("cutout-size"), CutMixAlpha: c.Float64("cutmix-alpha"), CutMixProb: c.Float64("cutmix-prob"),
 				GradCAMModel: c.String("gradcam-model"), GradCAMLayer: c.String("gradcam-layer"), GradCAMThreshold: c.Float64("gradcam-threshold"),
+				AugBatchStats: c.Bool("aug-batch-stats"),
 			})
 			if err != nil {
 				return fmt.Errorf("train baseline: %w", err)

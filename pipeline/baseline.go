@@ -29,7 +29,10 @@ type TrainConfig struct {
 	// GradCAMModel is the frozen classifier whose Grad-CAM masks augment
 	// (default: Model); GradCAMLayer its layer (default: the last 4-D
 	// feature map); GradCAMThreshold keeps pixels with cam above it.
-	GradCAMModel     string `fingerprint:",input"`
+	GradCAMModel string `fingerprint:",input"`
+	// AugBatchStats trains the augmented copies on their own batch
+	// statistics (supervised.Config.AugBatchStats).
+	AugBatchStats    bool
 	GradCAMLayer     string
 	GradCAMThreshold float64
 }
@@ -114,7 +117,7 @@ func Train(ctx context.Context, cfg TrainConfig) (RunResult, error) {
 	}
 	method, err := supervised.New(supervised.Config{
 		Classes: d.classes, LR: cfg.Opt.LR, Aug: aug, CutoutSize: cfg.CutoutSize,
-		CutMixAlpha: cfg.CutMixAlpha, CutMixProb: cfg.CutMixProb, Seed: cfg.Seed,
+		CutMixAlpha: cfg.CutMixAlpha, CutMixProb: cfg.CutMixProb, Seed: cfg.Seed, AugBatchStats: cfg.AugBatchStats,
 	}, net, opt, cam)
 	if err != nil {
 		return res, err

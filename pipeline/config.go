@@ -87,6 +87,9 @@ type AugmentSection struct {
 	CutMixAlpha  float64 `toml:"cutmix_alpha" help:"CutMix Beta(α, α)"`
 	CutMixProb   float64 `toml:"cutmix_prob" help:"CutMix probability"`
 	GradCAMLayer string  `toml:"gradcam_layer" help:"Grad-CAM layer (default: the last 4-D feature map)"`
+	// AugBatchStats trains the augmented copies on their own batch
+	// statistics without folding them into the running ones.
+	AugBatchStats bool `toml:"aug_batch_stats" help:"train the cutout/gradcam copies on their own BatchNorm batch statistics, leaving the running ones to the originals"`
 }
 
 // APGASection configures APGA (continuing from the baseline).

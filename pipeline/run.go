@@ -175,7 +175,7 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 			last, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("augment"), base), func(rec *StageRecord) error {
 				res, err := Train(ctx, TrainConfig{Common: r.common(a.TrainSection, rec.Dir), Model: base.Outputs["classifier"], Freeze: cfg.Models.Freeze,
 					Opt: optimOf(a.TrainSection), Aug: aug, CutoutSize: a.CutoutSize, CutMixAlpha: a.CutMixAlpha, CutMixProb: a.CutMixProb,
-					GradCAMModel: base.Outputs["classifier"], GradCAMLayer: a.GradCAMLayer})
+					GradCAMModel: base.Outputs["classifier"], GradCAMLayer: a.GradCAMLayer, AugBatchStats: a.AugBatchStats})
 				if err != nil {
 					return err
 				}

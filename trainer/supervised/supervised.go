@@ -54,6 +54,12 @@ type Config struct {
 	CutMixAlpha, CutMixProb float64
 	// Seed seeds the augmentation's random draws.
 	Seed uint64
+	// AugBatchStats trains the augmented copy (cutout, gradcam) with its own
+	// batch's BatchNorm statistics without folding them into the running
+	// ones: a batch that keeps a tenth of each image (Grad-CAM masks) has
+	// other statistics, and folding them in skews evaluation. Off: as the
+	// APGA paper's baselines train (a PyTorch train-mode step).
+	AugBatchStats bool
 }
 
 // Method trains one classifier. It implements fit.Method.
@@ -164,6 +170,10 @@ func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64
 		out["mask_keep"] = meanOf(masks)
 	}
 	if aug != nil {
+		if m.Cfg.AugBatchStats {
+			m.Net.Recount = true
+			defer func() { m.Net.Recount = false }()
+		}
 		ra, err := m.Net.Step(dense(aug), m.Opt, lr, y)
 		if err != nil {
 			return nil, fmt.Errorf("step on the %s batch: %w", m.Cfg.Aug, err)
