@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
 # Real-data experiments on PneumoniaMNIST (../shared/data/pneumoniamnist.npz):
-#   1. APGA against no augmentation, Cutout and Grad-CAM, 100 images per class
-#      (the APGA paper's data-constrained regime), 3 seeds;
-#      and APGA again with the collapse guard (--apga.aid_min_keep 0.02,
-#      --apga.aid_max_keep 0.98: skip aid steps whose masks keep < 2% or > 98%);
+#   1. APGA's presets (paper, reference, sampled) against no augmentation, Cutout and
+#      Grad-CAM, 100 images per class (the APGA paper's data-constrained regime), 5 seeds:
+#      runs/pneumonia-apga/results.md, one table of all;
 #   2. normal training against noise-mask heating + fine-tuning, 3 seeds.
-# Each writes runs/<name>/results.md (mean ± std and 95% intervals over the
-# seeds), results.json and experiment.html. Re-running skips finished stages.
-# Usage: scripts/pneumonia.sh [apga|apga-guard|noisemask|all]   (about 1–1.5 h on 2 cores)
+# Each experiment writes DIR/results.md (mean ± std and 95% intervals over the seeds),
+# results.json and experiment.html. Re-running skips finished stages.
+# Usage: scripts/pneumonia.sh [apga|noisemask|all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -29,8 +28,13 @@ run() { # run NAME [DIR FLAGS...]
   echo "=== $name: $dir/results.md"
   cat "$dir/results.md"
 }
-apga_guard() {
-  run apga runs/pneumonia-apga-guard --methods apga --apga.aid_min_keep 0.02 --apga.aid_max_keep 0.98
+apga() {
+  local root=runs/pneumonia-apga
+  run apga "$root/paper"
+  for preset in reference sampled; do
+    run apga "$root/$preset" --methods apga --apga.preset "$preset" --reuse-from "$root/paper"
+  done
+  "$bin" experiment compare paper="$root/paper" reference="$root/reference" sampled="$root/sampled" -o "$root/results.md"
 }
 noisemask() {
   run noisemask
@@ -41,9 +45,8 @@ noisemask() {
   run noisemask runs/pneumonia-noisemask-lr0.01 --noisemask.lr 0.01 --noisemask.policy_clip 1
 }
 case "$what" in
-  apga) run apga ;;
-  apga-guard) apga_guard ;;
+  apga) apga ;;
   noisemask) noisemask ;;
-  all) run apga; apga_guard; noisemask ;;
-  *) echo "usage: scripts/pneumonia.sh [apga|apga-guard|noisemask|all]" >&2; exit 2 ;;
+  all) apga; noisemask ;;
+  *) echo "usage: scripts/pneumonia.sh [apga|noisemask|all]" >&2; exit 2 ;;
 esac
