@@ -97,9 +97,17 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 			return res, err
 		}
 	}
+	contrasted := false // a sampled policy's map had a contrast in some epoch
 	hook := func(lc *fit.LoopConfig) {
 		lc.OnEpoch = func(rec fit.EpochRecord) error {
-			if what, ok := apga.Collapsed(rec.Mean); ok && cfg.Log != nil {
+			kind, what := apga.Collapsed(rec.Mean)
+			switch {
+			case kind == apga.NoCollapse:
+				contrasted = true
+			case cfg.Log == nil:
+			case kind == apga.FlatMap && !contrasted:
+				fmt.Fprintf(cfg.Log, "APGA epoch %d: the policy has not learned yet: %s\n", rec.Epoch, what)
+			default:
 				fmt.Fprintf(cfg.Log, "APGA epoch %d: the policy collapsed: %s\n", rec.Epoch, what)
 			}
 			return nil
@@ -122,9 +130,11 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 	if err := runMethod(ctx, &res, cfg.Common, d, method, "apga", cfg, hook, nil); err != nil {
 		return res, err
 	}
-	if note, err := collapseNote(filepath.Join(cfg.OutDir, MetricsLog)); err != nil {
+	notes, err := collapseNotes(filepath.Join(cfg.OutDir, MetricsLog))
+	if err != nil {
 		return res, err
-	} else if note != "" {
+	}
+	for _, note := range notes {
 		res.Warnings = append(res.Warnings, note)
 		if cfg.Log != nil {
 			fmt.Fprintln(cfg.Log, "APGA: "+note)
@@ -236,15 +246,32 @@ func policyInit(ctx context.Context, cfg APGAConfig, d *runData, classifier *imp
 // DefaultPolicyInitEpochs is how long the Grad-CAM start trains the policy.
 const DefaultPolicyInitEpochs = 2
 
-// collapseNote reads a run's epoch records and says in words in which
-// epochs the policy collapsed ("" when it never did).
-func collapseNote(metricsLog string) (string, error) {
+// collapseNotes reads a run's epoch records and says in words in which
+// epochs the policy collapsed: marked nothing or everything, or, once its
+// map had a contrast, went flat again. Flat epochs before its first
+// contrast are named as not yet learned, and a policy flat throughout as
+// never having learned. nil when every epoch was fine.
+func collapseNotes(metricsLog string) ([]string, error) {
 	rows, err := report.ReadJSONLines(metricsLog)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	byKind := map[string][]int{}
-	var kinds []string
+	type group struct {
+		label  string
+		epochs []int
+	}
+	var groups []*group
+	byLabel := map[string]*group{}
+	add := func(label string, epoch int) {
+		g := byLabel[label]
+		if g == nil {
+			g = &group{label: label}
+			byLabel[label] = g
+			groups = append(groups, g)
+		}
+		g.epochs = append(g.epochs, epoch)
+	}
+	contrasted, epochs := false, 0
 	for _, r := range rows {
 		if r["kind"] != "epoch" {
 			continue
@@ -256,23 +283,27 @@ func collapseNote(metricsLog string) (string, error) {
 				mean[k] = f
 			}
 		}
-		if what, collapsed := apga.Collapsed(mean); collapsed {
-			what = collapseKind(what)
-			if byKind[what] == nil {
-				kinds = append(kinds, what)
-			}
-			e, _ := r["epoch"].(float64)
-			byKind[what] = append(byKind[what], int(e))
+		e, _ := r["epoch"].(float64)
+		epochs++
+		kind, what := apga.Collapsed(mean)
+		switch {
+		case kind == apga.NoCollapse:
+			contrasted = true
+		case kind == apga.FlatMap && !contrasted:
+			add("had not learned yet in epochs %s ("+collapseKind(what)+")", int(e))
+		default:
+			add("collapsed in epochs %s ("+collapseKind(what)+")", int(e))
 		}
 	}
-	var parts []string
-	for _, k := range kinds {
-		parts = append(parts, fmt.Sprintf("in epochs %s (%s)", epochList(byKind[k]), k))
+	var notes []string
+	for _, g := range groups {
+		if !contrasted && len(g.epochs) == epochs && strings.HasPrefix(g.label, "had not learned") {
+			notes = append(notes, fmt.Sprintf("the policy never learned: its map was flat in every epoch (%s)", epochList(g.epochs)))
+			continue
+		}
+		notes = append(notes, "the policy "+fmt.Sprintf(g.label, epochList(g.epochs)))
 	}
-	if len(parts) == 0 {
-		return "", nil
-	}
-	return "the policy collapsed: " + strings.Join(parts, "; "), nil
+	return notes, nil
 }
 
 // collapseKind is Collapsed's description without its numbers, so that

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,5 +148,34 @@ func TestKeepMetricsUpTo(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(path); len(got) != 0 {
 		t.Fatalf("a fresh start left %q", got)
+	}
+}
+
+// collapseNotes names collapses by epoch, and tells a policy that had not
+// learned yet (flat before its first contrast) from one that collapsed.
+func TestCollapseNotes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), MetricsLog)
+	epoch := func(e int, keep, contrast float64) string {
+		return fmt.Sprintf(`{"kind":"epoch","epoch":%d,"step":%d,"mean":{"mask_keep":%g,"map_contrast":%g}}`+"\n", e, 10*e, keep, contrast)
+	}
+	log := epoch(1, 0.1, 0.01) + epoch(2, 0.1, 0.02) + epoch(3, 0.1, 0.3) + epoch(4, 0.1, 0.01) + epoch(5, 0.001, 0.2) + epoch(6, 0.1, 0.3)
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notes, err := collapseNotes(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(notes, " | ")
+	for _, want := range []string{"had not learned yet in epochs 1-2", "collapsed in epochs 4 (it marked nothing in particular)", "collapsed in epochs 5 (it marked nothing)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("notes %q lack %q", got, want)
+		}
+	}
+	if err := os.WriteFile(path, []byte(epoch(1, 0.1, 0.01)+epoch(2, 0.1, 0.01)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if notes, _ := collapseNotes(path); len(notes) != 1 || !strings.Contains(notes[0], "never learned") || !strings.Contains(notes[0], "1-2") {
+		t.Errorf("a policy flat throughout: %q", notes)
 	}
 }

@@ -139,23 +139,38 @@ const (
 	CollapseKeepMax = 0.98
 )
 
+// Collapse is how an epoch's policy marks nothing useful.
+type Collapse int
+
+// The ways a policy collapses.
+const (
+	NoCollapse Collapse = iota
+	// MarkedNothing: the aid mask kept less than CollapseKeepMin.
+	MarkedNothing
+	// MarkedEverything: the aid mask kept more than CollapseKeepMax.
+	MarkedEverything
+	// FlatMap: the sampled form's kept cells were hardly more likely than
+	// the rest (map_contrast below MapContrastMin). A policy starts flat,
+	// so this is a collapse only once it has had a contrast.
+	FlatMap
+)
+
 // Collapsed says whether an epoch's means of the step values (mask_keep,
-// and map_contrast for the sampled form) show a collapsed policy, and how:
-// an aid mask that keeps almost nothing or almost everything, or a flat map
-// whose kept cells are hardly more likely than the rest (MapContrastMin).
-func Collapsed(mean map[string]float64) (string, bool) {
+// and map_contrast for the sampled form) show a collapsed policy, how, and
+// in words with the numbers.
+func Collapsed(mean map[string]float64) (Collapse, string) {
 	if keep, ok := mean["mask_keep"]; ok {
 		switch {
 		case keep < CollapseKeepMin:
-			return fmt.Sprintf("its aid mask kept %.1f%% of the pixels, below %g%%: it marked nothing", 100*keep, 100*CollapseKeepMin), true
+			return MarkedNothing, fmt.Sprintf("its aid mask kept %.1f%% of the pixels, below %g%%: it marked nothing", 100*keep, 100*CollapseKeepMin)
 		case keep > CollapseKeepMax:
-			return fmt.Sprintf("its aid mask kept %.1f%% of the pixels, above %g%%: it marked everything", 100*keep, 100*CollapseKeepMax), true
+			return MarkedEverything, fmt.Sprintf("its aid mask kept %.1f%% of the pixels, above %g%%: it marked everything", 100*keep, 100*CollapseKeepMax)
 		}
 	}
 	if c, ok := mean["map_contrast"]; ok && c < MapContrastMin {
-		return fmt.Sprintf("its map was flat: the kept cells' probability exceeded the others' by %.3f, below %g: it marked nothing in particular", c, MapContrastMin), true
+		return FlatMap, fmt.Sprintf("its map was flat: the kept cells' probability exceeded the others' by %.3f, below %g: it marked nothing in particular", c, MapContrastMin)
 	}
-	return "", false
+	return NoCollapse, ""
 }
 
 // Presets lists the presets' names.

@@ -215,13 +215,13 @@ func TestKeepWarmup(t *testing.T) {
 
 func TestCollapsed(t *testing.T) {
 	for keep, want := range map[float64]bool{0: true, 0.019: true, 0.02: false, 0.5: false, 0.98: false, 0.99: true} {
-		if _, got := Collapsed(map[string]float64{"mask_keep": keep}); got != want {
-			t.Errorf("Collapsed(keep %v) = %v, want %v", keep, got, want)
+		if c, _ := Collapsed(map[string]float64{"mask_keep": keep}); (c != NoCollapse) != want {
+			t.Errorf("Collapsed(keep %v) = %v, want %v", keep, c, want)
 		}
 	}
 	for c, want := range map[float64]bool{0: true, 0.049: true, 0.05: false, 0.4: false} {
-		if what, got := Collapsed(map[string]float64{"mask_keep": 0.1, "map_contrast": c}); got != want || got && !strings.Contains(what, "flat") {
-			t.Errorf("Collapsed(contrast %v) = %v %q, want %v", c, got, what, want)
+		if kind, what := Collapsed(map[string]float64{"mask_keep": 0.1, "map_contrast": c}); (kind == FlatMap) != want || want && !strings.Contains(what, "flat") {
+			t.Errorf("Collapsed(contrast %v) = %v %q, want flat %v", c, kind, what, want)
 		}
 	}
 }
