@@ -83,7 +83,6 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 	if method.Black, err = d.train.Config().Transform.BlackLevel(int(d.ds.Row(0).Channels)); err != nil {
 		return res, fmt.Errorf("the black level of the training transform: %w", err)
 	}
-	method.Blur = method.Saliency.Blur
 	grids := cfg.GridImages
 	if grids == 0 {
 		grids = 6
@@ -141,7 +140,13 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 		}
 	}
 	if mc.TTA {
-		// The final numbers above already use TTA; add the plain ones.
+		// The final numbers above use TTA: keep them as such, and add the
+		// plain ones.
+		for _, split := range []string{"val", "test"} {
+			if r, ok := res.Final[split]; ok {
+				res.Final[split+"_tta"] = r
+			}
+		}
 		method.Cfg.TTA = false
 		if err := addFinal(ctx, &res, d, method, ""); err != nil {
 			return res, err
@@ -164,8 +169,13 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 	if err := exportModel(cm, res.Classifier, cfg.Version, withFinal(meta, res.Final)); err != nil {
 		return res, err
 	}
+	rule, err := method.Rule(d.h, d.w)
+	if err != nil {
+		return res, err
+	}
 	pmeta := map[string]string{"pgaug.method": "apga-policy", "pgaug.role": "policy", "pgaug.source": psrc,
-		"pgaug.threshold": fmt.Sprint(mc.Threshold), "pgaug.apga": meta["pgaug.apga"], "pgaug.dataset": meta["pgaug.dataset"]}
+		"pgaug.threshold": fmt.Sprint(mc.Threshold), "pgaug.apga": meta["pgaug.apga"], "pgaug.dataset": meta["pgaug.dataset"],
+		apga.MetadataKey: rule.String()}
 	res.Policy = filepath.Join(cfg.OutDir, PolicyFile)
 	if err := exportModel(pm, res.Policy, cfg.Version, pmeta); err != nil {
 		return res, err

@@ -16,6 +16,7 @@ import (
 	"github.com/pgaug/pgaug/datasets/transform"
 	"github.com/pgaug/pgaug/onnx/onnxio"
 	"github.com/pgaug/pgaug/onnx/ort"
+	"github.com/pgaug/pgaug/trainer/apga"
 	"github.com/pgaug/pgaug/trainer/metrics"
 	"github.com/pgaug/pgaug/trainer/progress"
 )
@@ -311,6 +312,8 @@ type runner struct {
 	sess, policy      *ort.Session
 	in, out           ort.ValueInfo
 	polIn, polOut     ort.ValueInfo
+	rule              apga.MaskRule // how the policy's output masks the images
+	fallback          []bool        // per image of the batch: TTA scores the original alone
 	classes           int
 	fixedBatch        int  // the model's fixed batch size; 0 when dynamic
 	direct            bool // RunInto the logits buffer (one rank-2 output)
@@ -365,6 +368,10 @@ func newRunner(cfg Config, opts ort.SessionOptions, classNames []string) (*runne
 				cfg.Policy, len(pins), len(pouts))
 		}
 		r.polIn, r.polOut = pins[0], pouts[0]
+		if r.rule, err = policyRule(cfg.Policy); err != nil {
+			r.close()
+			return nil, err
+		}
 		if err := checkImageInput(r.polIn, "policy", cfg.Policy); err != nil {
 			r.close()
 			return nil, err
@@ -500,7 +507,11 @@ func (r *runner) predict(x []float32, n int, dst []float32) error {
 	if err := r.classify(masked, runN, n, r.probs2); err != nil {
 		return fmt.Errorf("classifying the masked images: %w", err)
 	}
+	k := r.classes
 	for i, p := range r.probs2 {
+		if r.fallback[i/k] {
+			continue // a collapsed mask: the original alone
+		}
 		dst[i] = (dst[i] + p) / 2
 	}
 	return nil
@@ -547,8 +558,28 @@ func (r *runner) classify(x []float32, runN, n int, dst []float32) error {
 	return nil
 }
 
-// mask runs the policy on x and returns x ⊙ (P > MaskThreshold), P
-// broadcast over the channels.
+// policyRule is the mask rule an APGA policy records (apga.MetadataKey);
+// a policy without one masks as Algorithm 1 does: P > MaskThreshold kept,
+// the rest 0.
+func policyRule(path string) (apga.MaskRule, error) {
+	mp, err := onnxio.Load(path)
+	if err != nil {
+		return apga.MaskRule{}, fmt.Errorf("policy: %w", err)
+	}
+	text := onnxio.MetadataValue(mp, apga.MetadataKey)
+	if text == "" {
+		return apga.MaskRule{Threshold: MaskThreshold, Fill: apga.FillZero, KeepMax: 1}, nil
+	}
+	rule, err := apga.ParseMaskRule(text)
+	if err != nil {
+		return rule, fmt.Errorf("policy %s: metadata %s: %w", path, apga.MetadataKey, err)
+	}
+	return rule, nil
+}
+
+// mask runs the policy on x and returns x masked by its rule (the pixels
+// it keeps as they are, the rest filled), and marks in r.fallback the
+// images whose mask keeps too little or too much of them.
 func (r *runner) mask(x []float32, runN int) ([]float32, error) {
 	shape := []int64{int64(runN), int64(r.c), int64(r.h), int64(r.w)}
 	res, err := r.policy.Run(map[string]ort.Tensor{r.polIn.Name: ort.Float32Tensor(shape, x)})
@@ -562,23 +593,15 @@ func (r *runner) mask(x []float32, runN int) ([]float32, error) {
 		return nil, fmt.Errorf("policy %s gives output %q of shape %v for images of %d×%d×%d×%d; want %d×1×%d×%d (one sigmoid channel at the input resolution)",
 			r.policyPath, r.polOut.Name, p.Shape, runN, r.c, r.h, r.w, runN, r.h, r.w)
 	}
-	r.masked = grow(r.masked, len(x))
-	per := r.c * hw
-	for i := 0; i < runN; i++ {
-		m := p.Float32[i*hw : (i+1)*hw]
-		for c := 0; c < r.c; c++ {
-			src := x[i*per+c*hw : i*per+(c+1)*hw]
-			dst := r.masked[i*per+c*hw : i*per+(c+1)*hw]
-			for j, v := range src {
-				if m[j] > MaskThreshold {
-					dst[j] = v
-				} else {
-					dst[j] = 0
-				}
-			}
-		}
+	masked, kept, err := r.rule.Masked(x, p.Float32, runN, r.c, r.h, r.w)
+	if err != nil {
+		return nil, fmt.Errorf("policy %s: %w", r.policyPath, err)
 	}
-	return r.masked[:len(x)], nil
+	r.fallback = r.fallback[:0]
+	for _, k := range kept {
+		r.fallback = append(r.fallback, r.rule.Fallback(k))
+	}
+	return masked, nil
 }
 
 func (r *runner) close() {

@@ -194,11 +194,9 @@ type Method struct {
 	// Saliency, when set, makes EvaluateExtra score the policy's maps (see
 	// package saliency).
 	Saliency *saliency.Eval
-	// Black is the input value of a black pixel per channel, and Blur
-	// blurs n images of c×h×w: what erased pixels become with FillBlack
-	// and FillBlur.
+	// Black is the input value of a black pixel per channel: what erased
+	// pixels become with FillBlack.
 	Black []float32
-	Blur  func(x []float32, n, c, h, w int) ([]float32, error)
 
 	pcg          *rand.PCG
 	rng          *rand.Rand
@@ -514,8 +512,12 @@ func (m *Method) PredictTTA(ctx context.Context, l *loader.Loader) ([]float32, [
 			return nil, err
 		}
 		a, b := metrics.Softmax(z.Data().([]float32), k), metrics.Softmax(zm.Data().([]float32), k)
+		rule, err := m.Rule(x.Shape()[2], x.Shape()[3])
+		if err != nil {
+			return nil, err
+		}
 		for i := range a {
-			if f := frac[i/k]; f < m.Cfg.AidKeepMin || f > m.Cfg.AidKeepMax {
+			if rule.Fallback(frac[i/k]) {
 				continue
 			}
 			a[i] = (a[i] + b[i]) / 2
@@ -528,70 +530,43 @@ func (m *Method) PredictTTA(ctx context.Context, l *loader.Loader) ([]float32, [
 // returns, per pixel, the probability that the policy marks it: P, or with
 // a mask grid its cell's q (n×h×w).
 func (m *Method) ProbabilityMap(x *tensor.Dense) ([]float32, error) {
+	prob, _, _, err := m.policyMasks(x)
+	return prob, err
+}
+
+// policyMasks runs the policy in inference mode on x and returns the
+// probability map, the aid mask (1 kept) per pixel, and the rule.
+func (m *Method) policyMasks(x *tensor.Dense) (prob, keep []float32, rule MaskRule, err error) {
 	p, err := m.Policy.Forward(x)
 	if err != nil {
-		return nil, err
+		return nil, nil, rule, err
 	}
 	s := x.Shape()
 	if err := checkPolicyShape(p, s[0], s[2], s[3]); err != nil {
-		return nil, err
+		return nil, nil, rule, err
 	}
-	g, err := m.Cfg.Grid(s[2], s[3])
-	if err != nil {
-		return nil, err
+	if rule, err = m.Rule(s[2], s[3]); err != nil {
+		return nil, nil, rule, err
 	}
-	if g == 0 {
-		return p.Data().([]float32), nil
-	}
-	return toPixels(cellMeans(p.Data().([]float32), s[0], s[2], s[3], g), s[0], s[2], s[3], g), nil
+	prob, keep, err = rule.Keep(p.Data().([]float32), s[0], s[2], s[3])
+	return prob, keep, rule, err
 }
 
-// masks is the probability map of x, the aid-masked images (the pixels
-// with a probability above the threshold kept) and each image's kept
-// fraction.
+// masks is the probability map of x, the aid-masked images and each
+// image's kept fraction, by the method's MaskRule.
 func (m *Method) masks(x *tensor.Dense) (prob []float32, masked *tensor.Dense, kept []float64, err error) {
-	prob, err = m.ProbabilityMap(x)
+	prob, keep, rule, err := m.policyMasks(x)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	s := x.Shape()
-	keep, err := m.pixelMasks(prob, s[0], s[2], s[3])
+	xd := x.Data().([]float32)
+	fill, err := rule.FillImages(xd, s[0], s[1], s[2], s[3])
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	var fill []float32
-	if m.Cfg.Actions == ActionsBernoulli {
-		if fill, err = m.fillImages(x.Data().([]float32), s[0], s[1], s[2], s[3]); err != nil {
-			return nil, nil, nil, err
-		}
-	}
-	xm, kept := maskImages(x.Data().([]float32), keep, fill, s[0], s[1], s[2], s[3])
+	xm, kept := maskImages(xd, keep, fill, s[0], s[1], s[2], s[3])
 	return prob, tensor.New(tensor.WithShape(s...), tensor.WithBacking(xm)), kept, nil
-}
-
-// pixelMasks is the deterministic aid mask of n probability maps (n×h×w,
-// from ProbabilityMap), 1 where kept.
-func (m *Method) pixelMasks(prob []float32, n, h, w int) ([]float32, error) {
-	keep := make([]float32, len(prob))
-	if m.Cfg.Actions != ActionsBernoulli || m.Cfg.AidMask != AidTop {
-		for i, v := range prob {
-			if float64(v) > m.Cfg.Threshold {
-				keep[i] = 1
-			}
-		}
-		return keep, nil
-	}
-	g, err := m.Cfg.Grid(h, w)
-	if err != nil {
-		return nil, err
-	}
-	cells := h * w
-	if g > 0 {
-		cells = g * g
-	}
-	// The map holds each cell's q over its pixels: read one per cell.
-	q := cellMeans(prob, n, h, w, g)
-	return toPixels(m.aidCells(q, n, cells), n, h, w, g), nil
 }
 
 // Masks runs the policy in inference mode on x and returns its probability
@@ -614,7 +589,13 @@ func (m *Method) EvaluateExtra(ctx context.Context, l *loader.Loader) (map[strin
 	e := *m.Saliency
 	e.Threshold = m.Cfg.Threshold
 	e.Mask = func(maps []float32, n, h, w int) ([]uint8, error) {
-		keep, err := m.pixelMasks(maps, n, h, w)
+		rule, err := m.Rule(h, w)
+		if err != nil {
+			return nil, err
+		}
+		// maps holds each cell's probability over its pixels: its cell
+		// means are the cells' own.
+		_, keep, err := rule.Keep(maps, n, h, w)
 		if err != nil {
 			return nil, err
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/pgaug/pgaug/onnx/importer"
 	"github.com/pgaug/pgaug/onnx/zoo"
 	"github.com/pgaug/pgaug/trainer/netstep"
-	"github.com/pgaug/pgaug/trainer/noisemask"
 	"github.com/pgaug/pgaug/trainer/optim"
 )
 
@@ -152,8 +151,8 @@ func BenchmarkPlainTwoSteps(b *testing.B) {
 var apgaFixtures = map[string]*Method{}
 
 // apgaMethod returns the APGA method with policy zoo network policy and
-// the preset (paper or sampled, which erases to a blurred copy as the
-// pipeline does), warmed up by one TrainStep (which builds its graphs).
+// the preset (paper or sampled), warmed up by one TrainStep (which builds
+// its graphs).
 func apgaMethod(b *testing.B, policy, preset string) *Method {
 	b.Helper()
 	key := policy + "/" + preset
@@ -170,9 +169,6 @@ func apgaMethod(b *testing.B, policy, preset string) *Method {
 	m, err := New(cfg, cls, pol, optim.NewAdam(0), optim.NewAdam(0))
 	if err != nil {
 		b.Fatal(err)
-	}
-	m.Blur = func(x []float32, n, c, h, w int) ([]float32, error) {
-		return noisemask.GaussianBlur(x, n*c, h, w, 11, 5)
 	}
 	if _, err := m.TrainStep(context.Background(), benchBatch(1), 1); err != nil {
 		b.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"github.com/pgaug/pgaug/trainer/loss"
 	"github.com/pgaug/pgaug/trainer/ops/spatial"
 	"github.com/pgaug/pgaug/trainer/optim"
-	"github.com/pgaug/pgaug/trainer/saliency"
 )
 
 // How the policy acts (Config.Actions).
@@ -169,33 +168,6 @@ const (
 	FillBlur = "blur"
 )
 
-// fillImages is what the erased pixels of x (n×c×h×w) become; nil means 0.
-func (m *Method) fillImages(x []float32, n, c, h, w int) ([]float32, error) {
-	switch m.Cfg.Fill {
-	case "", FillZero:
-		return nil, nil
-	case FillBlack:
-		if len(m.Black) != c {
-			return nil, fmt.Errorf("APGA: fill black needs the black level of each of the %d channels (Method.Black has %d)", c, len(m.Black))
-		}
-		out := make([]float32, len(x))
-		hw := h * w
-		for i := 0; i < n*c; i++ {
-			v := m.Black[i%c]
-			for j := i * hw; j < (i+1)*hw; j++ {
-				out[j] = v
-			}
-		}
-		return out, nil
-	case FillBlur:
-		if m.Blur == nil {
-			return nil, fmt.Errorf("APGA: fill blur needs Method.Blur")
-		}
-		return m.Blur(x, n, c, h, w)
-	}
-	return nil, fmt.Errorf("APGA: fill %q: want %s, %s or %s", m.Cfg.Fill, FillZero, FillBlack, FillBlur)
-}
-
 // perImageCE is the cross-entropy of each image's logits (n×K) for its
 // label.
 func perImageCE(logits *tensor.Dense, labels []int, classes int) ([]float64, error) {
@@ -279,7 +251,11 @@ func (m *Method) sampledStep(ctx context.Context, b *loader.Batch, lrScale float
 	// pixels erased, less its loss on the image, in one pass over the
 	// originals and the K·B erased images (no update).
 	xd := x.Data().([]float32)
-	fill, err := m.fillImages(xd, n, ch, h, w)
+	rule, err := m.Rule(h, w)
+	if err != nil {
+		return nil, err
+	}
+	fill, err := rule.FillImages(xd, n, ch, h, w)
 	if err != nil {
 		return nil, err
 	}
@@ -393,20 +369,22 @@ func (m *Method) sampledStep(ctx context.Context, b *loader.Batch, lrScale float
 	if err != nil {
 		return nil, fmt.Errorf("policy (aid mask): %w", err)
 	}
-	qAid := cellMeans(pAid.Data().([]float32), n, h, w, g)
-	var keepCells []float32
+	probAid, keep, err := rule.Keep(pAid.Data().([]float32), n, h, w)
+	if err != nil {
+		return nil, err
+	}
+	contrast := mapContrast(probAid, keep, n, h*w)
 	if c.AidSample {
-		keepCells = make([]float32, len(qAid))
+		qAid := cellMeans(pAid.Data().([]float32), n, h, w, g)
+		keepCells := make([]float32, len(qAid))
 		for i, v := range qAid {
 			if m.rng.Float64() < float64(v) {
 				keepCells[i] = 1
 			}
 		}
-	} else {
-		keepCells = m.aidCells(qAid, n, cells)
+		keep = toPixels(keepCells, n, h, w, g)
 	}
-	contrast := mapContrast(qAid, keepCells, n, cells)
-	aid, frac := maskImages(xd, toPixels(keepCells, n, h, w, g), fill, n, ch, h, w)
+	aid, frac := maskImages(xd, keep, fill, n, ch, h, w)
 	kept := 0.0
 	for _, f := range frac {
 		kept += f / float64(n)
@@ -418,7 +396,7 @@ func (m *Method) sampledStep(ctx context.Context, b *loader.Batch, lrScale float
 	}
 	return map[string]float64{
 		"loss": float64(r1.Loss), "loss_adv": lossAdv, "loss_aid": lAid, "reward": meanR, "advantage_abs": advAbs,
-		"policy_loss": float64(rp.Loss), "mask_keep": kept, "p_mean": meanOf(qAid), "sample_keep": sampled / float64(k*n*cells),
+		"policy_loss": float64(rp.Loss), "mask_keep": kept, "p_mean": meanOf(probAid), "sample_keep": sampled / float64(k*n*cells),
 		"keep_target": target, "lagrange": m.Lagrange, "entropy": entropy, "aid_skipped": skipped, "map_contrast": contrast,
 	}, nil
 }
@@ -435,29 +413,9 @@ const (
 	AidTop = "top"
 )
 
-// aidCells is the deterministic aid mask over the cells (1 kept) of n
-// images' cell probabilities q (n×cells).
-func (m *Method) aidCells(q []float32, n, cells int) []float32 {
-	keep := make([]float32, len(q))
-	if m.Cfg.AidMask != AidTop {
-		for i, v := range q {
-			if float64(v) > m.Cfg.Threshold {
-				keep[i] = 1
-			}
-		}
-		return keep
-	}
-	k := max(1, int(math.Round(m.Cfg.KeepTarget*float64(cells))))
-	for i := 0; i < n; i++ {
-		for _, j := range saliency.Order(q[i*cells : (i+1)*cells])[:min(k, cells)] {
-			keep[i*cells+j] = 1
-		}
-	}
-	return keep
-}
-
-// mapContrast is the mean, over images, of the mean q of the kept cells
-// less the mean q of the others: near 0 for a flat map, up to 1 for a
+// mapContrast is the mean, over images, of the mean probability of the
+// kept cells less that of the others (per pixel, n×px values: each cell
+// weighs by its pixels, all alike): near 0 for a flat map, up to 1 for a
 // policy sure of which cells matter.
 func mapContrast(q, keep []float32, n, cells int) float64 {
 	var sum float64

@@ -372,3 +372,55 @@ func TestDistilLearnsTheTargets(t *testing.T) {
 		}
 	}
 }
+
+// A mask rule reads back from its metadata text as it was written.
+func TestMaskRuleRoundTrip(t *testing.T) {
+	for _, r := range []MaskRule{
+		{Threshold: 0.5, Fill: FillZero, KeepMax: 1},
+		{Grid: 8, Top: 0.1, Threshold: 0.5, Fill: FillBlur, KeepMin: 0.02, KeepMax: 0.98},
+		{Grid: 4, Threshold: 0.3, Fill: FillBlack, Black: []float32{-2.1, 0.5}, KeepMax: 1},
+	} {
+		got, err := ParseMaskRule(r.String())
+		if err != nil {
+			t.Fatalf("%s: %v", r, err)
+		}
+		if got.String() != r.String() {
+			t.Fatalf("round trip: %q became %q", r, got)
+		}
+	}
+	for _, bad := range []string{"grid=x", "fill=paint", "keep=0.5", "top=1", "colour=red", "fill=black"} {
+		if _, err := ParseMaskRule(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// The top rule keeps each image's κ share of cells with the largest mean P,
+// filled where it does not keep.
+func TestMaskRuleTop(t *testing.T) {
+	r := MaskRule{Grid: 2, Top: 0.25, Fill: FillBlack, Black: []float32{-1}, KeepMax: 1}
+	// One 4×4 image, cells of 2×2: cell (1,0) has the largest mean.
+	p := []float32{
+		0.1, 0.1, 0.2, 0.2,
+		0.1, 0.1, 0.2, 0.2,
+		0.9, 0.7, 0.3, 0.3,
+		0.5, 0.7, 0.3, 0.3,
+	}
+	x := make([]float32, 16)
+	for i := range x {
+		x[i] = float32(i)
+	}
+	out, kept, err := r.Masked(x, p, 1, 1, 4, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range out {
+		in := i/4 >= 2 && i%4 < 2
+		if in && v != x[i] || !in && v != -1 {
+			t.Fatalf("pixel %d: %v (kept %v)", i, v, in)
+		}
+	}
+	if kept[0] != 0.25 {
+		t.Fatalf("kept %v, want 0.25", kept[0])
+	}
+}
