@@ -38,6 +38,13 @@ type RunConfig struct {
 	Finetune  FinetuneSection  `toml:"finetune"`
 	Infer     InferSection     `toml:"infer"`
 
+	// Variants define method variants: a method entry "KIND@NAME" (e.g.
+	// "noisemask@gaussian") runs KIND with the keys of [variants.NAME] set,
+	// e.g. "noisemask.noise" = "gaussian", in stages of its own
+	// (noisemask@gaussian, finetune@gaussian) beside the plain ones, from
+	// the same converged model. A variant may set only its method's keys.
+	Variants map[string]map[string]string `toml:"variants" fingerprint:"-"`
+
 	Version string `toml:"-"`
 	// ReuseFrom lists other run directories whose finished stages with the
 	// same fingerprint are copied instead of run again (experiment configs
@@ -262,8 +269,8 @@ func ConfigKeys() []ConfigKey {
 		for i := 0; i < t.NumField(); i++ {
 			f := t.Field(i)
 			tag := f.Tag.Get("toml")
-			if tag == "-" {
-				continue
+			if tag == "-" || f.Type.Kind() == reflect.Map {
+				continue // Variants are tables of keys, not one key
 			}
 			p := append(append([]int(nil), path...), i)
 			if f.Anonymous {
@@ -391,13 +398,76 @@ func (c RunConfig) check() error {
 	}
 	seen := map[string]bool{}
 	for _, m := range c.Methods {
-		if !slices.Contains(validMethods, m) {
-			return fmt.Errorf("config: unknown method %q (choose from %s)", m, strings.Join(validMethods, ", "))
+		kind, _ := SplitMethod(m)
+		if !slices.Contains(validMethods, kind) {
+			return fmt.Errorf("config: unknown method %q (choose from %s, each optionally @VARIANT)", m, strings.Join(validMethods, ", "))
 		}
 		if seen[m] {
 			return fmt.Errorf("config: method %q listed twice", m)
 		}
 		seen[m] = true
+		if _, err := c.ForMethod(m); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// SplitMethod splits a method entry into its kind and variant:
+// "noisemask@gauss" is the noisemask method with the variant gauss (see
+// RunConfig.Variants); "apga" has none.
+func SplitMethod(m string) (kind, variant string) {
+	kind, variant, _ = strings.Cut(m, "@")
+	return kind, variant
+}
+
+// WithVariant names a stage of a variant: finetune@gauss.
+func WithVariant(stage, variant string) string {
+	if variant == "" {
+		return stage
+	}
+	return stage + "@" + variant
+}
+
+// variantSections are the configuration sections a method's variant may
+// set: its own, and its policy's model. The shared stages' settings (data,
+// the classifier, converge) are the run's.
+var variantSections = map[string][]string{
+	"baseline": {"augment."}, "cutout": {"augment."}, "gradcam": {"augment."}, "cutmix": {"augment."},
+	"apga":      {"apga.", "models.apga_policy", "infer."},
+	"noisemask": {"noisemask.", "finetune.", "models.noise_policy", "infer."},
+}
+
+// ForMethod is the configuration a method entry runs with: the run's, with
+// the variant's keys set.
+func (c RunConfig) ForMethod(method string) (RunConfig, error) {
+	kind, variant := SplitMethod(method)
+	if variant == "" {
+		return c, nil
+	}
+	set, ok := c.Variants[variant]
+	if !ok {
+		return c, fmt.Errorf("config: method %q names variant %q, which [variants] does not define", method, variant)
+	}
+	out := c
+	// Copy the slices the variant may set, so that the run's stay as they are.
+	out.Models.Freeze = append([]string(nil), c.Models.Freeze...)
+	keys := make([]string, 0, len(set))
+	for k := range set {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		allowed := false
+		for _, p := range variantSections[kind] {
+			allowed = allowed || k == p || strings.HasSuffix(p, ".") && strings.HasPrefix(k, p)
+		}
+		if !allowed {
+			return c, fmt.Errorf("config: variant %q sets %s, but a %s variant may only set %s", variant, k, kind, strings.Join(variantSections[kind], ", "))
+		}
+		if err := out.Set(k, set[k]); err != nil {
+			return c, fmt.Errorf("config: variant %q: %w", variant, err)
+		}
+	}
+	return out, nil
 }

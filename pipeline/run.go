@@ -86,20 +86,10 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 		return sum, err
 	}
 	r := &runner{cfg: cfg, log: log, start: time.Now(), sum: &sum}
-	all, err := fingerprint.Of(cfg, "", InputIdentity)
+	inputs, err := stageInputsOf(cfg)
 	if err != nil {
 		return sum, err
 	}
-	// What each stage's result depends on, besides the stages it consumes.
-	inputs := func(name string, keys []string, upstream ...StageRecord) fingerprint.Settings {
-		s := stageInputs(all, append(keys, "version"), upstream...)
-		s["stage"] = name
-		return s
-	}
-	trainKeys := func(section string, more ...string) []string {
-		return append([]string{"seed", "data.", "models.freeze", section + "."}, more...)
-	}
-	inferKeys := []string{"data.path", "data.eval_transform", "infer.batch", "infer.device"}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return sum, err
 	}
@@ -163,108 +153,14 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 
 	// 3. each method, then inference on the test split.
 	for _, method := range cfg.Methods {
-		mr := MethodResult{Method: method}
-		var last StageRecord
-		switch method {
-		case "baseline", "cutout", "gradcam", "cutmix":
-			aug := method
-			if method == "baseline" {
-				aug = "none"
-			}
-			a := cfg.Augment
-			last, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("augment"), base), func(rec *StageRecord) error {
-				res, err := Train(ctx, TrainConfig{Common: r.common(a.TrainSection, rec.Dir), Model: base.Outputs["classifier"], Freeze: cfg.Models.Freeze,
-					Opt: optimOf(a.TrainSection), Aug: aug, CutoutSize: a.CutoutSize, CutMixAlpha: a.CutMixAlpha, CutMixProb: a.CutMixProb,
-					GradCAMModel: base.Outputs["classifier"], GradCAMLayer: a.GradCAMLayer, AugBatchStats: a.AugBatchStats})
-				if err != nil {
-					return err
-				}
-				rec.Outputs["classifier"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, finalOf(res), res.Saliency, res.Warnings
-				return nil
-			})
-		case "apga":
-			a := cfg.APGA
-			last, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("apga", "models.apga_policy"), base), func(rec *StageRecord) error {
-				mc, err := a.Method()
-				if err != nil {
-					return err
-				}
-				mc.Seed = cfg.Seed + 4
-				if a.Schedule == "" {
-					a.Schedule = mc.Schedule
-				}
-				copt := optimOf(a.TrainSection)
-				copt.LR = mc.ClassifierLR
-				popt := copt
-				popt.LR = mc.PolicyLR
-				res, err := TrainAPGA(ctx, APGAConfig{Common: r.common(a.TrainSection, rec.Dir), Classifier: base.Outputs["classifier"],
-					Policy: cfg.Models.APGAPolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: copt, PolicyOpt: popt, Method: mc,
-					PolicyInit: a.PolicyInit, PolicyInitEpochs: a.PolicyInitEpochs})
-				if err != nil {
-					return err
-				}
-				rec.Outputs["classifier"], rec.Outputs["policy"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, res.Policy, finalOf(res), res.Saliency, res.Warnings
-				return nil
-			})
-		case "noisemask":
-			n := cfg.NoiseMask
-			var heated StageRecord
-			heated, err = r.stage("noisemask", filepath.Join(cfg.Dir, "noisemask"), inputs("noisemask", trainKeys("noisemask", "models.noise_policy"), imp), func(rec *StageRecord) error {
-				res, err := TrainNoiseMask(ctx, NoiseMaskConfig{Common: r.common(n.TrainSection, rec.Dir), Classifier: imp.Outputs["classifier"],
-					Policy: cfg.Models.NoisePolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: optimOf(n.TrainSection),
-					PolicyOpt: Optim{Name: "sgd", LR: n.PolicyLR, Momentum: n.PolicyMomentum}, PolicySchedule: n.PolicySchedule,
-					Loss: n.Loss, Noise: n.Noise, Grid: n.Grid, Upsample: n.Upsample, BlurKernel: n.BlurKernel, BlurSigma: n.BlurSigma,
-					TauImage: n.TauImage, TauDataset: n.TauDataset, BaselineDecay: 0.9, PolicyClip: n.PolicyClip})
-				if err != nil {
-					return err
-				}
-				rec.Outputs["classifier"], rec.Outputs["policy"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, res.Policy, finalOf(res), res.Saliency, res.Warnings
-				return nil
-			})
-			if err != nil {
-				return sum, err
-			}
-			mr.Stages = append(mr.Stages, heated.Dir)
-			mr.Warnings = append(mr.Warnings, heated.Warnings...)
-			f := cfg.Finetune
-			last, err = r.stage("finetune", filepath.Join(cfg.Dir, "finetune"), inputs("finetune", trainKeys("finetune"), heated), func(rec *StageRecord) error {
-				res, err := Finetune(ctx, FinetuneConfig{Common: r.common(f.TrainSection, rec.Dir), Model: heated.Outputs["classifier"],
-					Freeze: cfg.Models.Freeze, Opt: optimOf(f.TrainSection), AverageLast: min(f.AverageLast, f.Epochs)})
-				if err != nil {
-					return err
-				}
-				rec.Outputs["classifier"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, finalOf(res), res.Saliency, res.Warnings
-				return nil
-			})
-		}
+		mcfg, err := cfg.ForMethod(method)
 		if err != nil {
 			return sum, err
 		}
-		mr.Stages = append(mr.Stages, last.Dir)
-		mr.Classifier, mr.Policy = last.Outputs["classifier"], last.Outputs["policy"]
-		if v, ok := last.Final["val"]; ok {
-			mr.Val = &v
-		}
-		mr.Saliency = last.Saliency["val"]
-		mr.Warnings = append(mr.Warnings, last.Warnings...)
-		keys := inferKeys
-		if method == "apga" {
-			keys = append(keys[:len(keys):len(keys)], "apga.tta")
-		}
-		inf, err := r.stage("infer "+method, filepath.Join(cfg.Dir, method, "infer"), inputs("infer "+method, keys, last), func(rec *StageRecord) error {
-			return r.infer(ctx, rec, mr.Classifier, mr.Policy, method == "apga" && cfg.APGA.TTA)
-		})
+		mr, err := r.method(ctx, method, mcfg, imp, base)
 		if err != nil {
 			return sum, err
 		}
-		mr.Test = inf.Final["test"]
-		if t, ok := inf.Final["test_tta"]; ok {
-			mr.TestTTA = &t
-		}
-		if t, ok := inf.Final["test_study"]; ok {
-			mr.TestStudy = &t
-		}
-		r.say("%s: test accuracy %.4f, balanced accuracy %.4f, AUROC %.4f (ONNX Runtime, %d images)", method, mr.Test.Accuracy, mr.Test.BalancedAcc, mr.Test.AUROC, mr.Test.N)
 		sum.Methods = append(sum.Methods, mr)
 	}
 	// The baseline model itself, scored the same way, for reference.
@@ -289,6 +185,145 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 	r.say("report: %s", page)
 	return sum, nil
 }
+
+// method runs one method's stages (with its variant's configuration cfg)
+// after the shared import and converge stages, then its inference on the
+// test split.
+func (r *runner) method(ctx context.Context, method string, cfg RunConfig, imp, base StageRecord) (MethodResult, error) {
+	inputs, err := stageInputsOf(cfg)
+	if err != nil {
+		return MethodResult{Method: method}, err
+	}
+	mr := MethodResult{Method: method}
+	var last StageRecord
+	kind, variant := SplitMethod(method)
+	switch kind {
+	case "baseline", "cutout", "gradcam", "cutmix":
+		aug := kind
+		if kind == "baseline" {
+			aug = "none"
+		}
+		a := cfg.Augment
+		last, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("augment"), base), func(rec *StageRecord) error {
+			res, err := Train(ctx, TrainConfig{Common: r.common(a.TrainSection, rec.Dir), Model: base.Outputs["classifier"], Freeze: cfg.Models.Freeze,
+				Opt: optimOf(a.TrainSection), Aug: aug, CutoutSize: a.CutoutSize, CutMixAlpha: a.CutMixAlpha, CutMixProb: a.CutMixProb,
+				GradCAMModel: base.Outputs["classifier"], GradCAMLayer: a.GradCAMLayer, AugBatchStats: a.AugBatchStats})
+			if err != nil {
+				return err
+			}
+			rec.Outputs["classifier"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, finalOf(res), res.Saliency, res.Warnings
+			return nil
+		})
+	case "apga":
+		a := cfg.APGA
+		last, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("apga", "models.apga_policy"), base), func(rec *StageRecord) error {
+			mc, err := a.Method()
+			if err != nil {
+				return err
+			}
+			mc.Seed = cfg.Seed + 4
+			if a.Schedule == "" {
+				a.Schedule = mc.Schedule
+			}
+			copt := optimOf(a.TrainSection)
+			copt.LR = mc.ClassifierLR
+			popt := copt
+			popt.LR = mc.PolicyLR
+			res, err := TrainAPGA(ctx, APGAConfig{Common: r.common(a.TrainSection, rec.Dir), Classifier: base.Outputs["classifier"],
+				Policy: cfg.Models.APGAPolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: copt, PolicyOpt: popt, Method: mc,
+				PolicyInit: a.PolicyInit, PolicyInitEpochs: a.PolicyInitEpochs})
+			if err != nil {
+				return err
+			}
+			rec.Outputs["classifier"], rec.Outputs["policy"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, res.Policy, finalOf(res), res.Saliency, res.Warnings
+			return nil
+		})
+	case "noisemask":
+		n := cfg.NoiseMask
+		var heated StageRecord
+		heated, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("noisemask", "models.noise_policy"), imp), func(rec *StageRecord) error {
+			res, err := TrainNoiseMask(ctx, NoiseMaskConfig{Common: r.common(n.TrainSection, rec.Dir), Classifier: imp.Outputs["classifier"],
+				Policy: cfg.Models.NoisePolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: optimOf(n.TrainSection),
+				PolicyOpt: Optim{Name: "sgd", LR: n.PolicyLR, Momentum: n.PolicyMomentum}, PolicySchedule: n.PolicySchedule,
+				Loss: n.Loss, Noise: n.Noise, Grid: n.Grid, Upsample: n.Upsample, BlurKernel: n.BlurKernel, BlurSigma: n.BlurSigma,
+				TauImage: n.TauImage, TauDataset: n.TauDataset, BaselineDecay: 0.9, PolicyClip: n.PolicyClip})
+			if err != nil {
+				return err
+			}
+			rec.Outputs["classifier"], rec.Outputs["policy"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, res.Policy, finalOf(res), res.Saliency, res.Warnings
+			return nil
+		})
+		if err != nil {
+			return mr, err
+		}
+		mr.Stages = append(mr.Stages, heated.Dir)
+		mr.Warnings = append(mr.Warnings, heated.Warnings...)
+		f := cfg.Finetune
+		ft := WithVariant("finetune", variant)
+		last, err = r.stage(ft, filepath.Join(cfg.Dir, ft), inputs(ft, trainKeys("finetune"), heated), func(rec *StageRecord) error {
+			res, err := Finetune(ctx, FinetuneConfig{Common: r.common(f.TrainSection, rec.Dir), Model: heated.Outputs["classifier"],
+				Freeze: cfg.Models.Freeze, Opt: optimOf(f.TrainSection), AverageLast: min(f.AverageLast, f.Epochs)})
+			if err != nil {
+				return err
+			}
+			rec.Outputs["classifier"], rec.Final, rec.Saliency, rec.Warnings = res.Classifier, finalOf(res), res.Saliency, res.Warnings
+			return nil
+		})
+	}
+	if err != nil {
+		return mr, err
+	}
+	mr.Stages = append(mr.Stages, last.Dir)
+	mr.Classifier, mr.Policy = last.Outputs["classifier"], last.Outputs["policy"]
+	if v, ok := last.Final["val"]; ok {
+		mr.Val = &v
+	}
+	mr.Saliency = last.Saliency["val"]
+	mr.Warnings = append(mr.Warnings, last.Warnings...)
+	keys := inferKeys
+	if kind == "apga" {
+		keys = append(keys[:len(keys):len(keys)], "apga.tta")
+	}
+	inf, err := r.stage("infer "+method, filepath.Join(cfg.Dir, method, "infer"), inputs("infer "+method, keys, last), func(rec *StageRecord) error {
+		return r.infer(ctx, rec, mr.Classifier, mr.Policy, kind == "apga" && cfg.APGA.TTA)
+	})
+	if err != nil {
+		return mr, err
+	}
+	mr.Test = inf.Final["test"]
+	if t, ok := inf.Final["test_tta"]; ok {
+		mr.TestTTA = &t
+	}
+	if t, ok := inf.Final["test_study"]; ok {
+		mr.TestStudy = &t
+	}
+	r.say("%s: test accuracy %.4f, balanced accuracy %.4f, AUROC %.4f (ONNX Runtime, %d images)", method, mr.Test.Accuracy, mr.Test.BalancedAcc, mr.Test.AUROC, mr.Test.N)
+	return mr, nil
+}
+
+// stageInputs returns, for a configuration, what a stage's result depends
+// on: the keys named (exactly or by a prefix ending in "."), pgaug's
+// version, and the fingerprints of the stages it consumes.
+func stageInputsOf(cfg RunConfig) (func(name string, keys []string, upstream ...StageRecord) fingerprint.Settings, error) {
+	all, err := fingerprint.Of(cfg, "", InputIdentity)
+	if err != nil {
+		return nil, err
+	}
+	return func(name string, keys []string, upstream ...StageRecord) fingerprint.Settings {
+		s := stageInputs(all, append(keys, "version"), upstream...)
+		s["stage"] = name
+		return s
+	}, nil
+}
+
+// trainKeys are the configuration keys a training stage of a section
+// depends on.
+func trainKeys(section string, more ...string) []string {
+	return append([]string{"seed", "data.", "models.freeze", section + "."}, more...)
+}
+
+// inferKeys are the configuration keys an inference stage depends on.
+var inferKeys = []string{"data.path", "data.eval_transform", "infer.batch", "infer.device"}
 
 // infer scores a classifier on the test split with ONNX Runtime (and with
 // TTA when asked), writing the predictions into the stage directory.

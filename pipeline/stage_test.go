@@ -41,7 +41,7 @@ func tinyRunConfig(t *testing.T, dir, data string, methods ...string) RunConfig 
 // skipped, reused, re-run, afresh).
 func stageActions(log string) map[string]string {
 	out := map[string]string{}
-	re := regexp.MustCompile(`\] ([a-z ]+): (starting|already done|reused from|an interrupted run|.* since it ran)`)
+	re := regexp.MustCompile(`\] ([a-z@ ]+): (starting|already done|reused from|an interrupted run|.* since it ran)`)
 	for _, m := range re.FindAllStringSubmatch(log, -1) {
 		name, what := m[1], m[2]
 		switch {
@@ -213,5 +213,54 @@ func TestDescribeChange(t *testing.T) {
 	}
 	if got := describeChange(nil, fingerprint.Settings{}); !strings.Contains(got, "older pgaug") {
 		t.Fatalf("a record without inputs: %q", got)
+	}
+}
+
+// A method variant runs its method with its keys set, in stages of its
+// own beside the plain method's, from the same converged model; a variant
+// may set only its method's keys.
+func TestMethodVariants(t *testing.T) {
+	if _, err := ort.Init(""); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	cfg := tinyRunConfig(t, filepath.Join(root, "run"), filepath.Join(root, "d.arrow"), "cutout", "cutout@big")
+	cfg.Variants = map[string]map[string]string{"big": {"augment.cutout_size": "12"}}
+	sum, log := runTiny(t, cfg)
+	wantActions(t, log, map[string]string{"import": "starting", "converge": "starting", "cutout": "starting", "infer cutout": "starting",
+		"cutout@big": "starting", "infer cutout@big": "starting", "infer converge": "starting"})
+	var plain, big *MethodResult
+	for i := range sum.Methods {
+		switch sum.Methods[i].Method {
+		case "cutout":
+			plain = &sum.Methods[i]
+		case "cutout@big":
+			big = &sum.Methods[i]
+		}
+	}
+	if plain == nil || big == nil || plain.Classifier == big.Classifier {
+		t.Fatalf("methods %+v", sum.Methods)
+	}
+	for _, s := range sum.Stages {
+		if s.Name == "cutout@big" && s.Inputs["augment.cutout_size"] != "12" || s.Name == "cutout" && s.Inputs["augment.cutout_size"] != "8" {
+			t.Errorf("stage %s records cutout size %q", s.Name, s.Inputs["augment.cutout_size"])
+		}
+	}
+	if plain.Test.MeanLoss == big.Test.MeanLoss {
+		t.Errorf("a 12-pixel Cutout gave the 8-pixel one's test loss: the variant's key was not applied")
+	}
+	bad := cfg
+	bad.Variants = map[string]map[string]string{"big": {"baseline.lr": "0.1"}}
+	if err := bad.check(); err == nil || !strings.Contains(err.Error(), "baseline.lr") {
+		t.Errorf("a variant setting the converge stage's key: %v", err)
+	}
+	bad.Methods = []string{"cutout@none"}
+	if err := bad.check(); err == nil || !strings.Contains(err.Error(), "none") {
+		t.Errorf("an undefined variant: %v", err)
+	}
+	// The configuration with its variants reads back from the run's config.toml.
+	back, err := LoadRunConfig(filepath.Join(cfg.Dir, "config.toml"))
+	if err != nil || back.Variants["big"]["augment.cutout_size"] != "12" {
+		t.Fatalf("config.toml's variants: %v, %v", back.Variants, err)
 	}
 }
