@@ -19,11 +19,22 @@ is dynamic.
 output (input.npy, output.npy); --train-steps K additionally runs K SGD steps
 in training mode on a seeded batch and writes the per-step losses
 (train_losses.json), the batch (train_input.npy, train_labels.npy) and the
-trained network (trained.onnx). pgaug's tests use these to check the imported
-graph against PyTorch.
+trained network (trained.onnx, and trained/NAME.npy per state_dict tensor).
+pgaug's tests use these to check the imported graph against PyTorch.
+
+--precision float64 computes these references in float64 (model.double(),
+the float32 input batch widened exactly): output.npy, trained/NAME.npy and
+the losses are then float64, and trained.onnx holds the trained weights
+rounded to float32. A float32 reference carries the rounding of whatever
+float32 kernels PyTorch picked on this CPU (oneDNN, OpenBLAS, vectorised
+ATen: they differ between AVX2, AVX-512 and AMD machines); the float64 one is
+the same exact value, to ~1e-16, everywhere. --float32-probe-pairs N then
+also measures how far a float32 computation of the same references has to
+be expected to deviate (float32_deviation.json, see Float32Probe).
 """
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -193,6 +204,174 @@ def export(model, path, in_channels, size, opset):
     os.replace(tmp, path)
 
 
+U32 = 2.0 ** -24  # float32's unit roundoff
+PROBE_AMPLITUDE = 8  # the probes' relative perturbation, in units of U32
+
+
+class Float32Probe:
+    """Monte Carlo arithmetic at float32 precision on a float64 model.
+
+    Every value a float32 implementation stores is multiplied by
+    1 + sign·A·u·ξ, with ξ independent and uniform in [-1, 1] and u = 2^-24
+    (float32's unit roundoff): each leaf module's output and the gradient
+    flowing back into it, the loss and the parameters' gradients with
+    A = PROBE_AMPLITUDE, and after each optimiser step the parameters,
+    BatchNorm statistics and momentum buffers with A = 1. Rounding a stored
+    value to float32 is an error of at most u; the A = 8 of the computed
+    values stands for the rounding of the partial sums inside the op as well
+    (a K-term sum accumulates errors of order √K·u; measured against
+    float64, float32 results of PyTorch and pgaug come out 4-6 times as far
+    as perturbations of 1 u at the module boundaries alone). The spread of
+    such runs around the unperturbed float64 result is the deviation a
+    float32 computation has to expect, whatever its kernels; tests scale
+    their tolerances by it.
+
+    Runs come in pairs with the same ξ and opposite signs: a ReLU input or
+    a max-pool near-tie that float32's error could push across the threshold
+    is pushed across in one of the two (such flips change gradients by far
+    more than rounding, and a test has to allow for them).
+    """
+
+    def __init__(self, modules, params, seed, sign):
+        self.g = torch.Generator().manual_seed(seed)
+        self.scale = sign * PROBE_AMPLITUDE * U32
+        self.handles = [m.register_forward_hook(self._forward) for m in modules]
+        self.handles += [p.register_hook(self.perturb) for p in params]
+
+    def perturb(self, t):
+        xi = torch.rand(t.shape, generator=self.g, dtype=t.dtype) * 2 - 1
+        return t * (1 + self.scale * xi)
+
+    def _forward(self, _module, _inputs, out):
+        if not torch.is_tensor(out) or not out.is_floating_point():
+            return out
+        out = self.perturb(out)
+        if out.requires_grad:
+            out.register_hook(self.perturb)
+        return out
+
+    def after_step(self, model, opt):
+        # Stored state is one rounding from its update: u, not A·u.
+        scale = self.scale / PROBE_AMPLITUDE
+        with torch.no_grad():
+            ts = list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
+            ts += [st["momentum_buffer"] for st in opt.state.values() if st.get("momentum_buffer") is not None]
+            for t in ts:
+                xi = torch.rand(t.shape, generator=self.g, dtype=t.dtype) * 2 - 1
+                t.mul_(1 + scale * xi)
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+
+def run_reference(model, x, train, args, dtype, probe=None):
+    """Eval-mode output on x, then with train = (xt, yt, loss_fn) the losses of
+    args.train_steps SGD steps; model is changed. probe = (seed, sign): under
+    a Float32Probe."""
+    model.to(dtype)
+    if probe is not None:
+        leaves = [m for m in model.modules() if not list(m.children())]
+        if train:
+            leaves.append(train[2])  # the loss
+        probe = Float32Probe(leaves, list(model.parameters()), *probe)
+    model.eval()
+    with torch.no_grad():
+        y = model(x.to(dtype))
+    losses = []
+    if train:
+        xt, yt, loss_fn = train
+        if yt.is_floating_point():
+            yt = yt.to(dtype)
+        opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+        model.train()
+        for _ in range(args.train_steps):
+            opt.zero_grad()
+            loss = loss_fn(model(xt.to(dtype)), yt)
+            loss.backward()
+            opt.step()
+            if probe is not None:
+                probe.after_step(model, opt)
+            losses.append(loss.item())
+    if probe is not None:
+        probe.remove()
+    return y, losses
+
+
+def rel_dev(a, b):
+    """max|a − b| / max|b| (max|a − b| when b is 0)."""
+    d = (a.double() - b.double()).abs().max().item()
+    m = b.double().abs().max().item()
+    return d / m if m > 0 else d
+
+
+def update_dev(a, b, origin):
+    """‖a − b‖₂ / ‖b − origin‖₂: how far a training result a is from b,
+    relative to what training changed (‖a − b‖₂ when nothing changed)."""
+    d = (a.double() - b.double()).norm().item()
+    m = (b.double() - origin.double()).norm().item()
+    return d / m if m > 0 else d
+
+
+def write_reference(model, args):
+    os.makedirs(args.reference, exist_ok=True)
+    initial = copy.deepcopy(model) if args.float32_probe_pairs else None
+    # float32 samples either way (the same batch for both precisions),
+    # widened exactly for a float64 computation.
+    dtype = torch.float64 if args.precision == "float64" else torch.float32
+    g = torch.Generator().manual_seed(args.seed + 2)
+    x = torch.randn(args.batch, args.in_channels, args.size, args.size, generator=g)
+    train = None
+    if args.train_steps:
+        xt = torch.randn(args.batch, args.in_channels, args.size, args.size, generator=g)
+        if args.arch == "ternausnet11":
+            yt = (torch.rand(args.batch, 1, args.size, args.size, generator=g) > 0.5).float()
+            loss_fn = nn.BCELoss()
+        else:
+            yt = torch.randint(0, args.num_classes, (args.batch,), generator=g)
+            loss_fn = nn.CrossEntropyLoss()
+        train = (xt, yt, loss_fn)
+    initial_state = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+    y, losses = run_reference(model, x, train, args, dtype)
+    np.save(os.path.join(args.reference, "input.npy"), x.numpy())
+    np.save(os.path.join(args.reference, "output.npy"), y.numpy())
+    if train:
+        np.save(os.path.join(args.reference, "train_input.npy"), xt.numpy())
+        np.save(os.path.join(args.reference, "train_labels.npy"), yt.numpy().astype(np.float32 if args.arch == "ternausnet11" else np.int64))
+        with open(os.path.join(args.reference, "train_losses.json"), "w") as f:
+            json.dump(losses, f)
+        # The trained state at the reference's precision, one NAME.npy per
+        # tensor (trained.onnx holds it rounded to float32).
+        os.makedirs(os.path.join(args.reference, "trained"), exist_ok=True)
+        for k, v in model.state_dict().items():
+            if v.is_floating_point():
+                np.save(os.path.join(args.reference, "trained", k + ".npy"), v.detach().numpy())
+
+    if args.float32_probe_pairs:
+        exact = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+        dev = {"unit_roundoff": U32, "amplitude": PROBE_AMPLITUDE, "probes": 2 * args.float32_probe_pairs, "output": 0.0,
+               "losses": [0.0] * len(losses), "state": {k: 0.0 for k in exact}}
+        for i in range(2 * args.float32_probe_pairs):
+            pm = copy.deepcopy(initial)
+            py, plosses = run_reference(pm, x, train, args, dtype, probe=(1000 + i // 2, 1 - 2 * (i % 2)))
+            dev["output"] = max(dev["output"], rel_dev(py, y))
+            for s, (a, b) in enumerate(zip(plosses, losses)):
+                dev["losses"][s] = max(dev["losses"][s], abs(a - b) / abs(b) if b else abs(a))
+            if train:
+                for k, v in pm.state_dict().items():
+                    if k in exact:
+                        # Relative to the update: what the steps changed.
+                        dev["state"][k] = max(dev["state"][k], update_dev(v, exact[k], initial_state[k]))
+        if not train:
+            del dev["state"]
+        with open(os.path.join(args.reference, "float32_deviation.json"), "w") as f:
+            json.dump(dev, f, indent=1, sort_keys=True)
+
+    if train:
+        model.float()  # float64 weights rounded to float32: what an ONNX float32 model holds
+        export(model, os.path.join(args.reference, "trained.onnx"), args.in_channels, args.size, args.opset)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("arch", choices=ARCHS)
@@ -209,7 +388,15 @@ def main():
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--momentum", type=float, default=0.9)
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--precision", choices=["float32", "float64"], default="float32",
+                    help="arithmetic of the --reference computations (the exported model is float32 either way)")
+    ap.add_argument("--float32-probe-pairs", type=int, default=0, metavar="N",
+                    help="with --precision float64: also run the references 2N times under Monte Carlo "
+                         "arithmetic at float32 precision (see Float32Probe) and write each result's largest "
+                         "relative deviation from the unperturbed run to float32_deviation.json")
     args = ap.parse_args()
+    if args.float32_probe_pairs and args.precision != "float64":
+        ap.error("--float32-probe-pairs needs --precision float64")
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -236,37 +423,7 @@ def main():
     export(model, args.output, args.in_channels, args.size, args.opset)
 
     if args.reference:
-        os.makedirs(args.reference, exist_ok=True)
-        g = torch.Generator().manual_seed(args.seed + 2)
-        x = torch.randn(args.batch, args.in_channels, args.size, args.size, generator=g)
-        model.eval()
-        with torch.no_grad():
-            y = model(x)
-        np.save(os.path.join(args.reference, "input.npy"), x.numpy())
-        np.save(os.path.join(args.reference, "output.npy"), y.numpy())
-
-        if args.train_steps:
-            xt = torch.randn(args.batch, args.in_channels, args.size, args.size, generator=g)
-            if args.arch == "ternausnet11":
-                yt = (torch.rand(args.batch, 1, args.size, args.size, generator=g) > 0.5).float()
-                loss_fn = nn.BCELoss()
-            else:
-                yt = torch.randint(0, args.num_classes, (args.batch,), generator=g)
-                loss_fn = nn.CrossEntropyLoss()
-            opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
-            model.train()
-            losses = []
-            for _ in range(args.train_steps):
-                opt.zero_grad()
-                loss = loss_fn(model(xt), yt)
-                loss.backward()
-                opt.step()
-                losses.append(loss.item())
-            np.save(os.path.join(args.reference, "train_input.npy"), xt.numpy())
-            np.save(os.path.join(args.reference, "train_labels.npy"), yt.numpy().astype(np.float32 if args.arch == "ternausnet11" else np.int64))
-            with open(os.path.join(args.reference, "train_losses.json"), "w") as f:
-                json.dump(losses, f)
-            export(model, os.path.join(args.reference, "trained.onnx"), args.in_channels, args.size, args.opset)
+        write_reference(model, args)
     return 0
 
 
