@@ -45,8 +45,29 @@ func PythonWithTorch() string {
 
 // RunTorch writes inputs as raw little-endian float32 files, runs script
 // (after TorchPrelude, which defines load(name, *shape) and save(name, t)) and
-// returns every array the script saved, by name.
+// returns every array the script saved, by name. PyTorch computes in float32:
+// its results carry the rounding of whichever kernels it picked on this CPU
+// (vectorised ATen, oneDNN, OpenBLAS differ between AVX2, AVX-512 and AMD
+// machines), so compare with tolerances wider than those kernels'
+// differences, or use RunTorch64.
 func RunTorch(t *testing.T, script string, inputs map[string][]float32) map[string][]float32 {
+	t.Helper()
+	raw := runTorch(t, TorchPrelude, script, inputs)
+	res := make(map[string][]float32, len(raw))
+	for name, buf := range raw {
+		d := make([]float32, len(buf)/4)
+		for i := range d {
+			d[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+		}
+		res[name] = d
+	}
+	return res
+}
+
+// runTorch writes inputs as raw little-endian float32 files, runs prelude +
+// script with the directory as its argument and returns the bytes of every
+// NAME.out file, by name.
+func runTorch(t *testing.T, prelude, script string, inputs map[string][]float32) map[string][]byte {
 	t.Helper()
 	dir := t.TempDir()
 	for name, data := range inputs {
@@ -58,7 +79,7 @@ func RunTorch(t *testing.T, script string, inputs map[string][]float32) map[stri
 			t.Fatal(err)
 		}
 	}
-	full := TorchPrelude + script
+	full := prelude + script
 	cmd := exec.Command(PythonWithTorch(), "-c", full, dir)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -72,17 +93,13 @@ func RunTorch(t *testing.T, script string, inputs map[string][]float32) map[stri
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := make(map[string][]float32, len(files))
+	res := make(map[string][]byte, len(files))
 	for _, f := range files {
 		buf, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := make([]float32, len(buf)/4)
-		for i := range d {
-			d[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
-		}
-		res[strings.TrimSuffix(filepath.Base(f), ".out")] = d
+		res[strings.TrimSuffix(filepath.Base(f), ".out")] = buf
 	}
 	return res
 }
