@@ -2,6 +2,7 @@ package torchref
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -38,19 +39,6 @@ func toDense(t *testing.T, x *onnxio.Tensor) *tensor.Dense {
 	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), x.Float32...)))
 }
 
-// relErr is max|got − want| / max|want|.
-func relErr(got, want []float32) float64 {
-	var d, m float64
-	for i := range want {
-		d = math.Max(d, math.Abs(float64(got[i])-float64(want[i])))
-		m = math.Max(m, math.Abs(float64(want[i])))
-	}
-	if m == 0 {
-		return d
-	}
-	return d / m
-}
-
 type archCase struct {
 	arch          string
 	classes, size int
@@ -66,9 +54,11 @@ var evalCases = []archCase{
 }
 
 // TestTorchvisionNetworksMatchPyTorch imports seeded torchvision networks
-// (eval mode) and compares their output with PyTorch's (rel. error ≤ 1e-4),
-// then checks that import → export is exact.
+// (eval mode) and compares their output with PyTorch's, computed in float64,
+// within Tolerance of the float32 probes' deviation; then checks that import
+// → export is exact.
 func TestTorchvisionNetworksMatchPyTorch(t *testing.T) {
+	Require(t)
 	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +66,11 @@ func TestTorchvisionNetworksMatchPyTorch(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range evalCases {
 		t.Run(c.arch, func(t *testing.T) {
-			modelPath, ref, err := Export(root, dir, c.arch, c.classes, 3, c.size, 2, 0)
+			modelPath, ref, err := Export(root, dir, c.arch, c.classes, 3, c.size, 2, 0, Float64Reference(2)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dev, err := ReadDeviation(ref)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,15 +79,20 @@ func TestTorchvisionNetworksMatchPyTorch(t *testing.T) {
 				t.Fatal(err)
 			}
 			x := toDense(t, readNPY(t, filepath.Join(ref, "input.npy")))
-			want := readNPY(t, filepath.Join(ref, "output.npy"))
+			want, err := ReadFloat64s(filepath.Join(ref, "output.npy"))
+			if err != nil {
+				t.Fatal(err)
+			}
 			net := netstep.New(m, netstep.CrossEntropy)
 			defer net.Close()
 			got, err := net.Forward(x)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if e := relErr(got.Data().([]float32), want.Float32); e > 1e-4 {
-				t.Fatalf("relative error %.3g against PyTorch, want ≤ 1e-4", e)
+			if e := RelErr(got.Data().([]float32), want); e > Tolerance(dev.Output) {
+				t.Fatalf("relative error %.3g against PyTorch in float64; %s", e, Explain(dev.Output))
+			} else {
+				t.Logf("relative error %.3g against PyTorch in float64, %.2f of the %s", e, e/Tolerance(dev.Output), Explain(dev.Output))
 			}
 
 			// Round trip: weights bit-identical, outputs within 1e-5.
@@ -142,8 +141,15 @@ func TestTorchvisionNetworksMatchPyTorch(t *testing.T) {
 
 // TestTrainingStepsMatchPyTorch runs SGD steps (momentum 0.9) in training
 // mode on the imported graph and compares the losses and the trained weights
-// and BatchNorm statistics with PyTorch's own steps on the same batch.
+// and BatchNorm statistics with PyTorch's own steps on the same batch,
+// computed in float64. Each quantity gets Tolerance of its float32 probes'
+// deviation (Deviation): tight where training is well-conditioned, wider
+// where float32's rounding can legitimately flip a ReLU or max-pool decision
+// (the deep TernausNet biases, whose gradients are 1e-8 of the decoder's).
+// Trained tensors are compared by what the steps changed: ‖w − w*‖₂ /
+// ‖w* − w₀‖₂.
 func TestTrainingStepsMatchPyTorch(t *testing.T) {
+	Require(t)
 	root, err := RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +158,11 @@ func TestTrainingStepsMatchPyTorch(t *testing.T) {
 	for _, c := range []archCase{{"resnet18", 4, 64}, {"ternausnet11", 1, 32}} {
 		t.Run(c.arch, func(t *testing.T) {
 			const steps = 3
-			modelPath, ref, err := Export(root, dir, c.arch, c.classes, 3, c.size, 4, steps, "--lr", "0.01")
+			modelPath, ref, err := Export(root, dir, c.arch, c.classes, 3, c.size, 4, steps, append(Float64Reference(2), "--lr", "0.01")...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dev, err := ReadDeviation(ref)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,50 +194,67 @@ func TestTrainingStepsMatchPyTorch(t *testing.T) {
 			if err := json.Unmarshal(raw, &wantLosses); err != nil {
 				t.Fatal(err)
 			}
+			if len(wantLosses) != steps || len(dev.Losses) != steps {
+				t.Fatalf("%d reference losses and %d probe deviations, want %d", len(wantLosses), len(dev.Losses), steps)
+			}
+
+			// The compared state: every parameter and BatchNorm statistic,
+			// with its initial value.
+			type tensorRef struct {
+				name    string
+				value   func() []float32
+				initial []float32
+			}
+			var state []*tensorRef
+			for _, p := range m.Params {
+				v := p.Value
+				state = append(state, &tensorRef{name: p.Name, value: func() []float32 { return v.Data().([]float32) }})
+			}
+			for _, bn := range m.BN {
+				s := bn.State
+				state = append(state,
+					&tensorRef{name: bn.MeanName, value: func() []float32 { mean, _ := s.Stats(); return mean }},
+					&tensorRef{name: bn.VarName, value: func() []float32 { _, v := s.Stats(); return v }})
+			}
+			for _, r := range state {
+				r.initial = append([]float32(nil), r.value()...)
+			}
+
 			net := netstep.New(m, kind)
 			defer net.Close()
 			opt := &optim.SGD{Momentum: 0.9}
+			worst, worstWhat := 0.0, ""
+			check := func(what string, e, d float64) {
+				if e > Tolerance(d) {
+					t.Errorf("%s: relative error %.3g against PyTorch in float64; %s", what, e, Explain(d))
+				}
+				if r := e / Tolerance(d); r > worst {
+					worst, worstWhat = r, fmt.Sprintf("%s (error %.3g, %s)", what, e, Explain(d))
+				}
+			}
 			for s := 0; s < steps; s++ {
 				r, err := net.Step(x, opt, 0.01, target)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if d := math.Abs(float64(r.Loss) - wantLosses[s]); d > 1e-4*math.Max(1, math.Abs(wantLosses[s])) {
-					t.Fatalf("step %d: loss %v, PyTorch %v", s, r.Loss, wantLosses[s])
-				}
+				check(fmt.Sprintf("step %d loss %v (PyTorch %v)", s, r.Loss, wantLosses[s]), math.Abs(float64(r.Loss)-wantLosses[s])/math.Abs(wantLosses[s]), dev.Losses[s])
 			}
-			trained, err := importer.ImportFile(filepath.Join(ref, "trained.onnx"))
-			if err != nil {
-				t.Fatal(err)
+			for _, r := range state {
+				d, ok := dev.State[r.name]
+				if !ok {
+					t.Fatalf("the float32 probes did not measure %q", r.name)
+				}
+				want, err := ReadFloat64s(filepath.Join(ref, "trained", r.name+".npy"))
+				if err != nil {
+					t.Fatalf("PyTorch's trained state has no %q: %v", r.name, err)
+				}
+				got := r.value()
+				if len(got) != len(want) {
+					t.Fatalf("%q: %d values, PyTorch's %d", r.name, len(got), len(want))
+				}
+				check(fmt.Sprintf("%q after %d steps (‖error‖₂ / ‖update‖₂)", r.name, steps), UpdateErr(got, want, r.initial), d)
 			}
-			worst, worstName := 0.0, ""
-			for _, p := range trained.Params {
-				q := m.Param(p.Name)
-				if q == nil {
-					t.Fatalf("PyTorch's trained model has parameter %q that the import lacks", p.Name)
-				}
-				if e := relErr(q.Value.Data().([]float32), p.Value.Data().([]float32)); e > worst {
-					worst, worstName = e, p.Name
-				}
-			}
-			for name, bn := range trained.BN {
-				mine := m.BN[name]
-				if mine == nil {
-					t.Fatalf("no BatchNormalization %q in the import", name)
-				}
-				mineMean, mineVar := mine.State.Stats()
-				bnMean, bnVar := bn.State.Stats()
-				if e := relErr(mineMean, bnMean); e > worst {
-					worst, worstName = e, bn.MeanName
-				}
-				if e := relErr(mineVar, bnVar); e > worst {
-					worst, worstName = e, bn.VarName
-				}
-			}
-			if worst > 1e-3 {
-				t.Fatalf("after %d steps, %q differs from PyTorch by relative error %.3g", steps, worstName, worst)
-			}
-			t.Logf("after %d steps the largest relative difference from PyTorch is %.3g (%s)", steps, worst, worstName)
+			t.Logf("closest to its tolerance: %s at %.2f of it", worstWhat, worst)
 		})
 	}
 }
