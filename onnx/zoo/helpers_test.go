@@ -18,14 +18,17 @@ import (
 // torchExport runs scripts/export_pretrained.py for arch (seeded
 // torchvision-style initialisation, BatchNorm statistics randomised by the
 // script) and returns the model with the script's eval-mode reference
-// input and output. It fails the test when Python or torch is missing.
-func torchExport(t *testing.T, arch string, classes, inChannels, size int) (*onnxpb.ModelProto, *onnxio.Tensor, *onnxio.Tensor) {
+// input, its output computed in float64, and the float32 probes' deviation
+// of that output (torchref.Deviation). It fails the test when Python or
+// torch is missing.
+func torchExport(t *testing.T, arch string, classes, inChannels, size int) (*onnxpb.ModelProto, *onnxio.Tensor, *onnxio.Tensor, *torchref.Deviation) {
 	t.Helper()
+	torchref.Require(t)
 	root, err := torchref.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	path, ref, err := torchref.Export(root, t.TempDir(), arch, classes, inChannels, size, 2, 0)
+	path, ref, err := torchref.Export(root, t.TempDir(), arch, classes, inChannels, size, 2, 0, torchref.Float64Reference(2)...)
 	if err != nil {
 		t.Fatalf("exporting %s with PyTorch: %v", arch, err)
 	}
@@ -41,7 +44,14 @@ func torchExport(t *testing.T, arch string, classes, inChannels, size int) (*onn
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m, x, y
+	if y.DType != onnxio.DTypeFloat64 {
+		t.Fatalf("PyTorch's reference output is %v, want float64", y.DType)
+	}
+	dev, err := torchref.ReadDeviation(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, x, y, dev
 }
 
 // initORT loads ONNX Runtime (scripts/setup.sh installs it), failing the test

@@ -7,6 +7,7 @@ import (
 
 	"github.com/pgaug/pgaug/onnx/modelops"
 	"github.com/pgaug/pgaug/onnx/onnxpb"
+	"github.com/pgaug/pgaug/onnx/torchref"
 	"github.com/pgaug/pgaug/onnx/zoo"
 )
 
@@ -41,7 +42,7 @@ var torchCases = []torchCase{
 func TestMatchesPyTorch(t *testing.T) {
 	for _, c := range torchCases {
 		t.Run(c.arch, func(t *testing.T) {
-			tm, x, want := torchExport(t, c.arch, c.classes, c.inChannels, c.size)
+			tm, x, want, dev := torchExport(t, c.arch, c.classes, c.inChannels, c.size)
 			zm, err := zoo.Build(c.arch, zoo.Options{Classes: c.classes, InChannels: c.inChannels, Size: c.size, Seed: 11})
 			if err != nil {
 				t.Fatal(err)
@@ -62,8 +63,13 @@ func TestMatchesPyTorch(t *testing.T) {
 			if !slices.Equal(got.Shape, want.Dims) {
 				t.Fatalf("output shape %v, PyTorch's %v", got.Shape, want.Dims)
 			}
-			if e := relErr(got.Float32, want.Float32); e > 1e-4 {
-				t.Fatalf("with PyTorch's weights the zoo graph is off by %.3g (relative) from PyTorch's output", e)
+			// ONNX Runtime computes in float32 with kernels that vary by
+			// CPU: it gets the tolerance any float32 computation of this
+			// network gets against the float64 reference.
+			if e := torchref.RelErr(got.Float32, want.Float64); e > torchref.Tolerance(dev.Output) {
+				t.Fatalf("with PyTorch's weights the zoo graph (in ONNX Runtime) is off by %.3g (relative) from PyTorch's output in float64; %s", e, torchref.Explain(dev.Output))
+			} else {
+				t.Logf("relative error %.3g, %.2f of the %s", e, e/torchref.Tolerance(dev.Output), torchref.Explain(dev.Output))
 			}
 		})
 	}
