@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -64,7 +63,8 @@ func benchDir(b *testing.B) string {
 const benchTransform = "channels=3,normalize=0.485/0.456/0.406:0.229/0.224/0.225"
 
 // torchModel exports a torchvision network with seeded weights (no
-// download) at size, or skips when Python with torch is not there.
+// download) at size; it fails, saying what to install, when Python with
+// torch is not there.
 func torchModel(b *testing.B, dir, arch string, size int) string {
 	b.Helper()
 	sub := filepath.Join(dir, fmt.Sprintf("%s-%d", arch, size))
@@ -72,9 +72,7 @@ func torchModel(b *testing.B, dir, arch string, size int) string {
 	if _, err := os.Stat(p); err == nil {
 		return p
 	}
-	if err := exec.Command(torchref.Python, "-c", "import torch, torchvision").Run(); err != nil {
-		b.Skipf("%s with torch and torchvision is needed to export %s (%v); the zoo-* benchmarks need no Python", torchref.Python, arch, err)
-	}
+	torchref.Require(b) // the zoo-* benchmarks need no Python
 	root, err := torchref.RepoRoot()
 	if err != nil {
 		b.Fatal(err)
