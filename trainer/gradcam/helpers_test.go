@@ -89,19 +89,6 @@ func checkUnchanged(t *testing.T, before map[string][]float32, m *importer.Model
 	}
 }
 
-// relErr is max|got − want| / max|want|.
-func relErr(got, want []float32) float64 {
-	var d, m float64
-	for i := range want {
-		d = math.Max(d, math.Abs(float64(got[i])-float64(want[i])))
-		m = math.Max(m, math.Abs(float64(want[i])))
-	}
-	if m == 0 {
-		return d
-	}
-	return d / m
-}
-
 func maxAbsDiff(a, b []float32) float64 {
 	var d float64
 	for i := range a {
