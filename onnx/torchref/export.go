@@ -40,7 +40,11 @@ func Export(repoRoot, dir, arch string, classes, inChannels, size, batch, trainS
 // pairs pairs of float32 probes (float32_deviation.json, see Deviation).
 // A float32 reference would carry the rounding of whichever float32 kernels
 // PyTorch picked on the machine (oneDNN, OpenBLAS and ATen differ between
-// AVX2, AVX-512 and AMD CPUs); the float64 one is the same everywhere.
+// AVX2, AVX-512 and AMD CPUs); the float64 one is the same everywhere. (The
+// seeded weights and batches themselves come from PyTorch's random
+// generator, whose vectorised normal sampling changes in the last bits with
+// ATEN_CPU_CAPABILITY; the tests read them from the exported files, so the
+// reference is always of what pgaug computes.)
 func Float64Reference(pairs int) []string {
 	return []string{"--precision", "float64", "--float32-probe-pairs", strconv.Itoa(pairs)}
 }
