@@ -66,7 +66,9 @@ func TestTorchvisionNetworksMatchPyTorch(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range evalCases {
 		t.Run(c.arch, func(t *testing.T) {
-			modelPath, ref, err := Export(root, dir, c.arch, c.classes, 3, c.size, 2, 0, Float64Reference(2)...)
+			// One pair of probes: a forward pass is continuous in its ReLU
+			// and max-pool decisions, so the probes need not find flips.
+			modelPath, ref, err := Export(root, dir, c.arch, c.classes, 3, c.size, 2, 0, Float64Reference(1)...)
 			if err != nil {
 				t.Fatal(err)
 			}
