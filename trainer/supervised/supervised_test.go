@@ -2,7 +2,9 @@ package supervised
 
 import (
 	"context"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -29,9 +31,10 @@ func bnNet(t *testing.T) *netstep.Net {
 }
 
 func runningStats(n *netstep.Net) []float32 {
+	// In the order of the layers' names: Model.BN is a map.
 	var out []float32
-	for _, bn := range n.Model.BN {
-		m, v := bn.State.Stats()
+	for _, name := range slices.Sorted(maps.Keys(n.Model.BN)) {
+		m, v := n.Model.BN[name].State.Stats()
 		out = append(append(out, m...), v...)
 	}
 	return out
