@@ -6,7 +6,8 @@
 #     .deps/onnxruntime/ (git ignores .deps/);
 #   - with --test-deps, also what the tests use as references: Debian's python3-torch,
 #     python3-torchvision, python3-onnx (to export real networks and reference outputs) and
-#     protobuf-compiler (to check the generated ONNX protobuf code is current);
+#     protobuf-compiler (to check the generated ONNX protobuf code is current), and
+#     staticcheck (honnef.co/go/tools, built from the Go module proxy into .deps/bin/);
 #   - then builds bin/pgaug (with OpenBLAS).
 # Every step says what it does; a failing step stops the script with a message and exit 1.
 set -euo pipefail
@@ -98,6 +99,16 @@ fi
 # --- Go modules and the binary ----------------------------------------------------------
 say "downloading Go modules"
 go mod download || die "go mod download failed"
+if ((test_deps)); then
+	staticcheck_version=v0.8.2
+	if [[ -x .deps/bin/staticcheck ]] && .deps/bin/staticcheck -version 2>/dev/null | grep -q "${staticcheck_version#v}"; then
+		say "staticcheck $staticcheck_version present: .deps/bin/staticcheck"
+	else
+		say "building staticcheck $staticcheck_version into .deps/bin/"
+		(cd / && GOBIN="$root/.deps/bin" GOFLAGS=-mod=mod go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version") ||
+			die "go install honnef.co/go/tools/cmd/staticcheck@$staticcheck_version failed"
+	fi
+fi
 say "building bin/pgaug (OpenBLAS)"
 mkdir -p bin
 CGO_ENABLED=1 go build -tags openblas -o bin/.pgaug.tmp ./cli/pgaug || die "go build failed"

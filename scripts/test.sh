@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: setup (with the reference tools the tests use), gofmt, go vet,
+# Runs the whole test suite: setup (with the reference tools the tests use), gofmt, go mod
+# tidy (must change nothing), go vet, staticcheck,
 # go test (OpenBLAS build), and the race detector on the packages where it is affordable.
 # Extra arguments go to `go test` (e.g. scripts/test.sh -run Conv -v).
 set -euo pipefail
@@ -19,10 +20,21 @@ if [[ -n $unformatted ]]; then
 	exit 1
 fi
 
+echo "test: go mod tidy"
+if ! tidy=$(go mod tidy -diff 2>&1); then
+	echo "go mod tidy would change go.mod/go.sum (run it and commit the result):" >&2
+	echo "$tidy" >&2
+	exit 1
+fi
+
 echo "test: go vet"
 go vet -tags "$tags" ./...
 echo "test: go vet (pure-Go build, no OpenBLAS)"
 go vet ./...
+
+echo "test: staticcheck (staticcheck.conf says which checks are off and why)"
+.deps/bin/staticcheck -tags "$tags" ./...
+.deps/bin/staticcheck ./...
 
 echo "test: go test"
 go test -tags "$tags" -timeout 60m "$@" ./...

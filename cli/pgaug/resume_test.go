@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -47,7 +46,8 @@ func pgaugBinary(t *testing.T) string {
 		}
 		goTool, err := exec.LookPath("go")
 		if err != nil {
-			goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+			buildErr = fmt.Errorf("the go tool is not on PATH: %w", err)
+			return
 		}
 		cmd := exec.Command(goTool, append(args, ".")...)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")

@@ -22,7 +22,7 @@ const maxPixels = 1 << 28
 // Native reports an image's natural channel count (1 for gray, 3 otherwise)
 // and pixel type (uint16 for 16-bit PNGs).
 func Native(img image.Image) (channels int, pt arrowds.PixelType) {
-	switch img.(type) {
+	switch img := img.(type) {
 	case *image.Gray:
 		return 1, arrowds.Uint8
 	case *image.Gray16:
@@ -30,7 +30,7 @@ func Native(img image.Image) (channels int, pt arrowds.PixelType) {
 	case *image.RGBA64, *image.NRGBA64:
 		return 3, arrowds.Uint16
 	case *image.Paletted:
-		p := img.(*image.Paletted)
+		p := img
 		gray := true
 		for _, c := range p.Palette {
 			r, g, b, _ := c.RGBA()

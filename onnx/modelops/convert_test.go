@@ -179,14 +179,14 @@ func TestLoadWeights(t *testing.T) {
 	src := buildZoo(t, "smallcnn", zoo.Options{Classes: 3, Size: 8, Seed: 1})
 	dst := buildZoo(t, "smallcnn", zoo.Options{Classes: 5, Size: 8, Seed: 2})
 	before := proto.Clone(dst)
-	r, err := modelops.LoadWeights(dst, src, true)
+	_, err := modelops.LoadWeights(dst, src, true)
 	if err == nil || !strings.Contains(err.Error(), "fc.weight: [3 64] in the source, [5 64] here") {
 		t.Fatalf("strict load with another head: %v", err)
 	}
 	if !proto.Equal(before, dst) {
 		t.Fatal("a failed strict load changed the model")
 	}
-	r, err = modelops.LoadWeights(dst, src, false)
+	r, err := modelops.LoadWeights(dst, src, false)
 	if err != nil {
 		t.Fatal(err)
 	}

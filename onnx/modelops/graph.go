@@ -242,15 +242,6 @@ func attrInt(n *onnxpb.NodeProto, name string, def int64) int64 {
 	return def
 }
 
-func attrFloat(n *onnxpb.NodeProto, name string, def float32) float32 {
-	for _, a := range n.GetAttribute() {
-		if a.GetName() == name {
-			return a.GetF()
-		}
-	}
-	return def
-}
-
 func removeAttrs(n *onnxpb.NodeProto, names ...string) {
 	drop := map[string]bool{}
 	for _, s := range names {

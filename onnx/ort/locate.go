@@ -55,8 +55,8 @@ func Locate(explicit string) (string, Source, error) {
 			}
 		}
 	}
-	return "", FromLocal, fmt.Errorf("ONNX Runtime library not found (no %s flag, %s unset, no %s above %s): %s",
-		FromFlag, EnvVar, LocalLibPath, strings.Join(searchRoots(), " or "), HowToGet)
+	return "", FromLocal, fmt.Errorf("ONNX Runtime library not found (no %s flag, %s unset, none of %s exists): %s",
+		FromFlag, EnvVar, strings.Join(tried, ", "), HowToGet)
 }
 
 func searchRoots() []string {

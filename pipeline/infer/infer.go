@@ -320,7 +320,7 @@ type runner struct {
 	mode              int
 	c, h, w           int // image size, known after the first batch
 	logits            []float32
-	padded, masked    []float32
+	padded            []float32
 	probs2            []float32
 }
 

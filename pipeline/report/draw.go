@@ -159,12 +159,6 @@ func newCanvas(w, h int) *canvas {
 	return &canvas{img: img}
 }
 
-func (c *canvas) set(x, y int, col color.RGBA) {
-	if image.Pt(x, y).In(c.img.Rect) {
-		c.img.SetRGBA(x, y, col)
-	}
-}
-
 // fill paints r with col, blending when col is translucent.
 func (c *canvas) fill(r image.Rectangle, col color.Color) {
 	draw.Draw(c.img, r.Intersect(c.img.Rect), image.NewUniform(col), image.Point{}, draw.Over)

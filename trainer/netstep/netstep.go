@@ -55,17 +55,16 @@ func New(m *importer.Model, kind LossKind) *Net {
 }
 
 type trainGraph struct {
-	g         *importer.Graph
-	input     *gorgonia.Node
-	extra     []*gorgonia.Node // the loss's inputs (targets, weights)
-	loss      *gorgonia.Node
-	out       *gorgonia.Node
-	learn     gorgonia.Nodes
-	names     []string
-	vm        gorgonia.VM
-	lossVal   gorgonia.Value
-	outVal    gorgonia.Value
-	gradNodes map[string]*gorgonia.Node
+	g       *importer.Graph
+	input   *gorgonia.Node
+	extra   []*gorgonia.Node // the loss's inputs (targets, weights)
+	loss    *gorgonia.Node
+	out     *gorgonia.Node
+	learn   gorgonia.Nodes
+	names   []string
+	vm      gorgonia.VM
+	lossVal gorgonia.Value
+	outVal  gorgonia.Value
 }
 
 func shapeKey(s []int) string { return fmt.Sprint(s) }

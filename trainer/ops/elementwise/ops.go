@@ -23,14 +23,6 @@ const (
 
 func (k Kind) String() string { return [...]string{"Add", "Sub", "Mul", "Div"}[k] }
 
-func tensorType(rank int) hm.Type {
-	a := hm.TypeVariable('a')
-	if rank == 0 {
-		return a
-	}
-	return gorgonia.TensorType{Dims: rank, Of: a}
-}
-
 func shapeOf(n *gorgonia.Node) tensor.Shape {
 	s := n.Shape()
 	if s.IsScalar() {
@@ -60,9 +52,9 @@ func newValue(shape tensor.Shape, data []float32) gorgonia.Value {
 // binary
 
 type binaryOp struct {
-	kind       Kind
-	a, b, out  tensor.Shape
-	sa, sb, so []int
+	kind      Kind
+	a, b, out tensor.Shape
+	sa, sb    []int
 }
 
 // Add returns a + b with NumPy broadcasting.
