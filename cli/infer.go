@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/pgaug/pgaug/pipeline/infer"
+	"github.com/pgaug/pgaug/trainer/metrics"
 )
 
 // inferTopCommand is `pgaug infer`: batch inference with ONNX Runtime.
@@ -17,17 +19,23 @@ func inferTopCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "infer",
 		Usage:     "batch inference with ONNX Runtime (CPU or CUDA): predictions as Arrow",
-		ArgsUsage: "--model M.onnx --data D.arrow -o PRED.arrow [--split test] [--tta --policy P.onnx]",
+		ArgsUsage: "--model M.onnx --data D.arrow -o PRED.arrow [--split test] [--tta --policy P.onnx] [--shard K/N]",
 		Description: "Runs an ONNX classifier over an Arrow dataset (every row, or one split) with ONNX Runtime and\n" +
 			"writes one row per image to PRED.arrow: id, row, label (null when the dataset has none), pred\n" +
 			"and probs (the softmax probabilities; kept as they are when the model already gives them).\n" +
 			"The file appears only once complete. When the dataset is labelled the metrics are printed.\n\n" +
 			"--tta with --policy P.onnx (a segmentation network with one sigmoid channel at the input\n" +
-			"resolution) also classifies x ⊙ (P > 0.5) and averages the two softmax distributions.",
+			"resolution) also classifies x ⊙ (P > 0.5) and averages the two softmax distributions.\n\n" +
+			"--shard K/N predicts share K (from 1) of N of the selected rows: N contiguous ranges in dataset\n" +
+			"order (part file by part file), so a shard reads only its own rows' images. Run the N shards\n" +
+			"anywhere (e.g. a Slurm array: --shard $((SLURM_ARRAY_TASK_ID+1))/N), then `pgaug infer merge`\n" +
+			"joins them into the file one unsharded run writes, row for row.",
+		Subcommands: []*cli.Command{inferMergeCommand()},
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Usage: "ONNX classifier (required): input N×C×H×W, output N×classes", Required: true},
-			&cli.StringFlag{Name: "data", Usage: "Arrow dataset (required): a file or a directory of part files", Required: true},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "predictions file to write (required), e.g. pred.arrow", Required: true},
+			&cli.StringFlag{Name: "model", Usage: "ONNX classifier (required): input N×C×H×W, output N×classes"},
+			&cli.StringFlag{Name: "data", Usage: "Arrow dataset (required): a file or a directory of part files"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "predictions file to write (required), e.g. pred.arrow"},
+			&cli.StringFlag{Name: "shard", Usage: "K/N: predict share K (1..N) of the rows; join the N files with `pgaug infer merge`"},
 			&cli.StringFlag{Name: "split", Usage: "train, val or test (default: every row)"},
 			&cli.IntFlag{Name: "batch", Usage: "images per ONNX Runtime run (default 32, or the model's fixed batch size)"},
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu or cuda"},
@@ -46,6 +54,18 @@ func inferTopCommand() *cli.Command {
 }
 
 func runInfer(c *cli.Context) error {
+	for _, f := range []string{"model", "data", "output"} {
+		if c.String(f) == "" {
+			return cli.Exit(fmt.Sprintf("infer: --%s is required (see pgaug infer --help)", f), 2)
+		}
+	}
+	if c.Args().Present() {
+		return cli.Exit(fmt.Sprintf("infer: unexpected argument %q (subcommand: merge)", c.Args().First()), 2)
+	}
+	shard, err := infer.ParseShard(c.String("shard"))
+	if err != nil {
+		return cli.Exit("infer: --"+err.Error(), 2)
+	}
 	memLimit, err := parseByteSize(c.String("gpu-mem-limit"))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("infer: --gpu-mem-limit: %v", err), 2)
@@ -63,7 +83,7 @@ func runInfer(c *cli.Context) error {
 		Model: c.String("model"), Data: c.String("data"), Output: c.String("output"), Split: c.String("split"),
 		Batch: c.Int("batch"), Device: c.String("device"), DeviceID: c.Int("device-id"), GPUMemLimit: memLimit,
 		Threads: c.Int("threads"), Transform: c.String("transform"), TTA: c.Bool("tta"), Policy: c.String("policy"),
-		Workers: c.Int("workers"), Version: Version,
+		Workers: c.Int("workers"), Version: Version, Shard: shard,
 	}
 	if !c.Bool("quiet") {
 		cfg.Progress = c.App.ErrWriter
@@ -86,8 +106,18 @@ func runInfer(c *cli.Context) error {
 			StudyMetrics any     `json:"study_metrics,omitempty"`
 		}{res.Output, res.Rows, res.Classes, res.Elapsed.Seconds(), res.ImagesPerSec, res.Metrics, res.StudyMetrics})
 	}
-	fmt.Fprintf(w, "wrote %d predictions to %s (%.1f images/s)\n", res.Rows, res.Output, res.ImagesPerSec)
-	if r := res.Metrics; r != nil {
+	what := ""
+	if shard.N > 0 {
+		what = fmt.Sprintf(" (shard %s)", shard)
+	}
+	fmt.Fprintf(w, "wrote %d predictions%s to %s (%.1f images/s)\n", res.Rows, what, res.Output, res.ImagesPerSec)
+	printMetrics(w, res.Metrics, res.StudyMetrics)
+	return nil
+}
+
+// printMetrics prints a predictions file's scores.
+func printMetrics(w io.Writer, m, study *metrics.Report) {
+	if r := m; r != nil {
 		fmt.Fprintf(w, "%d images, %d classes\n", r.N, r.Classes)
 		fmt.Fprintf(w, "accuracy           %.4f\nbalanced accuracy  %.4f\nmacro precision    %.4f\nmacro recall       %.4f\nmacro F1           %.4f\n",
 			r.Accuracy, r.BalancedAcc, r.MacroPrecision, r.MacroRecall, r.MacroF1)
@@ -96,11 +126,53 @@ func runInfer(c *cli.Context) error {
 	} else {
 		fmt.Fprintln(w, "no metrics: the dataset has no single label per image")
 	}
-	if r := res.StudyMetrics; r != nil {
+	if r := study; r != nil {
 		fmt.Fprintf(w, "per study (mean probability of each study's images): %d studies, accuracy %.4f, balanced accuracy %.4f, macro F1 %.4f, AUROC %.4f\n",
 			r.N, r.Accuracy, r.BalancedAcc, r.MacroF1, r.AUROC)
 	}
-	return nil
+}
+
+// inferMergeCommand is `pgaug infer merge`.
+func inferMergeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "merge",
+		Usage:     "join the predictions files of a sharded run (--shard K/N) into one",
+		ArgsUsage: "-o PRED.arrow SHARD.arrow...",
+		Description: "Reads the N shard files of one `pgaug infer --shard K/N` run (in any order) and writes the\n" +
+			"rows in dataset order: the same ids, predictions and probabilities, in the same order, as one\n" +
+			"unsharded run. Refuses files of other models, datasets, splits or shard counts, and names the\n" +
+			"shards that are missing or given twice. Prints the merged predictions' metrics.",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "merged predictions file to write (required)", Required: true},
+			&cli.BoolFlag{Name: "json", Usage: "print the summary and metrics as JSON"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.Exit("infer merge: no shard files given (pgaug infer merge -o OUT SHARD.arrow...)", 2)
+			}
+			res, err := infer.Merge(c.String("output"), c.Args().Slice())
+			if err != nil {
+				return fmt.Errorf("infer %w", err)
+			}
+			m, err := infer.Score(res.Predictions)
+			if err != nil {
+				return fmt.Errorf("infer merge: scoring %s: %w", res.Output, err)
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(struct {
+					Output  string `json:"output"`
+					Rows    int    `json:"rows"`
+					Shards  int    `json:"shards"`
+					Metrics any    `json:"metrics"`
+				}{res.Output, res.Rows, res.Shards, m})
+			}
+			fmt.Fprintf(c.App.Writer, "merged %d shards: %d predictions in %s\n", res.Shards, res.Rows, res.Output)
+			printMetrics(c.App.Writer, m, nil)
+			return nil
+		},
+	}
 }
 
 // parseByteSize reads a byte count such as "0", "1048576", "512MB", "4GiB"

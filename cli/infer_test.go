@@ -123,3 +123,41 @@ func TestParseByteSize(t *testing.T) {
 		}
 	}
 }
+
+func TestInferShardsAndMerge(t *testing.T) {
+	dir, data, model := inferFixture(t)
+	whole := filepath.Join(dir, "whole.arrow")
+	wantOut, errOut, err := runApp("infer", "--model", model, "--data", data, "-o", whole, "-q")
+	if err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	var shards []string
+	for k := 1; k <= 2; k++ {
+		out := filepath.Join(dir, "shard"+strconv.Itoa(k)+".arrow")
+		stdout, errOut, err := runApp("infer", "--model", model, "--data", data, "-o", out, "-q", "--shard", strconv.Itoa(k)+"/2")
+		if err != nil || !strings.Contains(stdout, "(shard "+strconv.Itoa(k)+"/2)") {
+			t.Fatalf("shard %d: %v %s%s", k, err, stdout, errOut)
+		}
+		shards = append(shards, out)
+	}
+	merged := filepath.Join(dir, "merged.arrow")
+	if _, errOut, err := runApp("infer", "merge", "-o", merged, shards[0]); err == nil || !strings.Contains(err.Error()+errOut, "missing shard 2/2") {
+		t.Fatalf("merging one of two shards: %v %s", err, errOut)
+	}
+	stdout, errOut, err := runApp("infer", "merge", "-o", merged, shards[1], shards[0])
+	if err != nil || !strings.Contains(stdout, "merged 2 shards: 60 predictions") {
+		t.Fatalf("%v %s%s", err, stdout, errOut)
+	}
+	a, _ := os.ReadFile(whole)
+	b, _ := os.ReadFile(merged)
+	if string(a) != string(b) {
+		t.Error("the merged shards are not the unsharded run's file")
+	}
+	// The same metrics as the unsharded run printed.
+	if i, j := strings.Index(wantOut, "accuracy"), strings.Index(stdout, "accuracy"); i < 0 || j < 0 || wantOut[i:] != stdout[j:] {
+		t.Errorf("merged metrics differ:\n%s\nagainst\n%s", stdout, wantOut)
+	}
+	if _, _, err := runApp("infer", "--model", model, "--data", data, "-o", merged, "--shard", "3/2"); err == nil || !strings.Contains(err.Error(), "1 <= K <= N") {
+		t.Errorf("--shard 3/2: %v", err)
+	}
+}

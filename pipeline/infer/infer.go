@@ -68,6 +68,9 @@ type Config struct {
 	Progress io.Writer
 	// Version is the pgaug version recorded in the output ("" : none).
 	Version string
+	// Shard, when set (Shard.N > 0), predicts only the shard's share of the
+	// selected rows (see [Shard]); Merge joins the shards' files.
+	Shard Shard
 }
 
 // Result summarises a Run.
@@ -143,11 +146,23 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if cfg.Batch == 0 {
 		cfg.Batch = DefaultBatch
 	}
-	l, err := loader.New(ds, loader.Config{Split: cfg.Split, BatchSize: cfg.Batch, Workers: cfg.Workers, Prefetch: cfg.Prefetch, Transform: tf})
+	header := fileHeader{Model: cfg.Model, Data: cfg.Data, Split: cfg.Split, Version: cfg.Version, Classes: meta.Classes}
+	lcfg := loader.Config{Split: cfg.Split, BatchSize: cfg.Batch, Workers: cfg.Workers, Prefetch: cfg.Prefetch, Transform: tf}
+	if cfg.Shard.N > 0 {
+		selected := ds.Indices(cfg.Split)
+		lo, hi := cfg.Shard.Range(len(selected))
+		if lo == hi {
+			return Result{}, fmt.Errorf("shard %s of %s (split %q): no rows; %d rows cannot fill %d shards", cfg.Shard, cfg.Data, cfg.Split, len(selected), cfg.Shard.N)
+		}
+		lcfg.Rows = selected[lo:hi]
+		if header.Shard, err = shardHeader(cfg, ds, selected, lo, hi); err != nil {
+			return Result{}, err
+		}
+	}
+	l, err := loader.New(ds, lcfg)
 	if err != nil {
 		return Result{}, fmt.Errorf("dataset %s, split %q: %w", cfg.Data, cfg.Split, err)
 	}
-	header := fileHeader{Model: cfg.Model, Data: cfg.Data, Split: cfg.Split, Version: cfg.Version, Classes: meta.Classes}
 	if cfg.TTA {
 		header.Policy = cfg.Policy
 	}
@@ -273,6 +288,8 @@ func checkConfig(cfg *Config) error {
 		return fmt.Errorf("batch %d, want at least 1 (0: the default)", cfg.Batch)
 	case cfg.Workers < 0 || cfg.Prefetch < 0:
 		return fmt.Errorf("workers %d, prefetch %d: want >= 0 (0: the default)", cfg.Workers, cfg.Prefetch)
+	case cfg.Shard.N < 0 || (cfg.Shard.N > 0 && (cfg.Shard.K < 1 || cfg.Shard.K > cfg.Shard.N)):
+		return fmt.Errorf("shard %d/%d: want K/N with 1 <= K <= N", cfg.Shard.K, cfg.Shard.N)
 	case cfg.TTA && cfg.Policy == "":
 		return errors.New("test-time augmentation (--tta) needs a policy model (--policy P.onnx)")
 	case !cfg.TTA && cfg.Policy != "":

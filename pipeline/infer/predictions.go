@@ -50,6 +50,10 @@ type Predictions struct {
 	Labels                              []int64 // -1 where the label is null
 	Preds                               []int32
 	Probs                               []float32 // Len()×len(Classes), row-major
+	// Shard is the shard a file of a sharded run holds ("" otherwise), as K/N.
+	Shard string
+
+	shard *shardInfo
 }
 
 // Len returns the number of predictions.
@@ -65,6 +69,11 @@ func (p *Predictions) Prob(i int) []float32 {
 type fileHeader struct {
 	Model, Data, Split, Version, Policy string
 	Classes                             []string
+	Shard                               *shardInfo // nil: not a shard
+}
+
+func (p *Predictions) header() fileHeader {
+	return fileHeader{Model: p.Model, Data: p.Data, Split: p.Split, Version: p.Version, Policy: p.Policy, Classes: p.Classes, Shard: p.shard}
 }
 
 func predictionSchema(h fileHeader) *arrow.Schema {
@@ -76,6 +85,10 @@ func predictionSchema(h fileHeader) *arrow.Schema {
 	}
 	if h.Policy != "" {
 		keys, vals = append(keys, KeyPolicy), append(vals, h.Policy)
+	}
+	if h.Shard != nil {
+		k, v := h.Shard.keys()
+		keys, vals = append(keys, k...), append(vals, v...)
 	}
 	md := arrow.NewMetadata(keys, vals)
 	return arrow.NewSchema([]arrow.Field{
@@ -237,6 +250,13 @@ func readHeader(s *arrow.Schema) (*Predictions, error) {
 	p := &Predictions{Model: get(KeyModel), Data: get(KeyData), Split: get(KeySplit), Version: get(KeyVersion), Policy: get(KeyPolicy)}
 	if err := json.Unmarshal([]byte(get(KeyClasses)), &p.Classes); err != nil {
 		return nil, fmt.Errorf("schema metadata %s: %w", KeyClasses, err)
+	}
+	var err error
+	if p.shard, err = parseShardInfo(get); err != nil {
+		return nil, err
+	}
+	if p.shard != nil {
+		p.Shard = p.shard.Shard.String()
 	}
 	want := predictionSchema(fileHeader{Classes: p.Classes})
 	if len(s.Fields()) != len(want.Fields()) {
