@@ -161,3 +161,33 @@ func TestInferShardsAndMerge(t *testing.T) {
 		t.Errorf("--shard 3/2: %v", err)
 	}
 }
+
+func TestExperimentClusterFiles(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "c.toml")
+	if err := os.WriteFile(conf, []byte("dir = \""+filepath.Join(dir, "run")+"\"\nmethods = [\"baseline\", \"apga\"]\nseeds = [3, 4, 5]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, errOut, err := runApp("experiment", conf, "--cells", "--seeds", "3,4")
+	if err != nil || stdout != "0\tseed 3\tbaseline\n1\tseed 3\tapga\n2\tseed 4\tbaseline\n3\tseed 4\tapga\n" {
+		t.Fatalf("--cells: %v %q %s", err, stdout, errOut)
+	}
+	sl := filepath.Join(dir, "slurm")
+	if _, errOut, err := runApp("experiment", conf, "--slurm", sl, "--cpus", "3", "--apga.epochs", "7"); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	cells, err := os.ReadFile(filepath.Join(sl, "cells.sbatch"))
+	if err != nil || !strings.Contains(string(cells), "--array=0-5") || !strings.Contains(string(cells), "--cpus-per-task=3") {
+		t.Fatalf("cells.sbatch: %v\n%s", err, cells)
+	}
+	saved, err := os.ReadFile(filepath.Join(sl, "experiment.toml"))
+	if err != nil || !strings.Contains(string(saved), "epochs = 7") {
+		t.Fatalf("the scripts' configuration lacks the override: %v\n%s", err, saved)
+	}
+	if _, _, err := runApp("experiment", conf, "--cell", "1", "--collect"); err == nil || !strings.Contains(err.Error(), "exclude one another") {
+		t.Errorf("--cell with --collect: %v", err)
+	}
+	if _, errOut, err := runApp("experiment", conf, "--k8s", filepath.Join(dir, "k8s"), "--image", "pgaug:1", "--volume", "runs"); err != nil {
+		t.Fatalf("--k8s: %v %s", err, errOut)
+	}
+}

@@ -2,12 +2,16 @@ package cli
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/pgaug/pgaug/onnx/ort"
 	"github.com/pgaug/pgaug/pipeline"
 	"github.com/pgaug/pgaug/pipeline/atomicfile"
+	"github.com/pgaug/pgaug/pipeline/cluster"
 )
 
 // pipelineCommands returns the commands of the "pipeline" group.
@@ -150,31 +154,153 @@ func experimentCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "experiment",
 		Usage:     "the pipeline over several methods × seeds: one table of mean ± std and 95% intervals",
-		ArgsUsage: "[CONFIG.toml] [--section.key VALUE ...]",
+		ArgsUsage: "[CONFIG.toml] [--section.key VALUE ...] [--shared I | --cell I | --collect | --cells | --slurm DIR | --k8s DIR]",
 		Description: "Runs 'pgaug pipeline run' once per seed (key seeds, e.g. --seeds 1,2,3) in DIR/seed-N and\n" +
 			"aggregates each method's test metrics (ONNX Runtime) over the seeds: mean ± sample standard\n" +
 			"deviation and 95% Student-t intervals, in DIR/results.md (a Markdown table), DIR/results.json\n" +
 			"and DIR/experiment.html (with links to every seed's report). An interrupted experiment\n" +
-			"continues where it stopped.\n\n" + stagesHelp + configHelp,
-		Flags:       runFlags(),
+			"continues where it stopped.\n\n" +
+			"On a cluster the experiment runs cell by cell, with the scheduler doing the distribution: a cell\n" +
+			"is one (seed, method), cell I being seed I/M and method I%M of M methods (--cells lists them).\n" +
+			"--shared I runs the stages seed I's cells share (import, converge and its inference), once,\n" +
+			"before them; --cell I runs one cell (cells of a seed may run at the same time); --collect builds\n" +
+			"the tables and reports from finished cells, running nothing and naming the cells that have not\n" +
+			"finished. --slurm DIR writes sbatch array scripts for the three steps and DIR/submit.sh, which\n" +
+			"submits them with dependencies; --k8s DIR writes the same as Kubernetes Indexed Jobs and a\n" +
+			"run.sh that applies them in turn. Every task is safe to requeue: an interrupted stage resumes from\n" +
+			"its checkpoints. The run directory must be on storage all nodes see.\n\n" + stagesHelp + configHelp,
+		Flags: append([]cli.Flag{
+			&cli.IntFlag{Name: "shared", Value: -1, Usage: "run only the stages the cells of seed `I` (0-based, in the order of seeds) share", Category: "cluster"},
+			&cli.IntFlag{Name: "cell", Value: -1, Usage: "run only cell `I` (0-based; see --cells)", Category: "cluster"},
+			&cli.BoolFlag{Name: "collect", Usage: "build the tables and reports from finished cells; run nothing", Category: "cluster"},
+			&cli.BoolFlag{Name: "cells", Usage: "list the cells (index, seed, method) and exit", Category: "cluster"},
+			&cli.StringFlag{Name: "slurm", Usage: "write Slurm sbatch array scripts and submit.sh into `DIR`", Category: "cluster"},
+			&cli.StringFlag{Name: "k8s", Usage: "write Kubernetes Indexed Job manifests and run.sh into `DIR`", Category: "cluster"},
+			&cli.IntFlag{Name: "cpus", Value: 2, Usage: "CPUs per task in the --slurm and --k8s files", Category: "cluster"},
+			&cli.StringFlag{Name: "partition", Usage: "Slurm partition (default: the cluster's)", Category: "cluster"},
+			&cli.StringFlag{Name: "time", Usage: "Slurm time limit per task, e.g. 4:00:00 (default: the cluster's)", Category: "cluster"},
+			&cli.StringFlag{Name: "mem", Usage: "Slurm memory per task, e.g. 8G (default: the cluster's)", Category: "cluster"},
+			&cli.StringFlag{Name: "image", Usage: "Kubernetes: container image holding pgaug", Category: "cluster"},
+			&cli.StringFlag{Name: "volume", Usage: "Kubernetes: persistent volume claim holding the working directory", Category: "cluster"},
+			&cli.StringFlag{Name: "workdir", Usage: "--slurm, --k8s: the working directory as the nodes see it (default: this one)", Category: "cluster"},
+			&cli.StringFlag{Name: "binary", Usage: "--slurm, --k8s: the pgaug binary as the nodes see it (default: this one)", Category: "cluster"},
+		}, runFlags()...),
 		Subcommands: []*cli.Command{experimentCompareCommand()},
-		Action: func(c *cli.Context) error {
-			cfg, err := runConfig(c)
-			if err != nil {
-				return err
-			}
-			if _, err := loadORT(c); err != nil {
-				return err
-			}
-			res, err := pipeline.Experiment(c.Context, cfg, c.App.Writer)
-			if err != nil {
-				return fmt.Errorf("experiment: %w", err)
-			}
-			fmt.Fprint(c.App.Writer, res.Markdown)
-			fmt.Fprintf(c.App.Writer, "report: %s\n", res.Report)
-			return nil
-		},
+		Action:      runExperiment,
 	}
+}
+
+func runExperiment(c *cli.Context) error {
+	cfg, err := runConfig(c)
+	if err != nil {
+		return err
+	}
+	modes := 0
+	for _, on := range []bool{c.Int("shared") >= 0, c.Int("cell") >= 0, c.Bool("collect"), c.Bool("cells"), c.String("slurm") != "", c.String("k8s") != ""} {
+		if on {
+			modes++
+		}
+	}
+	if modes > 1 {
+		return cli.Exit("experiment: --shared, --cell, --collect, --cells, --slurm and --k8s exclude one another", 2)
+	}
+	w := c.App.Writer
+	switch {
+	case c.Bool("cells"):
+		for _, cell := range pipeline.Cells(cfg) {
+			fmt.Fprintf(w, "%d\tseed %d\t%s\n", cell.Index, cell.Seed, cell.Method)
+		}
+		return nil
+	case c.String("slurm") != "" || c.String("k8s") != "":
+		return writeClusterFiles(c, cfg)
+	}
+	if _, err := loadORT(c); err != nil {
+		return err
+	}
+	switch {
+	case c.Int("shared") >= 0:
+		if err := pipeline.ExperimentShared(c.Context, cfg, c.Int("shared"), w); err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		return nil
+	case c.Int("cell") >= 0:
+		if err := pipeline.ExperimentCell(c.Context, cfg, c.Int("cell"), w); err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		return nil
+	}
+	run := pipeline.Experiment
+	if c.Bool("collect") {
+		run = pipeline.CollectExperiment
+	}
+	res, err := run(c.Context, cfg, w)
+	if err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	fmt.Fprint(w, res.Markdown)
+	fmt.Fprintf(w, "report: %s\n", res.Report)
+	return nil
+}
+
+// writeClusterFiles writes the experiment's configuration, with every
+// override in it, and the Slurm or Kubernetes files that run it cell by cell.
+func writeClusterFiles(c *cli.Context, cfg pipeline.RunConfig) error {
+	dir := c.String("slurm")
+	if dir == "" {
+		dir = c.String("k8s")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	workdir := c.String("workdir")
+	if workdir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		workdir = wd
+	}
+	bin := c.String("binary")
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("experiment: the pgaug binary's path: %w (give --binary)", err)
+		}
+		bin = exe
+	}
+	conf := filepath.Join(dir, "experiment.toml")
+	if err := cfg.WriteTOML(conf); err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	absConf, err := filepath.Abs(conf)
+	if err != nil {
+		return err
+	}
+	ortLib, _, _ := ort.Locate(c.String(flagORTLib)) // "" leaves it to the nodes
+	if lib, err := filepath.Abs(ortLib); err == nil && ortLib != "" {
+		ortLib = lib
+	}
+	job := cluster.Job{
+		Binary: bin, Config: absConf, WorkDir: workdir, Seeds: len(cfg.Seeds), Cells: len(pipeline.Cells(cfg)),
+		ORTLib: ortLib, CPUs: c.Int("cpus"), Partition: c.String("partition"), Time: c.String("time"), Mem: c.String("mem"),
+		Image: c.String("image"), Volume: c.String("volume"),
+	}
+	w := c.App.Writer
+	if c.String("slurm") != "" {
+		f, err := cluster.WriteSlurm(dir, job)
+		if err != nil {
+			return fmt.Errorf("experiment: %w", err)
+		}
+		fmt.Fprintf(w, "wrote %s, %s (%d tasks), %s, %s and %s\nsubmit: bash %s\n", conf, f.Shared, job.Seeds, f.Cells, f.Collect, f.Submit, f.Submit)
+		fmt.Fprintf(w, "then: %d cells of %d seeds × %d methods; results in %s/results.md\n", job.Cells, job.Seeds, len(cfg.Methods), cfg.Dir)
+		return nil
+	}
+	manifest, run, err := cluster.WriteK8s(dir, job)
+	if err != nil {
+		return fmt.Errorf("experiment: %w", err)
+	}
+	fmt.Fprintf(w, "wrote %s, %s and %s\nrun: bash %s\n", conf, manifest, run, run)
+	return nil
 }
 
 func experimentCompareCommand() *cli.Command {

@@ -104,6 +104,10 @@ var experimentMetrics = []struct {
 // and writes one table of each method's test metrics, mean ± std and 95%
 // intervals over the seeds: results.json, results.md and experiment.html.
 func Experiment(ctx context.Context, cfg RunConfig, log io.Writer) (ExperimentResult, error) {
+	return experiment(ctx, cfg, log, runOptions{})
+}
+
+func experiment(ctx context.Context, cfg RunConfig, log io.Writer, opts runOptions) (ExperimentResult, error) {
 	start := time.Now()
 	res := ExperimentResult{Dir: cfg.Dir, Seeds: cfg.Seeds}
 	if len(cfg.Seeds) == 0 {
@@ -117,17 +121,11 @@ func Experiment(ctx context.Context, cfg RunConfig, log io.Writer) (ExperimentRe
 	warnings := map[string][]string{}
 	var order []string
 	for _, seed := range cfg.Seeds {
-		c := cfg
-		c.Seed = seed
-		c.Dir = filepath.Join(cfg.Dir, fmt.Sprintf("seed-%d", seed))
-		c.ReuseFrom = nil
-		for _, d := range cfg.ReuseFrom {
-			c.ReuseFrom = append(c.ReuseFrom, filepath.Join(d, fmt.Sprintf("seed-%d", seed)), d)
-		}
+		c := seedConfig(cfg, seed)
 		if log != nil {
 			fmt.Fprintf(log, "=== seed %d (%s)\n", seed, c.Dir)
 		}
-		sum, err := RunPipeline(ctx, c, log)
+		sum, err := runPipeline(ctx, c, log, opts)
 		if err != nil {
 			return res, fmt.Errorf("seed %d: %w", seed, err)
 		}
@@ -192,6 +190,20 @@ func Experiment(ctx context.Context, cfg RunConfig, log io.Writer) (ExperimentRe
 	}
 	res.Report = page
 	return res, writeJSONFile(filepath.Join(cfg.Dir, "results.json"), res)
+}
+
+// seedConfig is the pipeline configuration of one seed of an experiment:
+// its run directory DIR/seed-N, and --reuse-from directories searched in
+// their seed-N sub-directories first.
+func seedConfig(cfg RunConfig, seed uint64) RunConfig {
+	c := cfg
+	c.Seed = seed
+	c.Dir = filepath.Join(cfg.Dir, fmt.Sprintf("seed-%d", seed))
+	c.ReuseFrom = nil
+	for _, d := range cfg.ReuseFrom {
+		c.ReuseFrom = append(c.ReuseFrom, filepath.Join(d, fmt.Sprintf("seed-%d", seed)), d)
+	}
+	return c
 }
 
 // experimentMarkdown is the results in Markdown (for a README): every

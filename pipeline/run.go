@@ -52,6 +52,29 @@ type runner struct {
 	log   io.Writer
 	start time.Time
 	sum   *RunSummary
+	opts  runOptions
+}
+
+// runOptions restrict what RunPipeline does, for experiments run cell by
+// cell (ExperimentCell, ExperimentShared, CollectExperiment).
+type runOptions struct {
+	// mayRun says whether a stage that is not finished may run (nil: all
+	// may); a stage that may not fails with a *StageNotDoneError.
+	mayRun func(stage string) bool
+	// sharedOnly stops after the stages every method shares (import,
+	// converge and its inference); noReport writes no seed-level files
+	// (config.toml, report), which concurrent cells of one seed would race for.
+	sharedOnly, noReport bool
+}
+
+// StageNotDoneError is what a run that may not run a stage says about it.
+type StageNotDoneError struct{ Stage, Dir, Why string }
+
+func (e *StageNotDoneError) Error() string {
+	if e.Why != "" {
+		return fmt.Sprintf("stage %s (%s) must run again: %s", e.Stage, e.Dir, e.Why)
+	}
+	return fmt.Sprintf("stage %s (%s) has not finished", e.Stage, e.Dir)
 }
 
 func (r *runner) say(format string, a ...any) {
@@ -81,11 +104,15 @@ func finalOf(res RunResult) map[string]metrics.Report { return res.Final }
 // heating, fine-tuning, the augmentation baselines) → ONNX Runtime inference
 // on the test split → report, in cfg.Dir. ONNX Runtime must be loaded.
 func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary, error) {
+	return runPipeline(ctx, cfg, log, runOptions{})
+}
+
+func runPipeline(ctx context.Context, cfg RunConfig, log io.Writer, opts runOptions) (RunSummary, error) {
 	sum := RunSummary{Dir: cfg.Dir, Seed: cfg.Seed, Data: cfg.Data.Path, Config: cfg}
 	if err := cfg.check(); err != nil {
 		return sum, err
 	}
-	r := &runner{cfg: cfg, log: log, start: time.Now(), sum: &sum}
+	r := &runner{cfg: cfg, log: log, start: time.Now(), sum: &sum, opts: opts}
 	inputs, err := stageInputsOf(cfg)
 	if err != nil {
 		return sum, err
@@ -93,8 +120,10 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return sum, err
 	}
-	if err := cfg.WriteTOML(filepath.Join(cfg.Dir, "config.toml")); err != nil {
-		return sum, err
+	if !opts.noReport {
+		if err := cfg.WriteTOML(filepath.Join(cfg.Dir, "config.toml")); err != nil {
+			return sum, err
+		}
 	}
 
 	// 1. import/convert the classifier backbone and check it against ONNX Runtime.
@@ -152,7 +181,11 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 	}
 
 	// 3. each method, then inference on the test split.
-	for _, method := range cfg.Methods {
+	methods := cfg.Methods
+	if opts.sharedOnly {
+		methods = nil
+	}
+	for _, method := range methods {
 		mcfg, err := cfg.ForMethod(method)
 		if err != nil {
 			return sum, err
@@ -174,6 +207,9 @@ func RunPipeline(ctx context.Context, cfg RunConfig, log io.Writer) (RunSummary,
 
 	// 4. the report.
 	sum.Seconds = time.Since(r.start).Seconds()
+	if opts.noReport {
+		return sum, nil
+	}
 	page, err := writeRunReport(cfg, &sum)
 	if err != nil {
 		return sum, err

@@ -125,6 +125,9 @@ func (r *runner) stage(name, dir string, inputs fingerprint.Settings, fn func(re
 		r.sum.Stages = append(r.sum.Stages, done)
 		return done, nil
 	case ok:
+		if !r.mayRun(name) {
+			return StageRecord{}, &StageNotDoneError{Stage: name, Dir: dir, Why: describeChange(done.Inputs, inputs) + " since it ran"}
+		}
 		r.say("%s: %s since it ran: removing its results and running it again", name, describeChange(done.Inputs, inputs))
 		if err := clearStageDir(dir); err != nil {
 			return done, fmt.Errorf("stage %s: %w", name, err)
@@ -135,6 +138,9 @@ func (r *runner) stage(name, dir string, inputs fingerprint.Settings, fn func(re
 			return started, fmt.Errorf("stage %s: %w", name, err)
 		}
 		if ok && started.Fingerprint != fp {
+			if !r.mayRun(name) {
+				return StageRecord{}, &StageNotDoneError{Stage: name, Dir: dir, Why: "an interrupted run of it had other inputs"}
+			}
 			r.say("%s: an interrupted run of it had other inputs (%s): starting it afresh", name, describeChange(started.Inputs, inputs))
 			if err := clearStageDir(dir); err != nil {
 				return started, fmt.Errorf("stage %s: %w", name, err)
@@ -146,6 +152,9 @@ func (r *runner) stage(name, dir string, inputs fingerprint.Settings, fn func(re
 		}
 	}
 
+	if !r.mayRun(name) {
+		return StageRecord{}, &StageNotDoneError{Stage: name, Dir: dir}
+	}
 	r.say("%s: starting (%s)", name, dir)
 	t := time.Now()
 	rec := StageRecord{Name: name, Dir: dir, Outputs: map[string]string{}, Fingerprint: fp, Inputs: inputs}
@@ -166,6 +175,9 @@ func (r *runner) stage(name, dir string, inputs fingerprint.Settings, fn func(re
 	r.sum.Stages = append(r.sum.Stages, rec)
 	return rec, nil
 }
+
+// mayRun says whether the run may run (or re-run) stage name.
+func (r *runner) mayRun(name string) bool { return r.opts.mayRun == nil || r.opts.mayRun(name) }
 
 // reuse copies the stage from the first --reuse-from directory that holds
 // it finished with the same fingerprint.

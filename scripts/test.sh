@@ -46,4 +46,6 @@ if [[ -n $race_pkgs ]]; then
 	echo "test: go test -race"
 	go test -tags "$tags" -race -timeout 30m -short $race_pkgs
 fi
+echo "test: an experiment and a sharded inference on a real Slurm (scripts/slurm-test.sh)"
+bash scripts/slurm-test.sh
 echo "test: all passed"

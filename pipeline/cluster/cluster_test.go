@@ -1,0 +1,88 @@
+package cluster
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func job() Job {
+	return Job{Binary: "/opt/pgaug/bin/pgaug", Config: "/shared/exp/experiment.toml", WorkDir: "/shared/work it", Seeds: 3, Cells: 6,
+		ORTLib: "/opt/ort/libonnxruntime.so.1", CPUs: 4, Partition: "gpu", Time: "2:00:00", Image: "registry/pgaug:1", Volume: "pgaug-runs"}
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestWriteSlurm(t *testing.T) {
+	dir := t.TempDir()
+	f, err := WriteSlurm(dir, job())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string][]string{
+		f.Shared:  {"#SBATCH --array=0-2", "--shared \"$SLURM_ARRAY_TASK_ID\"", "#SBATCH --requeue", "#SBATCH --cpus-per-task=4", "#SBATCH --partition=gpu", "#SBATCH --time=2:00:00", "export PGAUG_ORT_LIB='/opt/ort/libonnxruntime.so.1'", "GOMAXPROCS=$cpus", "#SBATCH --chdir=/shared/work it"},
+		f.Cells:   {"#SBATCH --array=0-5", "--cell \"$SLURM_ARRAY_TASK_ID\"", "'/opt/pgaug/bin/pgaug' experiment '/shared/exp/experiment.toml'"},
+		f.Collect: {"--collect", "#SBATCH --output="},
+		f.Submit:  {"sbatch --parsable shared.sbatch", "--dependency=afterok:${shared%%;*} cells.sbatch", "--dependency=afterok:${cells%%;*} collect.sbatch"},
+	} {
+		text := read(t, path)
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s lacks %q:\n%s", filepath.Base(path), w, text)
+			}
+		}
+		if st, _ := os.Stat(path); st.Mode()&0o100 == 0 {
+			t.Errorf("%s is not executable", path)
+		}
+		if out, err := exec.Command("bash", "-n", path).CombinedOutput(); err != nil {
+			t.Errorf("bash -n %s: %v %s", path, err, out)
+		}
+	}
+	if strings.Contains(read(t, f.Collect), "--array") {
+		t.Error("the collect step is not an array")
+	}
+}
+
+func TestWriteK8s(t *testing.T) {
+	dir := t.TempDir()
+	manifest, run, err := WriteK8s(dir, job())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := read(t, manifest)
+	for _, w := range []string{"name: pgaug-shared", "name: pgaug-cells", "name: pgaug-collect", "completionMode: Indexed", "completions: 6", "completions: 3",
+		`"--cell", "$(JOB_COMPLETION_INDEX)"`, `"--shared", "$(JOB_COMPLETION_INDEX)"`, `claimName: "pgaug-runs"`, `image: "registry/pgaug:1"`, `value: "/opt/ort/libonnxruntime.so.1"`} {
+		if !strings.Contains(m, w) {
+			t.Errorf("experiment.yaml lacks %q", w)
+		}
+	}
+	if strings.Count(m, "kind: Job") != 3 {
+		t.Errorf("%d Jobs, want 3", strings.Count(m, "kind: Job"))
+	}
+	r := read(t, run)
+	if !strings.Contains(r, "kubectl wait --for=condition=complete --timeout=-1s job/pgaug-shared") || strings.Index(r, "cells.yaml") < strings.Index(r, "shared.yaml") {
+		t.Errorf("run.sh:\n%s", r)
+	}
+	j := job()
+	j.Image = ""
+	if _, _, err := WriteK8s(t.TempDir(), j); err == nil {
+		t.Error("no image accepted")
+	}
+}
+
+func TestJobChecks(t *testing.T) {
+	j := job()
+	j.Cells = 0
+	if _, err := WriteSlurm(t.TempDir(), j); err == nil || !strings.Contains(err.Error(), "0 cells") {
+		t.Errorf("no cells: %v", err)
+	}
+}
