@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
-# Prints one table comparing pgaug's gorgonia graphs with ONNX Runtime and PyTorch, measured
-# in the same run on this machine: ResNet-18 (batch 16, 112x112, 2 threads) forward and
-# training step, and the import (+ graph build) time of DenseNet-169. Then a "method overhead"
-# table: one APGA step and one noise-mask step against plain training steps of the same
-# classifier (ResNet-18, batch 16, 1x64x64, 2 classes), measured interleaved in one process
-# (trainer/apga and trainer/heat BenchmarkOverhead), with the machine's load average.
-# BENCH_SHORT=1 leaves out the TernausNet-11 APGA policy (the slowest row).
+# pgaug's gorgonia graphs against PyTorch 1.13 on the same networks, interleaved: for each
+# network and pass, PAIRS (default 5) pairs of one pgaug run (onnx/torchref's benchmarks, RUNS
+# steps after a warm-up) then one PyTorch run (scripts/bench_torch.py, the median of RUNS steps
+# after a warm-up), so that load on the machine hits both alike. Prints, per row, both times (the
+# medians over the pairs), the median ratio pgaug/PyTorch with its spread (min-max over the
+# pairs), and pgaug's allocations and bytes per step (b.ReportAllocs). Networks: ResNet-18
+# (batch 16, 3x112x112; the training step is BenchmarkResNet18TrainStep, the row the README's
+# history follows), DenseNet-121 (batch 8, 64x64), TernausNet-11 (batch 4, 64x64, per-pixel
+# BCE); SGD with momentum, 2 threads each (GOMAXPROCS=2, torch.set_num_threads(2)).
+# Then a "method overhead" table: one APGA step and one noise-mask step against plain training
+# steps of the same classifier (ResNet-18, batch 16, 1x64x64, 2 classes), measured interleaved
+# in one process (trainer/apga and trainer/heat BenchmarkOverhead), with the load average.
+# BENCH_SHORT=1 leaves out the TernausNet-11 APGA policy row; BENCH_NETS picks networks
+# (default "resnet18 densenet121 ternausnet11"); BENCH_OVERHEAD=0 skips the second table.
 # Needs what `scripts/setup.sh --test-deps` installs (python3-torch for the PyTorch column).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -14,27 +21,55 @@ bash scripts/setup.sh --test-deps >/dev/null
 
 export PGAUG_BENCH_DIR=${PGAUG_BENCH_DIR:-$(mktemp -d)}
 benchtime=${BENCHTIME:-5x}
+pairs=${PAIRS:-5}
+runs=${RUNS:-3}
+nets=${BENCH_NETS:-resnet18 densenet121 ternausnet11}
+bin="$PGAUG_BENCH_DIR/torchref.test"
+CGO_ENABLED=1 go test -c -tags openblas -o "$bin" ./onnx/torchref/
+export GOMAXPROCS=2 OPENBLAS_NUM_THREADS=1
 
-gobench=$(go test -tags openblas -run '^$' -bench 'ResNet18|ImportDenseNet169' -benchtime "$benchtime" ./onnx/torchref/)
-torch=$(/usr/bin/python3 scripts/bench_torch.py 10 2>/dev/null)
+shape() { case $1 in resnet18) echo "16 112" ;; densenet121) echo "8 64" ;; ternausnet11) echo "4 64" ;; *) echo "bench.sh: unknown network $1" >&2; exit 2 ;; esac; }
+# gorun PATTERN: "ms B/op allocs/op" of one pgaug benchmark run.
+gorun() {
+	(cd onnx/torchref && "$bin" -test.run '^$' -test.bench "$1" -test.benchtime "${runs}x" -test.benchmem) |
+		awk '/ns\/op/ { for (i = 2; i <= NF; i++) { if ($(i+1) == "ns/op") ms = $i / 1e6; if ($(i+1) == "B/op") by = $i; if ($(i+1) == "allocs/op") al = $i } } END { if (ms == "") exit 1; printf "%.3f %s %s\n", ms, by, al }'
+}
+torchrun() { /usr/bin/python3 scripts/bench_torch.py "$@" "$runs" 2 2>/dev/null | awk '$1 == "ms_per_step" { print $2 }'; }
+# stats: median, min and max of the numbers on stdin.
+stats() { sort -g | awk '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.3f %.3f %.3f\n", m, v[1], v[NR] }'; }
 
-ms() { awk -v pat="$1" '$1 ~ pat { for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") { printf "%.1f", $i / 1e6; exit } }' <<<"$gobench"; }
-tv() { awk -v k="$1" '$1 == k { print $2 }' <<<"$torch"; }
-
-fwd_g=$(ms 'BenchmarkResNet18Forward/gorgonia')
-fwd_o=$(ms 'BenchmarkResNet18Forward/onnxruntime')
-fwd_t=$(tv torch_forward_ms)
-step_g=$(ms 'BenchmarkResNet18TrainStep')
-step_t=$(tv torch_train_step_ms)
-imp=$(ms 'BenchmarkImportDenseNet169')
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2fx", a / b; else print "-" }'; }
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), BLAS: OpenBLAS"
-printf '| %-40s | %12s | %12s | %12s | %16s |\n' "ResNet-18, batch 16, 112x112, 2 threads" "pgaug (ms)" "ORT (ms)" "PyTorch (ms)" "pgaug / PyTorch"
-printf '|%s|%s|%s|%s|%s|\n' "------------------------------------------" "--------------" "--------------" "--------------" "------------------"
-printf '| %-40s | %12s | %12s | %12s | %16s |\n' "forward (inference)" "$fwd_g" "$fwd_o" "$fwd_t" "$(ratio "$fwd_g" "$fwd_t")"
-printf '| %-40s | %12s | %12s | %12s | %16s |\n' "training step (fwd + bwd + SGD)" "$step_g" "-" "$step_t" "$(ratio "$step_g" "$step_t")"
-printf '| %-40s | %12s | %12s | %12s | %16s |\n' "DenseNet-169: import + build graph" "$imp" "-" "-" "-"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), BLAS: OpenBLAS; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "interleaved: $pairs pairs (pgaug, PyTorch) per row, $runs timed steps each after a warm-up"
+printf '| %-34s | %10s | %12s | %15s | %15s | %12s | %12s |\n' "network, pass" "pgaug ms" "PyTorch ms" "pgaug/PyTorch" "ratio min-max" "allocs/step" "MB/step"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "------------------------------------" "------------" "--------------" "-----------------" "-----------------" "--------------" "--------------"
+for net in $nets; do
+	read -r batch size <<<"$(shape "$net")"
+	# export the network once, outside the timed pairs
+	gorun "^BenchmarkNetForward/$net\$" >/dev/null
+	for mode in step forward; do
+		if [[ $mode == step ]]; then
+			pat="^BenchmarkNetTrainStep/$net\$"
+			[[ $net == resnet18 ]] && pat='^BenchmarkResNet18TrainStep$'
+			label="$net b$batch ${size}x$size, training step"
+		else
+			pat="^BenchmarkNetForward/$net\$"
+			label="$net b$batch ${size}x$size, forward"
+		fi
+		g=() t=() r=() by="" al=""
+		for _ in $(seq "$pairs"); do
+			read -r gm by al <<<"$(gorun "$pat")"
+			tm=$(torchrun "$net" "$mode" "$batch" "$size")
+			g+=("$gm") t+=("$tm")
+			r+=("$(awk -v a="$gm" -v b="$tm" 'BEGIN { printf "%.4f", a / b }')")
+		done
+		read -r gmed _ _ <<<"$(printf '%s\n' "${g[@]}" | stats)"
+		read -r tmed _ _ <<<"$(printf '%s\n' "${t[@]}" | stats)"
+		read -r rmed rmin rmax <<<"$(printf '%s\n' "${r[@]}" | stats)"
+		printf '| %-34s | %10.1f | %12.1f | %14.2fx | %6.2f-%-8.2f | %12s | %12.1f |\n' "$label" "$gmed" "$tmed" "$rmed" "$rmin" "$rmax" "$al" "$(awk -v b="$by" 'BEGIN { print b / 1048576 }')"
+	done
+done
+echo "(command: scripts/bench.sh; PAIRS=$pairs RUNS=$runs; times are medians over the pairs)"
+[[ ${BENCH_OVERHEAD:-1} == 0 ]] && exit 0
 
 # --- method overhead ------------------------------------------------------------------------
 short=()

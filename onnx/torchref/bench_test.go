@@ -121,6 +121,7 @@ func BenchmarkResNet18Forward(b *testing.B) {
 }
 
 func BenchmarkResNet18TrainStep(b *testing.B) {
+	b.ReportAllocs()
 	path := benchModel(b, "resnet18")
 	m, err := importer.ImportFile(path)
 	if err != nil {
