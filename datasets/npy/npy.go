@@ -431,3 +431,27 @@ func (r *Reader) ReadAllInt64(max int) ([]int64, error) {
 	out := make([]int64, r.left)
 	return out, r.ReadInt64(out)
 }
+
+// DecodeHeader parses the header at the start of a .npy file's contents and
+// returns it with the offset at which the array's data begins. It is the one
+// .npy header parser: onnx/onnxio reads tensors through it.
+func DecodeHeader(data []byte) (Header, int, error) {
+	r := &countingReader{b: data}
+	h, err := readHeader(r)
+	return h, r.n, err
+}
+
+// countingReader reads a byte slice and counts what it gave.
+type countingReader struct {
+	b []byte
+	n int
+}
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	if r.n >= len(r.b) {
+		return 0, io.EOF
+	}
+	k := copy(p, r.b[r.n:])
+	r.n += k
+	return k, nil
+}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgaug/pgaug/datasets/npy"
 	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
@@ -48,197 +49,35 @@ func ReadNPY(path string) (*Tensor, error) {
 	return t, nil
 }
 
-// DecodeNPY decodes the contents of a .npy file; see ReadNPY.
+// DecodeNPY decodes the contents of a .npy file; see ReadNPY. The header
+// is parsed by datasets/npy, the project's one .npy header parser.
 func DecodeNPY(data []byte) (*Tensor, error) {
-	if len(data) < 10 || string(data[:6]) != npyMagic {
-		return nil, errors.New("not a NumPy .npy file (missing the \\x93NUMPY magic)")
-	}
-	major, minor := data[6], data[7]
-	var headerLen, start int
-	switch major {
-	case 1:
-		headerLen, start = int(binary.LittleEndian.Uint16(data[8:10])), 10
-	case 2, 3:
-		if len(data) < 12 {
-			return nil, errors.New("truncated .npy header")
-		}
-		hl := binary.LittleEndian.Uint32(data[8:12])
-		if uint64(hl) > uint64(len(data)) {
-			return nil, fmt.Errorf("header length %d exceeds the file size %d", hl, len(data))
-		}
-		headerLen, start = int(hl), 12
-	default:
-		return nil, fmt.Errorf("format version %d.%d is not supported (want 1.0, 2.0 or 3.0)", major, minor)
-	}
-	if start+headerLen > len(data) {
-		return nil, fmt.Errorf("truncated .npy header (%d bytes declared, %d present)", headerLen, len(data)-start)
-	}
-	h, err := parseNPYHeader(string(data[start : start+headerLen]))
+	h, start, err := npy.DecodeHeader(data)
 	if err != nil {
 		return nil, err
 	}
-	dt, ok := npyDescr[h.descr]
+	dt, ok := npyDescr[h.Descr]
 	if !ok {
-		return nil, fmt.Errorf("dtype %q is not supported (want little-endian <f2, <f4, <f8, |i1, <i2, <i4, <i8, |u1, <u2, <u4 or |b1)", h.descr)
+		return nil, fmt.Errorf("dtype %q is not supported (want little-endian <f2, <f4, <f8, |i1, <i2, <i4, <i8, |u1, <u2, <u4 or |b1)", h.Descr)
 	}
-	if h.fortran {
+	if h.Fortran && len(h.Shape) > 1 {
 		return nil, errors.New("array is in Fortran (column-major) order, only C order is supported (save it with numpy.ascontiguousarray)")
 	}
-	n, err := NumElements(h.shape)
+	shape := make([]int64, len(h.Shape))
+	for i, d := range h.Shape {
+		shape[i] = int64(d)
+	}
+	n, err := NumElements(shape)
 	if err != nil {
-		return nil, fmt.Errorf("shape %v: %w", h.shape, err)
+		return nil, fmt.Errorf("shape %v: %w", shape, err)
 	}
-	body := data[start+headerLen:]
+	body := data[start:]
 	if want, _ := dt.rawSize(n); int64(len(body)) != want {
-		return nil, fmt.Errorf("data has %d bytes, shape %v of %s wants %d (truncated?)", len(body), h.shape, h.descr, want)
+		return nil, fmt.Errorf("data has %d bytes, shape %v of %s wants %d (truncated?)", len(body), shape, h.Descr, want)
 	}
-	t := &Tensor{DType: dt, Dims: h.shape}
+	t := &Tensor{DType: dt, Dims: shape}
 	decodeRaw(t, body, int(n))
 	return t, nil
-}
-
-type npyHeader struct {
-	descr   string
-	fortran bool
-	shape   []int64
-}
-
-// parseNPYHeader parses the Python dict literal of a .npy header, e.g.
-// {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }.
-func parseNPYHeader(s string) (npyHeader, error) {
-	var h npyHeader
-	bad := func(what string) (npyHeader, error) {
-		return h, fmt.Errorf("malformed .npy header %q: %s", strings.TrimSpace(s), what)
-	}
-	p := &npyParser{s: strings.TrimSpace(s)}
-	if !p.eat('{') {
-		return bad("want a dict")
-	}
-	seen := map[string]bool{}
-	for {
-		p.space()
-		if p.eat('}') {
-			break
-		}
-		key, ok := p.quoted()
-		if !ok {
-			return bad("want a quoted key")
-		}
-		p.space()
-		if !p.eat(':') {
-			return bad("want ':' after " + key)
-		}
-		p.space()
-		switch key {
-		case "descr":
-			if h.descr, ok = p.quoted(); !ok {
-				return bad("descr is not a string (structured dtypes are not supported)")
-			}
-		case "fortran_order":
-			switch {
-			case p.word("True"):
-				h.fortran = true
-			case p.word("False"):
-			default:
-				return bad("fortran_order is not True or False")
-			}
-		case "shape":
-			if h.shape, ok = p.tuple(); !ok {
-				return bad("shape is not a tuple of integers")
-			}
-		default:
-			return bad("unknown key " + key)
-		}
-		seen[key] = true
-		p.space()
-		if !p.eat(',') {
-			p.space()
-			if !p.eat('}') {
-				return bad("want ',' or '}'")
-			}
-			break
-		}
-	}
-	for _, k := range []string{"descr", "fortran_order", "shape"} {
-		if !seen[k] {
-			return bad("no " + k)
-		}
-	}
-	return h, nil
-}
-
-type npyParser struct {
-	s string
-	i int
-}
-
-func (p *npyParser) space() {
-	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\n' || p.s[p.i] == '\t') {
-		p.i++
-	}
-}
-
-func (p *npyParser) eat(c byte) bool {
-	if p.i < len(p.s) && p.s[p.i] == c {
-		p.i++
-		return true
-	}
-	return false
-}
-
-func (p *npyParser) word(w string) bool {
-	if strings.HasPrefix(p.s[p.i:], w) {
-		p.i += len(w)
-		return true
-	}
-	return false
-}
-
-func (p *npyParser) quoted() (string, bool) {
-	if p.i >= len(p.s) || (p.s[p.i] != '\'' && p.s[p.i] != '"') {
-		return "", false
-	}
-	q := p.s[p.i]
-	end := strings.IndexByte(p.s[p.i+1:], q)
-	if end < 0 {
-		return "", false
-	}
-	v := p.s[p.i+1 : p.i+1+end]
-	p.i += end + 2
-	return v, true
-}
-
-func (p *npyParser) tuple() ([]int64, bool) {
-	if !p.eat('(') {
-		return nil, false
-	}
-	dims := []int64{}
-	for {
-		p.space()
-		if p.eat(')') {
-			return dims, true
-		}
-		j := p.i
-		for j < len(p.s) && p.s[j] >= '0' && p.s[j] <= '9' {
-			j++
-		}
-		// NumPy may write Python 2 longs ("3L").
-		v, err := strconv.ParseInt(p.s[p.i:j], 10, 64)
-		if err != nil {
-			return nil, false
-		}
-		p.i = j
-		p.eat('L')
-		dims = append(dims, v)
-		p.space()
-		if !p.eat(',') {
-			p.space()
-			if !p.eat(')') {
-				return nil, false
-			}
-			return dims, true
-		}
-	}
 }
 
 // WriteNPY writes t atomically as a NumPy .npy file in C order: format

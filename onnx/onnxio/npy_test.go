@@ -90,10 +90,10 @@ func TestReadNPYRefusals(t *testing.T) {
 		want string
 	}{
 		{"truncated data", good[:len(good)-3], "truncated"},
-		{"truncated header", good[:40], "truncated .npy header"},
-		{"no magic", []byte("PK\x03\x04 zip file, not npy"), "missing the"},
-		{"version 9", append([]byte("\x93NUMPY\x09\x00"), good[8:]...), "format version 9.0"},
-		{"bad header", append(append([]byte{}, good[:10]...), bytes.Repeat([]byte("x"), len(good)-10)...), "malformed .npy header"},
+		{"truncated header", good[:40], "reading the 118-byte .npy header: unexpected EOF"},
+		{"no magic", []byte("PK\x03\x04 zip file, not npy"), "not a .npy array"},
+		{"version 9", append([]byte("\x93NUMPY\x09\x00"), good[8:]...), ".npy format version 9.0"},
+		{"bad header", append(append([]byte{}, good[:10]...), bytes.Repeat([]byte("x"), len(good)-10)...), "want a dict"},
 	} {
 		if _, err := onnxio.DecodeNPY(c.data); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want %q", c.name, err, c.want)
