@@ -1,17 +1,18 @@
 package modelops
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 
 	"google.golang.org/protobuf/proto"
-	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/onnx/importer"
 	"github.com/pgaug/pgaug/onnx/onnxio"
 	"github.com/pgaug/pgaug/onnx/onnxpb"
 	"github.com/pgaug/pgaug/onnx/ort"
+	"github.com/pgaug/pgaug/onnx/verify"
 )
 
 // ORTCheck says whether Verify compares the gorgonia forward pass with ONNX
@@ -90,7 +91,7 @@ func (v *Verification) String() string {
 // opts.ORT says) that ONNX Runtime computes the same outputs. The model
 // must have one float input.
 func Verify(m *onnxpb.ModelProto, opts VerifyOptions) (*Verification, error) {
-	v, err := verify(m, opts)
+	v, err := verifyModel(m, opts)
 	if err != nil {
 		src := opts.Source
 		if src == "" {
@@ -101,7 +102,7 @@ func Verify(m *onnxpb.ModelProto, opts VerifyOptions) (*Verification, error) {
 	return v, nil
 }
 
-func verify(m *onnxpb.ModelProto, opts VerifyOptions) (*Verification, error) {
+func verifyModel(m *onnxpb.ModelProto, opts VerifyOptions) (*Verification, error) {
 	if opts.Batch <= 0 {
 		opts.Batch = 2
 	}
@@ -151,73 +152,54 @@ func verify(m *onnxpb.ModelProto, opts VerifyOptions) (*Verification, error) {
 	for i := range data {
 		data[i] = float32(rng.NormFloat64())
 	}
-	g, err := im.Build(map[string][]int{spec.Name: shape})
-	if err != nil {
-		return v, fmt.Errorf("building the graph for input %v: %w", shape, err)
-	}
-	defer g.Close()
-	im.SetTraining(false)
-	outs, err := g.Forward(tensor.New(tensor.WithShape(shape...), tensor.WithBacking(append([]float32(nil), data...))))
-	if err != nil {
-		return v, err
-	}
-	v.OutputShape = []int(outs[0].Shape().Clone())
-	for i, o := range outs {
-		for j, x := range o.Data().([]float32) {
-			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return v, fmt.Errorf("output %q element %d is %v", im.Outputs[i].Name, j, x)
-			}
-		}
-	}
-
-	if check == ORTOff {
-		v.ORTNote = "not asked for"
-		return v, nil
-	}
-	if _, err := ort.Init(opts.ORTLib); err != nil {
-		if check == ORTRequire {
-			return v, err
-		}
-		v.ORTNote = err.Error()
-		return v, nil
-	}
-	if size := proto.Size(m); size > onnxio.MaxProtoSize {
-		if check == ORTRequire {
-			return v, fmt.Errorf("the model is %d bytes, too large to hand to ONNX Runtime in memory", size)
-		}
-		v.ORTNote = "the model is too large to hand to ONNX Runtime in memory"
-		return v, nil
-	}
-	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
-	if err != nil {
-		return v, fmt.Errorf("serializing for ONNX Runtime: %w", err)
-	}
-	s, err := ort.NewSessionFromBytes(raw, ort.SessionOptions{})
-	if err != nil {
-		return v, err
-	}
-	defer s.Close()
 	dims := make([]int64, len(shape))
 	for i, d := range shape {
 		dims[i] = int64(d)
 	}
-	res, err := s.Run(map[string]ort.Tensor{spec.Name: ort.Float32Tensor(dims, data)})
+	// The forward pass and the comparison with ONNX Runtime are package
+	// verify's; here only which comparison to ask for.
+	vo := verify.Options{Inputs: []*onnxio.Tensor{{Name: spec.Name, DType: onnxio.DTypeFloat32, Dims: dims, Float32: data}}, Tolerance: opts.Tolerance, SkipORT: true}
+	switch {
+	case check == ORTOff:
+		v.ORTNote = "not asked for"
+	default:
+		if _, err := ort.Init(opts.ORTLib); err != nil {
+			if check == ORTRequire {
+				return v, err
+			}
+			v.ORTNote = err.Error()
+			break
+		}
+		if size := proto.Size(m); size > onnxio.MaxProtoSize {
+			if check == ORTRequire {
+				return v, fmt.Errorf("the model is %d bytes, too large to hand to ONNX Runtime in memory", size)
+			}
+			v.ORTNote = "the model is too large to hand to ONNX Runtime in memory"
+			break
+		}
+		raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+		if err != nil {
+			return v, fmt.Errorf("serializing for ONNX Runtime: %w", err)
+		}
+		vo.SkipORT, vo.ModelBytes = false, raw
+	}
+	rep, err := verify.Model(im, opts.Source, vo)
 	if err != nil {
 		return v, err
 	}
-	for i, spec := range im.Outputs {
-		want, ok := res[spec.Name]
-		if !ok || want.Float32 == nil {
-			return v, fmt.Errorf("ONNX Runtime gave no float output %q", spec.Name)
-		}
-		got := outs[i].Data().([]float32)
-		if len(got) != len(want.Float32) {
-			return v, fmt.Errorf("output %q: gorgonia gives %d values (%v), ONNX Runtime %d (%v)", spec.Name, len(got), outs[i].Shape(), len(want.Float32), want.Shape)
-		}
-		e := RelErr(got, want.Float32)
-		v.ORTRelErr = math.Max(v.ORTRelErr, e)
-		if e > opts.Tolerance {
-			return v, fmt.Errorf("output %q: gorgonia and ONNX Runtime differ by %.3g (relative), over the tolerance %.3g", spec.Name, e, opts.Tolerance)
+	if len(rep.Outputs) > 0 {
+		v.OutputShape = rep.Outputs[0]
+	}
+	if rep.NonFinite != "" {
+		return v, errors.New(rep.NonFinite)
+	}
+	if vo.SkipORT {
+		return v, nil
+	}
+	for _, d := range rep.Diffs {
+		v.ORTRelErr = math.Max(v.ORTRelErr, d.MaxRel)
+		if !(d.MaxRel <= opts.Tolerance) {
+			return v, fmt.Errorf("output %q: gorgonia and ONNX Runtime differ by %.3g (relative), over the tolerance %.3g", d.Output, d.MaxRel, opts.Tolerance)
 		}
 	}
 	v.ORTChecked = true

@@ -96,11 +96,11 @@ func RoundTrip(in, out string, meta map[string]string, producerVersion string, o
 	}
 	opts.Inputs = inputs
 	if !opts.SkipORT {
-		refIn, err := runORT(in, m, inputs, opts.Threads)
+		refIn, err := runORT(in, nil, m, inputs, opts.Threads)
 		if err != nil {
 			return rep, err
 		}
-		refOut, err := runORT(out, m2, inputs, opts.Threads)
+		refOut, err := runORT(out, nil, m2, inputs, opts.Threads)
 		if err != nil {
 			return rep, fmt.Errorf("ONNX Runtime on the exported model: %w", err)
 		}

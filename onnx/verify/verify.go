@@ -36,6 +36,9 @@ type Options struct {
 	SkipORT bool
 	// Threads for ONNX Runtime (0: its default).
 	Threads int
+	// ModelBytes, when set, is the serialised model ONNX Runtime runs
+	// (instead of the file at the path, which then only names the model).
+	ModelBytes []byte
 }
 
 func (o *Options) defaults() {
@@ -61,6 +64,11 @@ type Report struct {
 	Inputs    map[string][]int
 	Diffs     []Diff
 	Tolerance float64
+	// Outputs are the shapes of the gorgonia outputs, by graph-output order.
+	Outputs [][]int
+	// NonFinite names the first NaN or infinite element of the gorgonia
+	// outputs ("" when every element is finite).
+	NonFinite string
 }
 
 // OK reports whether every difference is within the tolerance.
@@ -151,8 +159,20 @@ func Model(m *importer.Model, path string, opts Options) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	for i, o := range got {
+		rep.Outputs = append(rep.Outputs, []int(o.Shape().Clone()))
+		if rep.NonFinite != "" {
+			continue
+		}
+		for j, x := range o.Data().([]float32) {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				rep.NonFinite = fmt.Sprintf("output %q element %d is %v", m.Outputs[i].Name, j, x)
+				break
+			}
+		}
+	}
 	if !opts.SkipORT {
-		ref, err := runORT(path, m, inputs, opts.Threads)
+		ref, err := runORT(path, opts.ModelBytes, m, inputs, opts.Threads)
 		if err != nil {
 			return rep, err
 		}
@@ -195,8 +215,14 @@ func compare(name, against string, got *tensor.Dense, want []float32) Diff {
 	return d
 }
 
-func runORT(path string, m *importer.Model, inputs []*onnxio.Tensor, threads int) ([][]float32, error) {
-	s, err := ort.NewSession(path, ort.SessionOptions{Threads: threads})
+func runORT(path string, raw []byte, m *importer.Model, inputs []*onnxio.Tensor, threads int) ([][]float32, error) {
+	var s *ort.Session
+	var err error
+	if raw != nil {
+		s, err = ort.NewSessionFromBytes(raw, ort.SessionOptions{Threads: threads})
+	} else {
+		s, err = ort.NewSession(path, ort.SessionOptions{Threads: threads})
+	}
 	if err != nil {
 		return nil, err
 	}
