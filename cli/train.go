@@ -178,7 +178,7 @@ func trainAPGACommand() *cli.Command {
 			"samples per image (--samples) each with its own reward and a leave-one-out baseline, so a cell is\n" +
 			"pushed up only when erasing it hurt more than the image's other samples did; the marked share held\n" +
 			"at --keep-target 0.1 by a penalty (--keep-weight, warming down from the policy's start 0.25 over\n" +
-			"--keep-warmup 100 steps), an entropy bonus 0.01, erased pixels filled from a blurred copy\n" +
+			"--keep-warmup 100 steps), an entropy bonus 0.001, erased pixels filled from a blurred copy\n" +
 			"(--fill), the aid mask the 10% most likely cells (--aid-mask), the aid step on its own batch\n" +
 			"statistics; Adam 3e-3 for the policy from scratch, 1e-5 for the converged classifier, both under\n" +
 			"a cosine schedule (the others: constant; --schedule overrides). A step costs\n" +
@@ -215,7 +215,7 @@ func trainAPGACommand() *cli.Command {
 				&cli.StringFlag{Name: "keep-mode", Usage: "sampled: hold κ by a penalty or a Lagrange multiplier (penalty, lagrange)"},
 				&cli.Float64Flag{Name: "keep-weight", Usage: "sampled: the penalty's weight, or the multiplier's step (preset: 1)"},
 				&cli.IntFlag{Name: "keep-warmup", Usage: "sampled: steps over which the target goes from the first batch's keep to κ"},
-				&cli.Float64Flag{Name: "entropy", Usage: "sampled: weight β of the entropy bonus β·H(q) (preset: 0.01)"},
+				&cli.Float64Flag{Name: "entropy", Usage: "sampled: weight β of the entropy bonus β·H(q) (preset: 0.001)"},
 				&cli.StringFlag{Name: "aid-mask", Usage: "sampled: the aid mask: top (the keep target's share of most likely cells) or threshold (q > 0.5)"},
 				&cli.BoolFlag{Name: "aid-sample", Usage: "sampled: the aid step on a sampled mask instead of q > 0.5"},
 				&cli.BoolFlag{Name: "aid-batch-stats", Usage: "train the aid step on the aid batch's BatchNorm statistics without folding them into the running ones"},
