@@ -27,11 +27,11 @@
 // both networks: the classifier's gradient is S·dCE and the policy's CE·dS.
 // The classifier's gradient is thus multiplied by S, which is not a constant
 // of order 1: it depends on the grid size and on how peaked the noise
-// density is (around 6 for a 64×64 grid on PneumoniaMNIST), and it can be
-// negative (densities below 1/G² everywhere) or change sign during a run. In
-// effect the classifier's learning rate is |S| times the one asked for, and
-// its step is reversed (gradient ascent on CE) whenever S < 0. This form is
-// kept as published.
+// density is (around 6 on PneumoniaMNIST), and it is negative when the
+// batch's mean of log Σ_cells p is (for instance when every cell's density
+// is below 1/G²), so it can change sign during a run. In effect the classifier's
+// learning rate is |S| times the one asked for, and its step is reversed
+// (gradient ascent on CE) whenever S < 0. This form is kept as published.
 //
 // "reinforce" is the textbook estimator: the policy minimises
 // mean_b(Σ_cells logP)·(CE − b), with CE detached and b an exponential
