@@ -378,8 +378,8 @@ func trainNoiseMaskCommand() *cli.Command {
 			"clamped to [−L, L]), so α, β ∈ [e^−L, e^L] (L 3: [0.05, 20]): exp cannot run away to 0 or\n" +
 			"overflow. 0 is unbounded; the default is 3 with --loss scaled, 0 with paper and reinforce.\n" +
 			"The metrics log's step records show a_img_mean, b_img_mean (log space), a_dataset_mean,\n" +
-			"b_dataset_mean, alpha_mean, beta_mean, objective (S), classifier_grad_scale and s_bar: a run\n" +
-			"heating away shows there.\n\n" +
+			"b_dataset_mean, alpha_mean, beta_mean, objective (S), classifier_grad_scale and s_bar, and\n" +
+			"RUNDIR/noise-params.png draws the first four over the steps: a run heating away shows there.\n\n" +
 			"The classifier that comes out is the heated model: fine-tune it with 'pgaug train finetune'.\n" +
 			"Outputs: RUNDIR/classifier.onnx (the heated model, its metadata says how it was heated),\n" +
 			"RUNDIR/policy.onnx, dataset_params.json (a/b of the dataset), grids/step-N.png (image | noise\n" +

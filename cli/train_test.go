@@ -76,7 +76,7 @@ func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("train noisemask: %v\n%s%s", err, stdout, errOut)
 	}
-	for _, f := range []string{"classifier.onnx", "policy.onnx", "dataset_params.json", "histogram.png", "grids"} {
+	for _, f := range []string{"classifier.onnx", "policy.onnx", "dataset_params.json", "histogram.png", "grids", "noise-params.png"} {
 		if _, err := os.Stat(filepath.Join(nmDir, f)); err != nil {
 			t.Errorf("train noisemask did not write %s: %v", f, err)
 		}
@@ -128,6 +128,9 @@ func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
 	}
 	if steps == 0 {
 		t.Fatal("the scaled run logged no steps")
+	}
+	if _, err := os.Stat(filepath.Join(scDir, "noise-params.png")); err != nil {
+		t.Errorf("train noisemask --loss scaled did not write noise-params.png: %v", err)
 	}
 	if _, _, err := runApp("train", "noisemask", "--classifier", model, "--data", ds, "-o", filepath.Join(dir, "bad"), "--param-bound", "-1"); err == nil || !strings.Contains(err.Error(), "param-bound") {
 		t.Errorf("--param-bound -1: error %v, want one naming the flag", err)

@@ -162,6 +162,12 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 	if err := runMethod(ctx, &res, cfg.Common, d, method, "noisemask", cfg, hook, nil); err != nil {
 		return res, err
 	}
+	if logPath := filepath.Join(cfg.OutDir, MetricsLog); fileExists(logPath) {
+		title := fmt.Sprintf("noise parameters over the steps (loss %s, bound %s)", lossName, boundText(mc.Bound))
+		if _, err := drawNoiseParams(logPath, filepath.Join(cfg.OutDir, NoiseParamsFile), mc.Bound, title); err != nil {
+			return res, err
+		}
+	}
 	if sample != nil {
 		if err := noiseHistogram(ctx, filepath.Join(cfg.OutDir, "histogram.png"), method, d); err != nil {
 			return res, err
@@ -192,6 +198,18 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 		return res, err
 	}
 	return res, writeJSONFile(filepath.Join(cfg.OutDir, SummaryFile), res)
+}
+
+func boundText(l float64) string {
+	if l > 0 {
+		return fmt.Sprintf("±%g", l)
+	}
+	return "none"
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func orDefault(s, def string) string {
