@@ -361,12 +361,25 @@ func trainNoiseMaskCommand() *cli.Command {
 		Name:      "noisemask",
 		Usage:     "heat a classifier with the policy-gradient Beta noise mask",
 		ArgsUsage: "--classifier C.onnx --data D -o RUNDIR",
-		Description: "The noise-mask method (spec/algorithms.md §2): a light policy network (ResNet-10t features and\n" +
-			"a 2·G²-way head: a and b of a G×G grid) gives image-level parameters, mixed with dataset-level\n" +
-			"ones (τ_i 0.9; EMA τ_d 0.99); α = exp(a), β = exp(b); M ~ Beta(α, β) is up-sampled, blurred and\n" +
-			"multiplied into the normalised image while the classifier trains. --loss paper (default) is the\n" +
-			"published mean_b(logsumexp(log p))·CE for both networks; --loss reinforce trains the policy on\n" +
-			"mean_b(Σ log p)·(CE − baseline) and the classifier on CE.\n\n" +
+		Description: "The noise-mask method: a light policy network (ResNet-10t features and a 2·G²-way head: a and\n" +
+			"b of a G×G grid) gives image-level parameters, mixed with dataset-level ones (τ_i 0.9; EMA τ_d\n" +
+			"0.99); α = exp(a), β = exp(b); M ~ Beta(α, β) is up-sampled, blurred and multiplied into the\n" +
+			"normalised image while the classifier trains.\n\n" +
+			"Loss forms, with S = mean_b(logsumexp_cells(log p)), the batch's log-density factor:\n" +
+			"  --loss paper (default): the published S·CE for both networks. The classifier's gradient is\n" +
+			"    multiplied by S, which is not of order 1 (about 6 on PneumoniaMNIST) and can be negative: its\n" +
+			"    effective learning rate is |S|·--lr, and its step is reversed while S < 0.\n" +
+			"  --loss reinforce: the policy minimises mean_b(Σ log p)·(CE − baseline), the classifier CE.\n" +
+			"  --loss scaled: S·CE/S̄, S̄ a running mean of |S| (EMA with --baseline-decay, started at the\n" +
+			"    first batch's |S|, at least 1e-3): the classifier's gradient is multiplied by S/S̄, about ±1,\n" +
+			"    so --lr is its learning rate while batches still weigh by their S; the policy's gradient is\n" +
+			"    CE/S̄·dS, the gradient of the same loss.\n" +
+			"--param-bound L maps the policy's outputs a, b to L·tanh(a/L) (the dataset-level parameters are\n" +
+			"clamped to [−L, L]), so α, β ∈ [e^−L, e^L] (L 3: [0.05, 20]): exp cannot run away to 0 or\n" +
+			"overflow. 0 is unbounded; the default is 3 with --loss scaled, 0 with paper and reinforce.\n" +
+			"The metrics log's step records show a_img_mean, b_img_mean (log space), a_dataset_mean,\n" +
+			"b_dataset_mean, alpha_mean, beta_mean, objective (S), classifier_grad_scale and s_bar, and\n" +
+			"RUNDIR/noise-params.png draws the first four over the steps: a run heating away shows there.\n\n" +
 			"The classifier that comes out is the heated model: fine-tune it with 'pgaug train finetune'.\n" +
 			"Outputs: RUNDIR/classifier.onnx (the heated model, its metadata says how it was heated),\n" +
 			"RUNDIR/policy.onnx, dataset_params.json (a/b of the dataset), grids/step-N.png (image | noise\n" +
@@ -377,7 +390,7 @@ func trainNoiseMaskCommand() *cli.Command {
 				&cli.StringFlag{Name: "policy", Value: "zoo:resnet10t", Usage: "policy feature extractor: zoo:NAME or an ONNX classifier (its head becomes the 2·G² heads)"},
 				&cli.StringSliceFlag{Name: "freeze", Usage: "freeze classifier parameters matching a glob (or re:REGEXP)"},
 				&cli.StringSliceFlag{Name: "policy-freeze", Usage: "freeze policy parameters matching a glob (or re:REGEXP)"},
-				&cli.StringFlag{Name: "loss", Value: "paper", Usage: "paper (logsumexp·CE) or reinforce (Σ log p·(CE − baseline))"},
+				&cli.StringFlag{Name: "loss", Value: "paper", Usage: "paper (S·CE, S = mean logsumexp log p), reinforce (Σ log p·(CE − baseline)) or scaled (S/S̄·CE, S̄ a running mean of |S|)"},
 				&cli.StringFlag{Name: "noise", Value: "beta", Usage: "noise model: beta, gaussian or uniform"},
 				&cli.StringFlag{Name: "grid", Value: "64", Usage: "noise grid side G: 32, 64, … or pure (the image size)"},
 				&cli.StringFlag{Name: "upsample", Value: "nearest", Usage: "nearest or bilinear"},
@@ -385,9 +398,10 @@ func trainNoiseMaskCommand() *cli.Command {
 				&cli.Float64Flag{Name: "blur-sigma", Value: 6, Usage: "Gaussian blur σ"},
 				&cli.Float64Flag{Name: "tau-image", Value: 0.9, Usage: "τ_i: weight of the dataset-level parameters in the mix"},
 				&cli.Float64Flag{Name: "tau-dataset", Value: 0.99, Usage: "τ_d: EMA decay of the dataset-level parameters"},
-				&cli.Float64Flag{Name: "baseline-decay", Value: 0.9, Usage: "EMA decay of the CE baseline (--loss reinforce)"},
+				&cli.Float64Flag{Name: "baseline-decay", Value: 0.9, Usage: "EMA decay of the CE baseline (--loss reinforce) and of S̄ (--loss scaled)"},
 				&cli.StringFlag{Name: "policy-schedule", Value: "cosine", Usage: "the policy's schedule: cosine, constant"},
 				&cli.Float64Flag{Name: "policy-clip", Usage: "clip the policy's gradient to this L2 norm (0: off, as the papers; a guard against exp(a) overflowing)"},
+				&cli.Float64Flag{Name: "param-bound", DefaultText: "3 with --loss scaled, else 0", Usage: "bound L of log α, log β: the policy's outputs become L·tanh(a/L), α, β ∈ [e^−L, e^L] (0: unbounded)"},
 				&cli.IntFlag{Name: "grid-images", Value: 6, Usage: "validation images per noise grid (negative: none)"},
 			},
 			commonFlags(loopDefaults{epochs: 90, batch: 32, schedule: "step", stepEvery: 30, gamma: 0.1}),
@@ -395,6 +409,10 @@ func trainNoiseMaskCommand() *cli.Command {
 			optimFlags(optimDefaults{prefix: "policy-", name: "sgd", lr: 0.01, momentum: 0.9}),
 		),
 		Action: func(c *cli.Context) error {
+			bound, err := paramBound(c)
+			if err != nil {
+				return err
+			}
 			res, err := pipeline.TrainNoiseMask(c.Context, pipeline.NoiseMaskConfig{
 				Common: commonFrom(c), Classifier: c.String("classifier"), Policy: c.String("policy"),
 				Freeze: c.StringSlice("freeze"), PolicyFreeze: c.StringSlice("policy-freeze"),
@@ -402,6 +420,7 @@ func trainNoiseMaskCommand() *cli.Command {
 				Loss: c.String("loss"), Noise: c.String("noise"), Grid: c.String("grid"), Upsample: c.String("upsample"),
 				BlurKernel: c.Int("blur-kernel"), BlurSigma: c.Float64("blur-sigma"), TauImage: c.Float64("tau-image"),
 				TauDataset: c.Float64("tau-dataset"), BaselineDecay: c.Float64("baseline-decay"), PolicyClip: c.Float64("policy-clip"), GridImages: c.Int("grid-images"),
+				ParamBound: bound,
 			})
 			if err != nil {
 				return fmt.Errorf("train noisemask: %w", err)
@@ -410,6 +429,18 @@ func trainNoiseMaskCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// paramBound is --param-bound, or −1 (the loss's default) when it is not
+// given.
+func paramBound(c *cli.Context) (float64, error) {
+	if !c.IsSet("param-bound") {
+		return -1, nil
+	}
+	if l := c.Float64("param-bound"); l >= 0 {
+		return l, nil
+	}
+	return 0, fmt.Errorf("train noisemask: --param-bound %v, want L >= 0 (0: unbounded)", c.Float64("param-bound"))
 }
 
 func trainFinetuneCommand() *cli.Command {

@@ -1,6 +1,9 @@
 package cli
 
 import (
+	"bufio"
+	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,7 +76,7 @@ func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("train noisemask: %v\n%s%s", err, stdout, errOut)
 	}
-	for _, f := range []string{"classifier.onnx", "policy.onnx", "dataset_params.json", "histogram.png", "grids"} {
+	for _, f := range []string{"classifier.onnx", "policy.onnx", "dataset_params.json", "histogram.png", "grids", "noise-params.png"} {
 		if _, err := os.Stat(filepath.Join(nmDir, f)); err != nil {
 			t.Errorf("train noisemask did not write %s: %v", f, err)
 		}
@@ -84,6 +87,53 @@ func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
 	}
 	if onnxio.MetadataValue(mp, "pgaug.heated") != "true" || !strings.Contains(onnxio.MetadataValue(mp, "pgaug.heating"), "noise=beta grid=4") {
 		t.Errorf("heated model metadata: %q", onnxio.MetadataValue(mp, "pgaug.heating"))
+	}
+
+	if h := onnxio.MetadataValue(mp, "pgaug.heating"); !strings.HasPrefix(h, "loss=paper ") || strings.Contains(h, "param_bound") {
+		t.Errorf("paper heating metadata %q: want loss=paper and no bound", h)
+	}
+
+	// The scaled loss with its default bound: a short run stays finite and
+	// logs S̄, the multiplier and the noise parameters' means.
+	scDir := filepath.Join(dir, "scaled")
+	stdout, errOut, err = runApp("train", "noisemask", "--classifier", model, "--data", ds, "-o", scDir, "--epochs", "2", "--batch", "8",
+		"--policy", "zoo:smallcnn", "--grid", "4", "--blur-kernel", "5", "--blur-sigma", "2", "--lr", "0.05", "--policy-lr", "0.05", "--grid-images", "2", "--loss", "scaled")
+	if err != nil {
+		t.Fatalf("train noisemask --loss scaled: %v\n%s%s", err, stdout, errOut)
+	}
+	if mp, err = onnxio.Load(filepath.Join(scDir, "classifier.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	if h := onnxio.MetadataValue(mp, "pgaug.heating"); !strings.HasPrefix(h, "loss=scaled ") || !strings.Contains(h, "param_bound=3") || !strings.Contains(h, "s_bar_decay=0.9") {
+		t.Errorf("scaled heating metadata %q: want loss=scaled, param_bound=3 (the default) and s_bar_decay=0.9", h)
+	}
+	steps := 0
+	for _, rec := range readJSONL(t, filepath.Join(scDir, "metrics.jsonl")) {
+		if rec["kind"] != "step" {
+			continue
+		}
+		steps++
+		vals, _ := rec["values"].(map[string]any)
+		for _, k := range []string{"s_bar", "classifier_grad_scale", "objective", "a_img_mean", "b_img_mean", "a_dataset_mean", "b_dataset_mean", "a_img_raw_mean"} {
+			v, ok := vals[k].(float64)
+			if !ok || math.IsNaN(v) || math.IsInf(v, 0) {
+				t.Fatalf("step record %v: %s = %v", rec["step"], k, vals[k])
+			}
+		}
+		for _, k := range []string{"a_img_mean", "b_img_mean", "a_dataset_mean", "b_dataset_mean"} {
+			if v := vals[k].(float64); math.Abs(v) > 3 {
+				t.Fatalf("step record %v: %s = %v beyond the bound 3", rec["step"], k, v)
+			}
+		}
+	}
+	if steps == 0 {
+		t.Fatal("the scaled run logged no steps")
+	}
+	if _, err := os.Stat(filepath.Join(scDir, "noise-params.png")); err != nil {
+		t.Errorf("train noisemask --loss scaled did not write noise-params.png: %v", err)
+	}
+	if _, _, err := runApp("train", "noisemask", "--classifier", model, "--data", ds, "-o", filepath.Join(dir, "bad"), "--param-bound", "-1"); err == nil || !strings.Contains(err.Error(), "param-bound") {
+		t.Errorf("--param-bound -1: error %v, want one naming the flag", err)
 	}
 
 	ftDir := filepath.Join(dir, "ft")
@@ -129,4 +179,27 @@ func TestReferencePresetFitsTheClassifier(t *testing.T) {
 	if spec, why, err := referenceTransform(filepath.Join(run, "classifier.onnx")); err != nil || spec != "normalize=0.4:0.2" || !strings.Contains(why, "trained on") {
 		t.Errorf("a pgaug-trained classifier: %q (%s), %v", spec, why, err)
 	}
+}
+
+func readJSONL(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<24)
+	for sc.Scan() {
+		var rec map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		out = append(out, rec)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -181,7 +181,7 @@ func (a APGASection) Method() (apga.Config, error) {
 // NoiseMaskSection configures heating with the noise mask.
 type NoiseMaskSection struct {
 	TrainSection
-	Loss           string  `toml:"loss" help:"paper or reinforce"`
+	Loss           string  `toml:"loss" help:"paper (S·CE, S the log-density factor), reinforce (Σ log p·(CE − baseline)) or scaled (S/S̄·CE, S̄ a running mean of |S|)"`
 	Noise          string  `toml:"noise" help:"beta, gaussian or uniform"`
 	Grid           string  `toml:"grid" help:"32, 64, … or pure"`
 	Upsample       string  `toml:"upsample" help:"nearest or bilinear"`
@@ -193,6 +193,8 @@ type NoiseMaskSection struct {
 	PolicyMomentum float64 `toml:"policy_momentum" help:"policy SGD momentum"`
 	PolicySchedule string  `toml:"policy_schedule" help:"policy schedule"`
 	PolicyClip     float64 `toml:"policy_clip" help:"clip the policy's gradient norm (0: off)"`
+	ParamBound     float64 `toml:"param_bound" help:"bound L of log α, log β (policy outputs → L·tanh(a/L), α, β ∈ [e^−L, e^L]); 0: unbounded; negative: the loss's default (3 for scaled, 0 for paper and reinforce)"`
+	BaselineDecay  float64 `toml:"baseline_decay" help:"EMA decay of the CE baseline (reinforce) and of S̄ (scaled)"`
 }
 
 // FinetuneSection configures fine-tuning of the heated model.
@@ -222,7 +224,7 @@ func DefaultRunConfig() RunConfig {
 		NoiseMask: NoiseMaskSection{TrainSection: TrainSection{Epochs: 30, Batch: 32, Optimizer: "sgd", LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4,
 			Schedule: "step", StepEvery: 10, Gamma: 0.1, Select: "accuracy"},
 			Loss: "paper", Noise: "beta", Grid: "8", Upsample: "nearest", BlurKernel: 5, BlurSigma: 2, TauImage: 0.9, TauDataset: 0.99,
-			PolicyLR: 0.01, PolicyMomentum: 0.9, PolicySchedule: "cosine"},
+			PolicyLR: 0.01, PolicyMomentum: 0.9, PolicySchedule: "cosine", ParamBound: -1, BaselineDecay: 0.9},
 		Finetune: FinetuneSection{TrainSection: TrainSection{Epochs: 10, Batch: 64, Optimizer: "sgd", LR: 1e-3, Momentum: 0.9, WeightDecay: 1e-4,
 			Schedule: "cosine", Warmup: 7, Select: "accuracy"}, AverageLast: 3},
 		Infer: InferSection{Batch: 64, Device: "cpu"},

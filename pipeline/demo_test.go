@@ -44,13 +44,13 @@ func TestDemoEndToEndAndResume(t *testing.T) {
 	seedDir := filepath.Join(dir, "seed-2")
 	for _, f := range []string{"experiment.html", "results.md", "results.json", "figures/methods.png",
 		"seed-2/report.html", "seed-2/report.json", "seed-2/figures/val-accuracy.png", "seed-2/config.toml",
-		"seed-2/apga/policy.onnx", "seed-2/noisemask/histogram.png", "seed-2/finetune/classifier.onnx", "seed-2/apga/infer/predictions_tta.arrow"} {
+		"seed-2/apga/policy.onnx", "seed-2/noisemask/histogram.png", "seed-2/noisemask/noise-params.png", "seed-2/finetune/classifier.onnx", "seed-2/apga/infer/predictions_tta.arrow"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("the demo did not write %s", f)
 		}
 	}
 	page, _ := os.ReadFile(filepath.Join(seedDir, "report.html"))
-	for _, want := range []string{"apga/grids/step-", "noisemask/histogram.png", "figures/train-loss.png", "converged start"} {
+	for _, want := range []string{"apga/grids/step-", "noisemask/histogram.png", "noisemask/noise-params.png", "figures/train-loss.png", "converged start"} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("report.html does not show %q", want)
 		}

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"io"
+	"math"
+	"sort"
 
 	"gorgonia.org/tensor"
 
@@ -125,4 +128,67 @@ func noiseHistogram(ctx context.Context, path string, m *heat.Method, d *runData
 		Title: "pixel intensities (normalised) before and after the noise mask", XLabel: "intensity", YLabel: "density",
 		Sets: []report.HistSet{{Name: "original", Values: orig}, {Name: "masked", Values: masked}}, Density: true, Bins: 60,
 	})
+}
+
+// NoiseParamsFile is the chart of a heating run's noise parameters over
+// the steps, drawn from its metrics log.
+const NoiseParamsFile = "noise-params.png"
+
+// noiseParamSeries are the step values the chart draws, with their legends.
+var noiseParamSeries = []struct{ key, name string }{
+	{"a_img_mean", "a_img mean"},
+	{"b_img_mean", "b_img mean"},
+	{"a_dataset_mean", "a_dataset mean"},
+	{"b_dataset_mean", "b_dataset mean"},
+}
+
+// drawNoiseParams draws, from a heating run's metrics log, the means of the
+// image-level a and b (log space, after the bound) and of the dataset-level
+// EMA over the steps, with the bound ±L when there is one, so that a run
+// whose noise heats away shows where it starts. It reports false (and
+// draws nothing) when the log has none of these values (a run from before
+// they were logged).
+func drawNoiseParams(logPath, path string, bound float64, title string) (bool, error) {
+	rows, err := report.ReadJSONLines(logPath)
+	if err != nil {
+		return false, err
+	}
+	// One record per step, the last one logged (a resumed run cuts the log
+	// at its checkpoint, so this only guards against a log cut elsewhere).
+	byStep := map[float64]map[string]any{}
+	for _, r := range rows {
+		if r["kind"] != "step" {
+			continue
+		}
+		if s, ok := report.LookupFloat(r, "step"); ok {
+			byStep[s] = r
+		}
+	}
+	steps := make([]float64, 0, len(byStep))
+	for s := range byStep {
+		steps = append(steps, s)
+	}
+	sort.Float64s(steps)
+	ordered := make([]map[string]any, len(steps))
+	for i, s := range steps {
+		ordered[i] = byStep[s]
+	}
+	chart := report.Chart{Title: title, XLabel: "step", YLabel: "a = log α, b = log β (means)"}
+	for _, k := range noiseParamSeries {
+		s := report.SeriesFromLog(ordered, "step", "values."+k.key)
+		if len(s.Y) == 0 {
+			continue
+		}
+		s.Name = k.name
+		chart.Series = append(chart.Series, s)
+	}
+	if len(chart.Series) == 0 {
+		return false, nil
+	}
+	if bound > 0 && len(steps) > 0 {
+		lo, hi := steps[0], steps[len(steps)-1]
+		chart.Series = append(chart.Series, report.Series{Name: fmt.Sprintf("bound ±%g", bound), Color: color.RGBA{150, 150, 150, 255},
+			X: []float64{lo, hi, math.NaN(), lo, hi}, Y: []float64{bound, bound, math.NaN(), -bound, -bound}})
+	}
+	return true, report.LineChart(path, chart)
 }

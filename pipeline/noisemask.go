@@ -33,7 +33,8 @@ type NoiseMaskConfig struct {
 	// policy under PolicySchedule (paper: SGD 0.01, cosine).
 	ClassifierOpt, PolicyOpt Optim
 	PolicySchedule           string
-	// Loss: paper or reinforce. Noise: beta, gaussian or uniform.
+	// Loss: paper, reinforce or scaled (see package heat). Noise: beta,
+	// gaussian or uniform.
 	Loss, Noise string
 	// Grid is "32", "64" or "pure"; Upsample nearest or bilinear; a blur
 	// kernel of 0 turns the blur off.
@@ -43,10 +44,15 @@ type NoiseMaskConfig struct {
 	BlurSigma  float64
 	TauImage   float64
 	TauDataset float64
-	// BaselineDecay of the CE baseline (reinforce).
+	// BaselineDecay of the CE baseline (reinforce) and of the running mean
+	// S̄ of |S| (scaled).
 	BaselineDecay float64
 	// PolicyClip clips the policy's gradient norm (0: off, the papers').
 	PolicyClip float64
+	// ParamBound L > 0 bounds the policy's outputs to L·tanh(a/L), so α, β
+	// ∈ [e^−L, e^L]; 0: unbounded; negative: the loss's default
+	// (heat.DefaultBound: 3 for scaled, 0 for paper and reinforce).
+	ParamBound float64
 	GridImages int `fingerprint:"-"` // images per figure (0: 6; negative: none)
 }
 
@@ -78,6 +84,12 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 	if err != nil {
 		return res, err
 	}
+	if cfg.ParamBound < 0 {
+		// Resolved before the settings are fingerprinted and recorded, so a
+		// checkpoint and the run's record hold the bound that was used.
+		cfg.ParamBound = heat.DefaultBound(lossName)
+		res.Settings = cfg
+	}
 	cm, csrc, err := importSource(cfg.Classifier, d.classes, d.c, d.h, cfg.Seed, cfg.Freeze)
 	if err != nil {
 		return res, fmt.Errorf("classifier: %w", err)
@@ -107,7 +119,7 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 		Mask:     noisemask.MaskConfig{Grid: g, Mode: orDefault(cfg.Upsample, noisemask.ModeNearest), Kernel: cfg.BlurKernel, Sigma: cfg.BlurSigma},
 		TauImage: cfg.TauImage, TauDataset: cfg.TauDataset, BaselineDecay: cfg.BaselineDecay,
 		ClassifierLR: cfg.ClassifierOpt.LR, PolicyLR: cfg.PolicyOpt.LR, PolicySchedule: psched,
-		TotalSteps: cfg.Epochs * d.train.NumBatches(), PolicyClipNorm: cfg.PolicyClip, Seed: cfg.Seed + 3,
+		TotalSteps: cfg.Epochs * d.train.NumBatches(), PolicyClipNorm: cfg.PolicyClip, Bound: cfg.ParamBound, Seed: cfg.Seed + 3,
 	}
 	cnet := netstep.New(cm, netstep.CrossEntropy)
 	defer cnet.Close()
@@ -150,6 +162,12 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 	if err := runMethod(ctx, &res, cfg.Common, d, method, "noisemask", cfg, hook, nil); err != nil {
 		return res, err
 	}
+	if logPath := filepath.Join(cfg.OutDir, MetricsLog); fileExists(logPath) {
+		title := fmt.Sprintf("noise parameters over the steps (loss %s, bound %s)", lossName, boundText(mc.Bound))
+		if _, err := drawNoiseParams(logPath, filepath.Join(cfg.OutDir, NoiseParamsFile), mc.Bound, title); err != nil {
+			return res, err
+		}
+	}
 	if sample != nil {
 		if err := noiseHistogram(ctx, filepath.Join(cfg.OutDir, "histogram.png"), method, d); err != nil {
 			return res, err
@@ -160,6 +178,12 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 	}
 	heating := fmt.Sprintf("loss=%s noise=%s grid=%d upsample=%s blur=%d/%g tau_i=%g tau_d=%g policy=%s policy_opt=%s policy_schedule=%s policy_clip=%g epochs=%d",
 		lossName, noise.Name(), g, mc.Mask.Mode, mc.Mask.Kernel, mc.Mask.Sigma, mc.TauImage, mc.TauDataset, psrc, cfg.PolicyOpt, orDefault(cfg.PolicySchedule, "cosine"), cfg.PolicyClip, cfg.Epochs)
+	if lossName == heat.LossScaled {
+		heating += fmt.Sprintf(" s_bar_decay=%g", mc.BaselineDecay)
+	}
+	if mc.Bound > 0 {
+		heating += fmt.Sprintf(" param_bound=%g", mc.Bound)
+	}
 	meta := baseMeta("noisemask", cfg.Common, d, csrc)
 	meta["pgaug.optimizer"] = cfg.ClassifierOpt.String()
 	meta["pgaug.heated"] = "true"
@@ -174,6 +198,18 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 		return res, err
 	}
 	return res, writeJSONFile(filepath.Join(cfg.OutDir, SummaryFile), res)
+}
+
+func boundText(l float64) string {
+	if l > 0 {
+		return fmt.Sprintf("±%g", l)
+	}
+	return "none"
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func orDefault(s, def string) string {

@@ -177,15 +177,20 @@ func writeRunReport(cfg RunConfig, sum *RunSummary) (string, error) {
 	page.Sections = append(page.Sections, report.Section{Heading: "Training curves", Figures: figs})
 	var masks []report.Figure
 	for _, s := range sum.Stages {
+		kind, _ := SplitMethod(s.Name) // noisemask@VARIANT is a noisemask stage too
 		if g := lastFile(filepath.Join(s.Dir, "grids"), "step-*.png"); g != "" {
 			r, _ := filepath.Rel(cfg.Dir, g)
 			cap := "APGA policy at the last evaluation: image | probability P | aid mask P > 0.5 | masked image"
-			if s.Name == "noisemask" {
+			if kind == "noisemask" {
 				cap = "noise mask at the last evaluation: image | Beta noise matrix | mask after up-sampling and blur | masked image"
 			}
 			masks = append(masks, report.Figure{Path: r, Caption: cap})
 		}
-		if h := filepath.Join(s.Dir, "histogram.png"); s.Name == "noisemask" {
+		if p := filepath.Join(s.Dir, NoiseParamsFile); fileExists(p) {
+			r, _ := filepath.Rel(cfg.Dir, p)
+			masks = append(masks, report.Figure{Path: r, Caption: s.Name + ": the noise parameters over the steps: means of the image-level a and b (log α, log β, after the bound) and of the dataset-level EMA; a run that heats away drifts here"})
+		}
+		if h := filepath.Join(s.Dir, "histogram.png"); kind == "noisemask" {
 			if _, err := os.Stat(h); err == nil {
 				r, _ := filepath.Rel(cfg.Dir, h)
 				masks = append(masks, report.Figure{Path: r, Caption: "pixel intensities before and after the noise mask (the noise-mask paper's Fig. 6)"})

@@ -188,6 +188,11 @@ func TestKillAndResumeEveryTrainingCommand(t *testing.T) {
 		{"noisemask", []string{"train", "noisemask", "--classifier", model, "--policy", "zoo:smallcnn", "--grid", "4", "--blur-kernel", "5", "--blur-sigma", "2", "--lr", "0.01", "--grid-images", "2"},
 			[]string{"classifier.onnx", "policy.onnx", "dataset_params.json"}},
 		{"finetune", []string{"train", "finetune", "--model", model, "--average-last", "2", "--warmup", "1"}, []string{"classifier.onnx"}},
+		// Last, so that the cases above keep their seeded kill steps. S̄ and
+		// the bound are part of the state; the chart is drawn from the log.
+		{"noisemask-scaled", []string{"train", "noisemask", "--classifier", model, "--policy", "zoo:smallcnn", "--grid", "4", "--blur-kernel", "5", "--blur-sigma", "2", "--lr", "0.01", "--grid-images", "2",
+			"--loss", "scaled", "--param-bound", "3"},
+			[]string{"classifier.onnx", "policy.onnx", "dataset_params.json", "noise-params.png"}},
 	}
 	rng := rand.New(rand.NewPCG(2026, 13))
 	for _, c := range cases {

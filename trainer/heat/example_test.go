@@ -49,6 +49,11 @@ func linear(name string, outs int, sc float64, seed uint64) (*importer.Model, er
 // newMethod wires a two-class classifier and a policy whose output is the
 // 2·G² values a_img and b_img.
 func newMethod(lossName string, seed uint64) (*heat.Method, error) {
+	return newBoundedMethod(lossName, seed, 0)
+}
+
+// newBoundedMethod is newMethod with the bound L of log α and log β.
+func newBoundedMethod(lossName string, seed uint64, bound float64) (*heat.Method, error) {
 	cls, err := linear("cls", 2, 0.3, seed)
 	if err != nil {
 		return nil, err
@@ -65,7 +70,7 @@ func newMethod(lossName string, seed uint64) (*heat.Method, error) {
 		Classes: 2, Loss: lossName, Noise: noisemask.Beta{},
 		Mask:     noisemask.MaskConfig{Grid: grid, Mode: noisemask.ModeNearest},
 		TauImage: 0.9, TauDataset: 0.99, BaselineDecay: 0.9,
-		ClassifierLR: 0.1, PolicyLR: 0.01, TotalSteps: 100, Seed: seed,
+		ClassifierLR: 0.1, PolicyLR: 0.01, TotalSteps: 100, Bound: bound, Seed: seed,
 	}
 	return heat.New(cfg, netstep.New(cls, netstep.CrossEntropy), netstep.New(pol, netstep.CrossEntropy),
 		&optim.SGD{Momentum: 0.9}, &optim.SGD{Momentum: 0.9}, ds)
@@ -120,7 +125,7 @@ func ExampleMethod_TrainStep() {
 	// step 0: cross-entropy 0.446, objective 2.418
 	// step 1: cross-entropy 0.323, objective 3.659
 	// step 2: cross-entropy 0.272, objective 3.923
-	// alpha_mean beta_mean loss mask_mean objective paper_loss policy_grad_norm policy_loss policy_lr
+	// a_dataset_mean a_img_mean alpha_mean b_dataset_mean b_img_mean beta_mean classifier_grad_scale loss mask_mean objective paper_loss policy_grad_norm policy_loss policy_lr
 	// all finite: true
 	// mask in [0, 1]: true
 	// paper_loss = objective·loss: true
@@ -149,6 +154,33 @@ func ExampleMethod_TrainStep_reinforce() {
 	// Output:
 	// step 0: advantage 0.00, paper_loss reported false
 	// step 1: advantage -0.10, paper_loss reported false
+}
+
+// The scaled loss divides the paper's factor S by S̄, its running mean
+// magnitude, started at the first |S|: the classifier's gradient multiplier
+// is sign(S) on the first step and stays of order 1 after (here S grows
+// faster than its running mean follows), where the paper's is S itself. The
+// bound keeps log α and log β in [−3, 3].
+func ExampleMethod_TrainStep_scaled() {
+	m, err := newBoundedMethod(heat.LossScaled, 3, heat.DefaultBound(heat.LossScaled))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := 0; step < 3; step++ {
+		vals, err := m.TrainStep(context.Background(), batch(rng, 8), 1)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("step %d: S %.3f, S̄ %.3f, classifier multiplier %.3f, |a_img mean| ≤ 3: %v\n", step, vals["objective"], vals["s_bar"],
+			vals["classifier_grad_scale"], math.Abs(vals["a_img_mean"]) <= 3)
+	}
+	// Output:
+	// step 0: S 2.405, S̄ 2.405, classifier multiplier 1.000, |a_img mean| ≤ 3: true
+	// step 1: S 3.645, S̄ 2.529, classifier multiplier 1.441, |a_img mean| ≤ 3: true
+	// step 2: S 3.909, S̄ 2.667, classifier multiplier 1.466, |a_img mean| ≤ 3: true
 }
 
 // SampleNoise runs the policy on a batch and draws one G×G noise matrix per
@@ -190,12 +222,13 @@ func ExampleMethod_SampleNoise() {
 
 // Loss names are case-insensitive; the empty name is the paper's loss.
 func ExampleParseLoss() {
-	for _, s := range []string{"", "REINFORCE", "mse"} {
+	for _, s := range []string{"", "REINFORCE", "Scaled", "mse"} {
 		l, err := heat.ParseLoss(s)
 		fmt.Printf("%q → %q, error: %v\n", s, l, err != nil)
 	}
 	// Output:
 	// "" → "paper", error: false
 	// "REINFORCE" → "reinforce", error: false
+	// "Scaled" → "scaled", error: false
 	// "mse" → "", error: true
 }

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strings"
 
+	"github.com/chewxy/math32"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
@@ -20,16 +21,37 @@ import (
 	"github.com/pgaug/pgaug/trainer/optim"
 )
 
-// Loss forms.
+// Loss forms (see the package documentation).
 const (
 	LossPaper     = "paper"
 	LossReinforce = "reinforce"
+	LossScaled    = "scaled"
 )
+
+// ScaledFloor is the least denominator of the scaled loss: its factor is
+// S/max(S̄, ScaledFloor), so that a run whose log-density factor stays near
+// 0 does not divide by (almost) nothing.
+const ScaledFloor = 1e-3
+
+// DefaultScaledBound is the bound L of log α and log β that the scaled loss
+// gets when none is chosen (see [DefaultBound]): α, β ∈ [e^−3, e^3] ≈
+// [0.05, 20].
+const DefaultScaledBound = 3.0
+
+// DefaultBound is the bound of the log-space parameters a loss gets when
+// none is chosen: [DefaultScaledBound] for the scaled loss, 0 (unbounded, as
+// the papers) for paper and reinforce.
+func DefaultBound(loss string) float64 {
+	if strings.EqualFold(loss, LossScaled) {
+		return DefaultScaledBound
+	}
+	return 0
+}
 
 // Config holds the method's constants.
 type Config struct {
 	Classes int
-	// Loss is "paper" or "reinforce".
+	// Loss is "paper", "reinforce" or "scaled".
 	Loss string
 	// Noise is the noise model (beta, gaussian, uniform).
 	Noise noisemask.Model
@@ -37,7 +59,8 @@ type Config struct {
 	// TauImage (τ_i, 0.9) mixes dataset- and image-level parameters;
 	// TauDataset (τ_d, 0.99) is the dataset-level EMA decay.
 	TauImage, TauDataset float64
-	// BaselineDecay is the EMA decay of the CE baseline (reinforce).
+	// BaselineDecay is the EMA decay of the CE baseline (reinforce) and of
+	// the running mean S̄ of |S| (scaled).
 	BaselineDecay float64
 	// ClassifierLR is the classifier's base rate (the loop's schedule
 	// multiplies it); PolicyLR the policy's, under PolicySchedule over
@@ -50,7 +73,13 @@ type Config struct {
 	// α·|log x|, so samples near 0 or 1 can throw a and b far enough that
 	// exp overflows; clipping keeps long runs finite.
 	PolicyClipNorm float64
-	Seed           uint64
+	// Bound L > 0 maps the policy's raw outputs a_img and b_img to
+	// L·tanh(a_img/L) before they are mixed, in the policy's graph and on the
+	// host alike, and New clamps the dataset-level parameters into [−L, L],
+	// so the mixed a and b stay in [−L, L]: for the Beta model α, β ∈
+	// [e^−L, e^L]. 0 leaves them unbounded (the papers' setting).
+	Bound float64
+	Seed  uint64
 }
 
 // Method heats a classifier. It implements fit.Method.
@@ -63,6 +92,7 @@ type Method struct {
 	Dataset    *noisemask.DatasetParams
 
 	baseline *noisemask.EMA
+	sAbs     *noisemask.EMA // S̄, the running mean of |S| (scaled loss)
 	mix      map[*gorgonia.ExprGraph]*noisemask.MixGraph
 	pcg      *rand.PCG
 	rng      *rand.Rand
@@ -78,9 +108,12 @@ func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Op
 	switch cfg.Loss {
 	case "":
 		cfg.Loss = LossPaper
-	case LossPaper, LossReinforce:
+	case LossPaper, LossReinforce, LossScaled:
 	default:
-		return nil, fmt.Errorf("noise-mask loss %q: want paper or reinforce", cfg.Loss)
+		return nil, fmt.Errorf("noise-mask loss %q: want paper, reinforce or scaled", cfg.Loss)
+	}
+	if !(cfg.Bound >= 0) || math.IsInf(cfg.Bound, 0) {
+		return nil, fmt.Errorf("noise mask: parameter bound %v, want a finite L >= 0 (0: unbounded)", cfg.Bound)
 	}
 	if cfg.Noise == nil {
 		cfg.Noise = noisemask.Beta{}
@@ -103,9 +136,23 @@ func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Op
 	if err != nil {
 		return nil, err
 	}
+	sAbs, err := noisemask.NewEMA(cfg.BaselineDecay)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Bound > 0 {
+		// The mix is a convex combination: with both of its terms in
+		// [−L, L], so are a and b, and so is every later EMA update.
+		l := float32(cfg.Bound)
+		for _, v := range [][]float32{ds.A, ds.B} {
+			for i := range v {
+				v[i] = min(max(v[i], -l), l)
+			}
+		}
+	}
 	pcg := rand.NewPCG(cfg.Seed, 0x6E6F697365)
 	m := &Method{Cfg: cfg, Classifier: classifier, Policy: policy, ClsOpt: clsOpt, PolicyOpt: policyOpt, Dataset: ds,
-		baseline: base, mix: map[*gorgonia.ExprGraph]*noisemask.MixGraph{}, pcg: pcg, rng: rand.New(pcg)}
+		baseline: base, sAbs: sAbs, mix: map[*gorgonia.ExprGraph]*noisemask.MixGraph{}, pcg: pcg, rng: rand.New(pcg)}
 	policy.Custom = m.policyLoss
 	// The policy's gradient pass recomputes the pass the noise was sampled
 	// from: its BatchNorm statistics are counted once, by that pass.
@@ -113,9 +160,10 @@ func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Op
 	return m, nil
 }
 
-// policyLoss builds objective(logP(M; mix(a_img, b_img)))·factor on the
-// policy's B×2G² output, with inputs M (B×G²) and the scalar factor (CE for
-// the paper loss, CE − b for reinforce).
+// policyLoss builds objective(logP(M; mix(bound(a_img), bound(b_img))))·factor
+// on the policy's B×2G² output, with inputs M (B×G²) and the scalar factor
+// (CE for the paper loss, CE − b for reinforce, CE/max(S̄, ScaledFloor) for
+// scaled); bound is the identity without Cfg.Bound.
 func (m *Method) policyLoss(g *gorgonia.ExprGraph, out *gorgonia.Node) (*gorgonia.Node, []*gorgonia.Node, error) {
 	cells := m.Cfg.Mask.Grid * m.Cfg.Mask.Grid
 	s := out.Shape()
@@ -130,6 +178,14 @@ func (m *Method) policyLoss(g *gorgonia.ExprGraph, out *gorgonia.Node) (*gorgoni
 	if err != nil {
 		return nil, nil, err
 	}
+	if m.Cfg.Bound > 0 {
+		if aImg, err = boundNode(aImg, m.Cfg.Bound); err != nil {
+			return nil, nil, err
+		}
+		if bImg, err = boundNode(bImg, m.Cfg.Bound); err != nil {
+			return nil, nil, err
+		}
+	}
 	mg, err := m.Dataset.MixNode(aImg, bImg, m.Cfg.TauImage)
 	if err != nil {
 		return nil, nil, err
@@ -142,7 +198,7 @@ func (m *Method) policyLoss(g *gorgonia.ExprGraph, out *gorgonia.Node) (*gorgoni
 		return nil, nil, err
 	}
 	var obj *gorgonia.Node
-	if m.Cfg.Loss == LossPaper {
+	if m.Cfg.Loss != LossReinforce {
 		obj, err = noisemask.PaperObjective(logP)
 	} else {
 		obj, err = noisemask.ReinforceObjective(logP)
@@ -154,13 +210,56 @@ func (m *Method) policyLoss(g *gorgonia.ExprGraph, out *gorgonia.Node) (*gorgoni
 	return l, []*gorgonia.Node{sample, factor}, err
 }
 
+// boundNode is L·tanh(x/L), in the float32 operations (and their order)
+// of [bound].
+func boundNode(x *gorgonia.Node, l float64) (*gorgonia.Node, error) {
+	s, err := gorgonia.Mul(x, gorgonia.NewConstant(float32(1/l), gorgonia.WithName(fmt.Sprintf("heat.bound.inv(%g)", l))))
+	if err != nil {
+		return nil, fmt.Errorf("parameter bound: %w", err)
+	}
+	t, err := gorgonia.Tanh(s)
+	if err != nil {
+		return nil, fmt.Errorf("parameter bound: %w", err)
+	}
+	out, err := gorgonia.Mul(t, gorgonia.NewConstant(float32(l), gorgonia.WithName(fmt.Sprintf("heat.bound(%g)", l))))
+	if err != nil {
+		return nil, fmt.Errorf("parameter bound: %w", err)
+	}
+	return out, nil
+}
+
+// bound is L·tanh(v/L) on the host, bit for bit what boundNode computes
+// (gorgonia's float32 tanh is math32.Tanh).
+func bound(v float32, l float64) float32 {
+	return math32.Tanh(v*float32(1/l)) * float32(l)
+}
+
+// imageParams splits the policy's output o (B×2G²) into a_img and b_img,
+// bounded when Cfg.Bound > 0; aRaw and bRaw are then the outputs before the
+// bound (nil without one).
+func (m *Method) imageParams(o []float32, b int) (aImg, bImg, aRaw, bRaw []float32) {
+	cells := m.Cfg.Mask.Grid * m.Cfg.Mask.Grid
+	aImg, bImg = make([]float32, b*cells), make([]float32, b*cells)
+	for i := 0; i < b; i++ {
+		copy(aImg[i*cells:], o[i*2*cells:i*2*cells+cells])
+		copy(bImg[i*cells:], o[i*2*cells+cells:(i+1)*2*cells])
+	}
+	if l := m.Cfg.Bound; l > 0 {
+		aRaw, bRaw = append([]float32(nil), aImg...), append([]float32(nil), bImg...)
+		for i := range aImg {
+			aImg[i], bImg[i] = bound(aImg[i], l), bound(bImg[i], l)
+		}
+	}
+	return aImg, bImg, aRaw, bRaw
+}
+
 // Objective computes, on the host, the policy factor S for logP values
-// (B×cells): the paper's mean_b logsumexp or reinforce's mean_b Σ.
+// (B×cells): mean_b logsumexp (paper, scaled) or reinforce's mean_b Σ.
 func (m *Method) objective(logP []float64, b, cells int) float64 {
 	var s float64
 	for i := 0; i < b; i++ {
 		row := logP[i*cells : (i+1)*cells]
-		if m.Cfg.Loss == LossPaper {
+		if m.Cfg.Loss != LossReinforce {
 			mx := math.Inf(-1)
 			for _, v := range row {
 				mx = math.Max(mx, v)
@@ -182,8 +281,10 @@ func (m *Method) objective(logP []float64, b, cells int) float64 {
 // Noise is one batch's sampled noise and mask.
 type Noise struct {
 	A, B   []float32 // mixed parameters, B×G²
-	AImg   []float32 // image-level a, B×G² (b in BImg)
+	AImg   []float32 // image-level a, B×G² (b in BImg), after the bound
 	BImg   []float32
+	ARaw   []float32 // the policy's a before the bound (b in BRaw); nil without one
+	BRaw   []float32
 	Sample []float32 // M, B×G²
 	Mask   []float32 // B×H×W after up-sampling and blur
 }
@@ -221,11 +322,8 @@ func (m *Method) sampleNoise(x *tensor.Dense, training bool, rng *rand.Rand) (*N
 	if len(o) != b*2*cells {
 		return nil, fmt.Errorf("the policy gives %d values per image, want %d (a and b of a %d×%d grid)", len(o)/b, 2*cells, m.Cfg.Mask.Grid, m.Cfg.Mask.Grid)
 	}
-	n := &Noise{AImg: make([]float32, b*cells), BImg: make([]float32, b*cells)}
-	for i := 0; i < b; i++ {
-		copy(n.AImg[i*cells:], o[i*2*cells:i*2*cells+cells])
-		copy(n.BImg[i*cells:], o[i*2*cells+cells:(i+1)*2*cells])
-	}
+	n := &Noise{}
+	n.AImg, n.BImg, n.ARaw, n.BRaw = m.imageParams(o, b)
 	if n.A, n.B, err = m.Dataset.Mix(n.AImg, n.BImg, b, m.Cfg.TauImage); err != nil {
 		return nil, err
 	}
@@ -287,9 +385,15 @@ func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64
 	if math.IsNaN(s) || math.IsInf(s, 0) {
 		return nil, fmt.Errorf("the log-density factor is %v: %w", s, fit.ErrNonFinite)
 	}
-	factor := ce
-	if c.Loss == LossReinforce {
-		factor = m.baseline.Advantage(ce)
+	// factor multiplies the policy's objective, clsScale the classifier's
+	// gradient (see the package documentation).
+	factor, clsScale := ce, s
+	var sBar float64
+	switch c.Loss {
+	case LossReinforce:
+		factor, clsScale = m.baseline.Advantage(ce), 1
+	case LossScaled:
+		sBar, clsScale, factor = scaledFactors(m.sAbs, s, ce)
 	}
 	// The policy's pass: objective·factor.
 	for _, mg := range m.mix {
@@ -303,16 +407,16 @@ func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	// Steps: the classifier's gradient is scaled by S (paper) or kept
-	// (reinforce); the policy's already carries its factor.
+	// Steps: the classifier's gradient is scaled by S (paper), S/S̄
+	// (scaled) or kept (reinforce); the policy's already carries its factor.
 	cp, err := m.Classifier.Params(xm.Shape())
 	if err != nil {
 		return nil, err
 	}
-	if c.Loss == LossPaper {
+	if c.Loss != LossReinforce {
 		for _, p := range cp {
 			for i := range p.Grad {
-				p.Grad[i] *= float32(s)
+				p.Grad[i] *= float32(clsScale)
 			}
 		}
 	}
@@ -335,8 +439,13 @@ func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64
 	if err := m.PolicyOpt.Step(pp, plr); err != nil {
 		return nil, err
 	}
-	if c.Loss == LossReinforce {
+	switch c.Loss {
+	case LossReinforce:
 		if _, err := m.baseline.Update(ce); err != nil {
+			return nil, err
+		}
+	case LossScaled:
+		if _, err := m.sAbs.Update(math.Abs(s)); err != nil {
 			return nil, err
 		}
 	}
@@ -347,13 +456,35 @@ func (m *Method) TrainStep(ctx context.Context, b *loader.Batch, lrScale float64
 	out := map[string]float64{
 		"loss": ce, "objective": s, "policy_loss": float64(rp.Loss), "policy_lr": plr,
 		"mask_mean": meanOf(noise.Mask), "alpha_mean": meanExp(noise.A), "beta_mean": meanExp(noise.B), "policy_grad_norm": pnorm,
+		"a_img_mean": meanOf(noise.AImg), "b_img_mean": meanOf(noise.BImg),
+		"a_dataset_mean": meanOf(m.Dataset.A), "b_dataset_mean": meanOf(m.Dataset.B),
+		"classifier_grad_scale": clsScale,
 	}
-	if c.Loss == LossPaper {
+	switch c.Loss {
+	case LossPaper:
 		out["paper_loss"] = s * ce
-	} else {
+	case LossReinforce:
 		out["advantage"] = factor
+	case LossScaled:
+		out["s_bar"] = sBar
+		out["scaled_loss"] = clsScale * ce
+	}
+	if noise.ARaw != nil {
+		out["a_img_raw_mean"], out["b_img_raw_mean"] = meanOf(noise.ARaw), meanOf(noise.BRaw)
 	}
 	return out, nil
+}
+
+// scaledFactors returns, for the scaled loss, S̄ once |s| is folded into
+// the running mean e (e itself is left as it is: TrainStep updates it after
+// the steps), the classifier's gradient multiplier s/max(S̄, ScaledFloor)
+// and the policy's factor ce/max(S̄, ScaledFloor). On the first step S̄ =
+// |s|, so the multiplier is sign(s) (or s/ScaledFloor when |s| is below the
+// floor).
+func scaledFactors(e *noisemask.EMA, s, ce float64) (sBar, clsScale, factor float64) {
+	sBar = e.Next(math.Abs(s))
+	den := max(sBar, ScaledFloor)
+	return sBar, s / den, ce / den
 }
 
 func meanOf(v []float32) float64 {
@@ -378,7 +509,8 @@ func (m *Method) Evaluate(ctx context.Context, l *loader.Loader) (metrics.Report
 }
 
 // SaveState adds both networks and optimizers, the dataset-level parameters,
-// the baseline, the sampler's RNG and the policy's step count.
+// the baseline, S̄ (scaled loss), the sampler's RNG and the policy's step
+// count.
 func (m *Method) SaveState(s *checkpoint.State) error {
 	for _, err := range []error{
 		s.AddModel("classifier", m.Classifier.Model),
@@ -395,6 +527,10 @@ func (m *Method) SaveState(s *checkpoint.State) error {
 	s.Vectors["heat.b_dataset"] = append([]float32(nil), m.Dataset.B...)
 	s.Scalars["heat.baseline"] = m.baseline.Value
 	s.Scalars["heat.baseline_set"] = b2f(m.baseline.Started)
+	if m.Cfg.Loss == LossScaled {
+		s.Scalars["heat.s_bar"] = m.sAbs.Value
+		s.Scalars["heat.s_bar_set"] = b2f(m.sAbs.Started)
+	}
 	s.Counters["heat.step"] = m.step
 	return nil
 }
@@ -420,6 +556,10 @@ func (m *Method) RestoreState(s *checkpoint.State) error {
 	copy(m.Dataset.B, b)
 	m.baseline.Value = s.Scalars["heat.baseline"]
 	m.baseline.Started = s.Scalars["heat.baseline_set"] != 0
+	if m.Cfg.Loss == LossScaled {
+		m.sAbs.Value = s.Scalars["heat.s_bar"]
+		m.sAbs.Started = s.Scalars["heat.s_bar_set"] != 0
+	}
 	m.step = s.Counters["heat.step"]
 	return nil
 }
@@ -438,6 +578,8 @@ func ParseLoss(s string) (string, error) {
 		return LossPaper, nil
 	case LossReinforce:
 		return LossReinforce, nil
+	case LossScaled:
+		return LossScaled, nil
 	}
-	return "", fmt.Errorf("noise-mask loss %q: want paper or reinforce", s)
+	return "", fmt.Errorf("noise-mask loss %q: want paper, reinforce or scaled", s)
 }

@@ -2,6 +2,7 @@ package heat
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -48,14 +49,25 @@ func linear(t *testing.T, name string, outs int, sc float64, seed uint64) *impor
 
 func newMethod(t *testing.T, lossName string, seed uint64) *Method {
 	t.Helper()
+	return newMethodWith(t, lossName, seed, 0.3, nil)
+}
+
+// newMethodWith is newMethod with the policy's weight scale polScale, and
+// with edit (when not nil) changing the configuration and the dataset-level
+// parameters before New.
+func newMethodWith(t *testing.T, lossName string, seed uint64, polScale float64, edit func(*Config, *noisemask.DatasetParams)) *Method {
+	t.Helper()
 	ds, err := noisemask.NewDatasetParams(grid, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := Config{Classes: 2, Loss: lossName, Noise: noisemask.Beta{}, Mask: noisemask.MaskConfig{Grid: grid, Mode: "nearest"},
 		TauImage: 0.9, TauDataset: 0.99, BaselineDecay: 0.9, ClassifierLR: 0.1, PolicyLR: 0.01, TotalSteps: 100, Seed: seed}
+	if edit != nil {
+		edit(&cfg, ds)
+	}
 	m, err := New(cfg, netstep.New(linear(t, "cls", 2, 0.3, seed), netstep.CrossEntropy),
-		netstep.New(linear(t, "pol", 2*grid*grid, 0.3, seed+1), netstep.CrossEntropy),
+		netstep.New(linear(t, "pol", 2*grid*grid, polScale, seed+1), netstep.CrossEntropy),
 		&optim.SGD{Momentum: 0.9}, &optim.SGD{Momentum: 0.9}, ds)
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +93,32 @@ func batch(rng *rand.Rand, n int) *loader.Batch {
 // differences of S computed on the host, through the head split, the
 // dataset-level mixing and the Beta log-density.
 func TestPolicyGradientMatchesFiniteDifferences(t *testing.T) {
-	m := newMethod(t, LossPaper, 5)
+	policyGradientMatchesFiniteDifferences(t, newMethod(t, LossPaper, 5))
+}
+
+// The same through the bound L·tanh(a/L) (L = 1, where tanh bends the
+// policy's outputs, which are of order 1) with the scaled loss's graph.
+func TestBoundedPolicyGradientMatchesFiniteDifferences(t *testing.T) {
+	m := newMethodWith(t, LossScaled, 5, 0.3, func(c *Config, _ *noisemask.DatasetParams) { c.Bound = 1 })
+	x := tensor.New(tensor.WithShape(3, 1, side, side), tensor.WithBacking(batch(rand.New(rand.NewPCG(9, 9)), 3).X))
+	n, err := m.SampleNoise(x, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bent := 0
+	for i, v := range n.ARaw {
+		if math.Abs(float64(v)) > 0.5 && math.Abs(float64(n.AImg[i]-v)) > 0.05 {
+			bent++
+		}
+	}
+	if bent == 0 {
+		t.Fatalf("the bound does not bend any output: raw %v, bounded %v", n.ARaw, n.AImg)
+	}
+	policyGradientMatchesFiniteDifferences(t, m)
+}
+
+func policyGradientMatchesFiniteDifferences(t *testing.T, m *Method) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(9, 9))
 	b := batch(rng, 3)
 	x := tensor.New(tensor.WithShape(3, 1, side, side), tensor.WithBacking(b.X))
@@ -139,21 +176,23 @@ func (m *Method) SampleNoiseWith(x *tensor.Dense, sample []float32) (*Noise, err
 		return nil, err
 	}
 	b := x.Shape()[0]
-	cells := m.Cfg.Mask.Grid * m.Cfg.Mask.Grid
-	o := out.Data().([]float32)
-	n := &Noise{AImg: make([]float32, b*cells), BImg: make([]float32, b*cells), Sample: sample}
-	for i := 0; i < b; i++ {
-		copy(n.AImg[i*cells:], o[i*2*cells:i*2*cells+cells])
-		copy(n.BImg[i*cells:], o[i*2*cells+cells:(i+1)*2*cells])
-	}
+	n := &Noise{Sample: sample}
+	n.AImg, n.BImg, n.ARaw, n.BRaw = m.imageParams(out.Data().([]float32), b)
 	n.A, n.B, err = m.Dataset.Mix(n.AImg, n.BImg, b, m.Cfg.TauImage)
 	return n, err
 }
 
 // Steps are reproducible, move the dataset-level parameters by the EMA, and
-// resume exactly from a checkpoint.
+// resume exactly from a checkpoint: for every loss, bounded or not.
 func TestStepsReproducibleAndResumable(t *testing.T) {
-	for _, lossName := range []string{LossPaper, LossReinforce} {
+	for _, tc := range []struct {
+		loss  string
+		bound float64
+	}{{LossPaper, 0}, {LossReinforce, 0}, {LossScaled, 0}, {LossScaled, 3}, {LossPaper, 1}} {
+		lossName := fmt.Sprintf("%s, bound %g", tc.loss, tc.bound)
+		newMethod := func(t *testing.T, _ string, seed uint64) *Method {
+			return newMethodWith(t, tc.loss, seed, 0.3, func(c *Config, _ *noisemask.DatasetParams) { c.Bound = tc.bound })
+		}
 		run := func(m *Method, from, to int) []float32 {
 			rng := rand.New(rand.NewPCG(1, 2))
 			for i := 0; i < to; i++ {
@@ -189,6 +228,23 @@ func TestStepsReproducibleAndResumable(t *testing.T) {
 		}
 		if got := run(c, 3, 6); !equal(got, full) {
 			t.Fatalf("%s: resumed run differs from the uninterrupted one", lossName)
+		}
+		if tc.loss != LossScaled {
+			continue
+		}
+		// S̄ is part of the state: a checkpoint without it resumes to a
+		// different run.
+		if _, ok := s.Scalars["heat.s_bar"]; !ok || s.Scalars["heat.s_bar_set"] != 1 {
+			t.Fatalf("%s: the checkpoint holds no S̄: %v", lossName, s.Scalars)
+		}
+		delete(s.Scalars, "heat.s_bar")
+		delete(s.Scalars, "heat.s_bar_set")
+		d := newMethod(t, lossName, 3)
+		if err := d.RestoreState(s); err != nil {
+			t.Fatal(err)
+		}
+		if got := run(d, 3, 6); equal(got, full) {
+			t.Fatalf("%s: a resume that forgot S̄ gave the same run; the test does not see S̄", lossName)
 		}
 	}
 }

@@ -40,10 +40,15 @@ func (e *EMA) Update(x float64) (float64, error) {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return e.Value, fmt.Errorf("noisemask: EMA update with %v", x)
 	}
-	if !e.Started {
-		e.Value, e.Started = x, true
-		return e.Value, nil
-	}
-	e.Value = e.Decay*e.Value + (1-e.Decay)*x
+	e.Value, e.Started = e.Next(x), true
 	return e.Value, nil
+}
+
+// Next returns the value Update(x) would give, leaving e unchanged: x
+// itself before the first Update, else Decay·v + (1−Decay)·x.
+func (e *EMA) Next(x float64) float64 {
+	if !e.Started {
+		return x
+	}
+	return e.Decay*e.Value + (1-e.Decay)*x
 }

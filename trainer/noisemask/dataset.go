@@ -13,7 +13,8 @@ import (
 	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
-// Paper defaults for the mixing weights (spec/algorithms.md §2, step 2).
+// The noise-mask paper's mixing weights: a = τ_i·a_dataset + (1−τ_i)·a_img,
+// a_dataset ← τ_d·a_dataset + (1−τ_d)·mean_batch(a_img).
 const (
 	DefaultTauI = 0.9  // weight of the dataset-level parameters in the mix
 	DefaultTauD = 0.99 // decay of the dataset-level moving average

@@ -246,6 +246,10 @@ func TestEMA(t *testing.T) {
 		t.Errorf("advantage before any update = %v, want 0", adv)
 	}
 	for _, c := range [][2]float64{{4, 4}, {2, 3}, {7, 5}} {
+		before := *e
+		if n := e.Next(c[0]); n != c[1] || *e != before {
+			t.Errorf("Next(%v) = %v (want %v), EMA %+v → %+v (want it unchanged)", c[0], n, c[1], before, *e)
+		}
 		v, err := e.Update(c[0])
 		if err != nil || v != c[1] {
 			t.Errorf("Update(%v) = %v, %v, want %v", c[0], v, err, c[1])

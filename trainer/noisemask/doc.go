@@ -1,5 +1,6 @@
-// Package noisemask is the math of the policy-gradient noise mask
-// (spec/algorithms.md §2; seeds/noise-mask-paper.txt): noise models with
+// Package noisemask is the math of the policy-gradient noise mask (a policy
+// network learns per-image parameters of a noise that multiplies the image
+// while a classifier trains; package heat trains with it): noise models with
 // seeded host samplers and differentiable log-densities, the dataset-level
 // parameters and their mixing with the image-level ones, the host-side mask
 // construction (up-sampling, Gaussian blur, multiplication into the image)
@@ -63,7 +64,8 @@
 // networks at once; its gradient in logP is the row softmax over B.
 // [ReinforceObjective] is mean_b Σ_pixels logP, to be multiplied by the
 // advantage (CE − baseline, CE detached; [Advantage], [EMA]) for the policy
-// while the classifier minimises plain CE.
+// while the classifier minimises plain CE. Package heat's "scaled" loss uses
+// PaperObjective with the factor divided by a running mean of its magnitude.
 //
 // Graph builders return errors for wrong shapes or dtypes; host functions
 // return errors for inconsistent sizes; nothing panics on bad input.

@@ -135,8 +135,8 @@ func checkLogP(what string, logP *gorgonia.Node) error {
 // PaperObjective is the paper's (and the published code's) policy factor,
 // mean over the batch of logsumexp over the pixels of logP (B×G²): a scalar
 // node. The training loop multiplies it by the batch-mean cross-entropy and
-// minimises the product with one backward pass for both networks
-// (spec/algorithms.md §2, step 5).
+// minimises the product with one backward pass for both networks (package
+// heat's "paper" and "scaled" losses).
 //
 // The logsumexp is computed stably as logP − LogSoftmax(logP) (every entry
 // of a row equals that row's logsumexp; LogSoftmax subtracts the row maximum

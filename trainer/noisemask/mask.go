@@ -13,7 +13,8 @@ const (
 	ModeBilinear = "bilinear" // align_corners=False, half-pixel centres, edges clamped
 )
 
-// Paper defaults (spec/algorithms.md §2, step 4).
+// The noise-mask paper's mask settings: a 64×64 noise grid, up-sampled and
+// blurred with a 13-pixel Gaussian kernel of σ 6.
 const (
 	DefaultGrid   = 64
 	DefaultKernel = 13
