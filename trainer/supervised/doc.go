@@ -8,7 +8,7 @@
 //   - cutout: a random square erased per image (DeVries & Taylor);
 //   - gradcam: Grad-CAM masks from a frozen copy of a given classifier at a
 //     named layer, top-1 class, bilinear up-sampling, min-max scaling, keep
-//     pixels with cam > 0.5 (spec/algorithms.md §1);
+//     pixels with cam > 0.5 (the APGA paper's Grad-CAM baseline, as its authors' code builds it);
 //
 // and CutMix (Yun et al.), which replaces a batch by its mix with a shuffled
 // copy with probability p, since practitioners expect it.

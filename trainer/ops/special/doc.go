@@ -4,7 +4,7 @@
 //
 // The noise-mask method needs the log-density of a Beta distribution,
 // (α−1)·log x + (β−1)·log(1−x) − ln Γ(α) − ln Γ(β) + ln Γ(α+β), whose
-// gradient in α is log x − ψ(α) + ψ(α+β) (spec/algorithms.md §2). gorgonia
+// gradient in α is log x − ψ(α) + ψ(α+β) (the noise mask's policy gradient, package trainer/heat). gorgonia
 // has neither function.
 //
 // The gradient of ln Γ is ψ·dy, that of ψ⁽ⁿ⁾ is ψ⁽ⁿ⁺¹⁾·dy, each a fused custom
