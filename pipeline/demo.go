@@ -36,12 +36,12 @@ func DemoConfigFor(cfg DemoConfig, data string) RunConfig {
 	half := max(cfg.Epochs/2, 1)
 	rc.Baseline.Epochs, rc.Baseline.LR = cfg.Epochs, 0.05
 	rc.Augment.Epochs, rc.Augment.LR = half, 1e-3
-	rc.APGA.Epochs, rc.APGA.LR, rc.APGA.TTA = half, 1e-3, true
-	// A from-scratch policy on a tiny task can collapse within an epoch
-	// (P < 0.5 everywhere: blank aid batches); the demo turns the guard on.
-	rc.APGA.AidMinKeep, rc.APGA.AidMaxKeep = 0.02, 0.98
+	// APGA's sampled preset (its own learning rates and collapse guard):
+	// the one whose policy learns from scratch what the label depends on.
+	rc.APGA.Epochs, rc.APGA.Preset, rc.APGA.TTA = half, "sampled", true
 	rc.NoiseMask.Epochs, rc.NoiseMask.StepEvery, rc.NoiseMask.Grid = cfg.Epochs, float64(max(cfg.Epochs*2/3, 1)), "4"
 	rc.NoiseMask.BlurKernel, rc.NoiseMask.BlurSigma = 3, 1
+	rc.NoiseMask.Loss = "scaled"
 	rc.Finetune.Epochs, rc.Finetune.Warmup, rc.Finetune.AverageLast, rc.Finetune.LR = half, float64(max(half/2, 1)), min(2, half), 0.01
 	rc.Infer.Threads = 2
 	return rc
