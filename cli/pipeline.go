@@ -8,9 +8,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 	"github.com/pgaug/pgaug/onnx/ort"
 	"github.com/pgaug/pgaug/pipeline"
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
 	"github.com/pgaug/pgaug/pipeline/cluster"
 )
 

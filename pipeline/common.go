@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/pgaug/pgaug/datasets/arrowds"
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 	"github.com/pgaug/pgaug/datasets/loader"
 	"github.com/pgaug/pgaug/datasets/ops"
 	"github.com/pgaug/pgaug/datasets/transform"
@@ -21,7 +22,6 @@ import (
 	"github.com/pgaug/pgaug/onnx/onnxio"
 	"github.com/pgaug/pgaug/onnx/onnxpb"
 	"github.com/pgaug/pgaug/onnx/zoo"
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
 	"github.com/pgaug/pgaug/pipeline/fingerprint"
 	"github.com/pgaug/pgaug/trainer/fit"
 	"github.com/pgaug/pgaug/trainer/optim"

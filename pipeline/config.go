@@ -11,7 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 	"github.com/pgaug/pgaug/trainer/apga"
 )
 

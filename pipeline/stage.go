@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 	"github.com/pgaug/pgaug/pipeline/fingerprint"
 	"github.com/pgaug/pgaug/trainer/metrics"
 )

@@ -12,7 +12,7 @@ import (
 	"path/filepath"
 
 	"github.com/pgaug/pgaug/datasets/arrowds"
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 )
 
 // maxPixels bounds the image size accepted from a file header (about

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 	"github.com/pgaug/pgaug/datasets/npy"
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
 // npyMagic starts every NumPy .npy file.

@@ -10,8 +10,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 	"github.com/pgaug/pgaug/onnx/onnxpb"
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
 // MaxProtoSize is the largest serialized model protobuf parsers accept

@@ -8,8 +8,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 	"github.com/pgaug/pgaug/onnx/onnxpb"
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
 )
 
 // ReadTensorProtoFile reads a serialized TensorProto, the format of the ONNX

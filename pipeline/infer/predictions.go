@@ -12,7 +12,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 )
 
 // Column names of a predictions file.

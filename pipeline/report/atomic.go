@@ -6,7 +6,7 @@ import (
 	"image/png"
 	"io"
 
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 )
 
 // writeAtomic writes a file by calling write on a temporary file in the same

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/pgaug/pgaug/datasets/arrowds"
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 	"github.com/pgaug/pgaug/datasets/transform"
 	"github.com/pgaug/pgaug/onnx/ort"
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
 	"github.com/pgaug/pgaug/trainer/metrics"
 	"github.com/pgaug/pgaug/trainer/probe"
 	"github.com/pgaug/pgaug/trainer/progress"

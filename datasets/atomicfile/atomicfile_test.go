@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pgaug/pgaug/pipeline/atomicfile"
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 )
 
 // files returns the sorted names of dir's entries.

@@ -13,6 +13,8 @@
 //
 // Errors name the target path ("writing PATH: ...").
 //
-// The package is a leaf: it imports nothing else of pgaug, so any package
-// may use it.
+// The package is a leaf: it imports nothing else of pgaug, and it lives in
+// the lowest layer (datasets, which imports no other part of pgaug), so
+// that onnx, trainer and pipeline all write their files through it without
+// reaching up. It is pgaug's one atomic-write helper.
 package atomicfile
