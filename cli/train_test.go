@@ -50,7 +50,7 @@ func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
 	}
 	apgaDir := filepath.Join(dir, "apga")
 	stdout, errOut, err := runApp("train", "apga", "--classifier", model, "--policy", "zoo:unet-small", "--data", ds, "-o", apgaDir,
-		"--epochs", "1", "--batch", "8", "--eval-every", "4", "--grid-images", "3", "--lambda-zeros", "0.05")
+		"--epochs", "1", "--batch", "8", "--eval-every", "4", "--grid-images", "3", "--lambda-zeros", "0.05", "--preset", "paper")
 	if err != nil {
 		t.Fatalf("train apga: %v\n%s%s", err, stdout, errOut)
 	}
@@ -72,7 +72,7 @@ func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
 
 	nmDir := filepath.Join(dir, "nm")
 	stdout, errOut, err = runApp("train", "noisemask", "--classifier", model, "--data", ds, "-o", nmDir, "--epochs", "1", "--batch", "8",
-		"--policy", "zoo:smallcnn", "--grid", "4", "--blur-kernel", "5", "--blur-sigma", "2", "--lr", "0.01", "--grid-images", "2")
+		"--policy", "zoo:smallcnn", "--grid", "4", "--blur-kernel", "5", "--blur-sigma", "2", "--lr", "0.01", "--grid-images", "2", "--loss", "paper")
 	if err != nil {
 		t.Fatalf("train noisemask: %v\n%s%s", err, stdout, errOut)
 	}

@@ -102,7 +102,7 @@ type AugmentSection struct {
 // APGASection configures APGA (continuing from the baseline).
 type APGASection struct {
 	TrainSection
-	Preset      string  `toml:"preset" help:"paper, reference or sampled"`
+	Preset      string  `toml:"preset" help:"sampled (default), paper or reference"`
 	PolicyLR    float64 `toml:"policy_lr" help:"policy learning rate (0: the preset's)"`
 	LambdaZeros float64 `toml:"lambda_zeros" help:"λ_zeros (0: the preset's)"`
 	AidMinKeep  float64 `toml:"aid_min_keep" help:"collapse guard: skip the aid step when the aid mask keeps less of the batch (0: the preset's)"`
@@ -220,10 +220,10 @@ func DefaultRunConfig() RunConfig {
 		Augment: AugmentSection{TrainSection: TrainSection{Epochs: 20, Batch: 25, Optimizer: "adam", LR: 1e-4, Schedule: "constant", Select: "accuracy"},
 			CutoutSize: 8, CutMixAlpha: 1, CutMixProb: 0.5},
 		APGA: APGASection{TrainSection: TrainSection{Epochs: 20, Batch: 25, Optimizer: "adam", Select: "accuracy"},
-			Preset: "paper"},
+			Preset: "sampled"},
 		NoiseMask: NoiseMaskSection{TrainSection: TrainSection{Epochs: 30, Batch: 32, Optimizer: "sgd", LR: 0.05, Momentum: 0.9, WeightDecay: 1e-4,
 			Schedule: "step", StepEvery: 10, Gamma: 0.1, Select: "accuracy"},
-			Loss: "paper", Noise: "beta", Grid: "8", Upsample: "nearest", BlurKernel: 5, BlurSigma: 2, TauImage: 0.9, TauDataset: 0.99,
+			Loss: "scaled", Noise: "beta", Grid: "8", Upsample: "nearest", BlurKernel: 5, BlurSigma: 2, TauImage: 0.9, TauDataset: 0.99,
 			PolicyLR: 0.01, PolicyMomentum: 0.9, PolicySchedule: "cosine", ParamBound: -1, BaselineDecay: 0.9},
 		Finetune: FinetuneSection{TrainSection: TrainSection{Epochs: 10, Batch: 64, Optimizer: "sgd", LR: 1e-3, Momentum: 0.9, WeightDecay: 1e-4,
 			Schedule: "cosine", Warmup: 7, Select: "accuracy"}, AverageLast: 3},
