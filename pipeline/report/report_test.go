@@ -228,10 +228,13 @@ func TestWritePage(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "figs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := LineChart(filepath.Join(dir, "figs", "loss.png"), Chart{Series: []Series{{Y: []float64{1, 0.5, 0.3}}}}); err != nil {
+	if err := LineChart(filepath.Join(dir, "figs", "loss.png"), Chart{Title: "training loss <script>", Series: []Series{{Y: []float64{1, 0.5, 0.3}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := Histogram(filepath.Join(dir, "figs", "hist.png"), Hist{Sets: []HistSet{{Values: []float64{1, 2, 2}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ImageGrid(filepath.Join(dir, "figs", "grid.png"), Grid{Rows: [][]Panel{{{Pix: ramp(8, 8), C: 1, H: 8, W: 8}}}}); err != nil {
 		t.Fatal(err)
 	}
 	p := Page{
@@ -246,6 +249,7 @@ func TestWritePage(t *testing.T) {
 			{Heading: "Curves", Figures: []Figure{
 				{Path: "figs/loss.png", Caption: "<script>alert(1)</script>"},
 				{Path: "figs/hist.png", Caption: "intensities"},
+				{Path: "figs/grid.png", Caption: "masks"},
 			}},
 		},
 		Footer: "pgaug test",
@@ -261,20 +265,28 @@ func TestWritePage(t *testing.T) {
 	html := string(b)
 	for _, want := range []string{
 		"&lt;script&gt;alert(1)&lt;/script&gt;", "Run &lt;demo&gt; &amp; friends", "Second &lt;b&gt;paragraph&lt;/b&gt;.",
-		`src="figs/loss.png"`, `src="figs/hist.png"`, `<td class="num">0.812</td>`, `<td class="num">0.90 ± 0.01</td>`,
-		"<td>APGA&lt;script&gt;</td><td></td><td></td>", `href="#s3"`, "<style>",
+		`href="figs/loss.png"`, `href="figs/hist.png"`, `src="figs/grid.png"`, `<td class="num">0.812</td>`, `<td class="num">0.90 ± 0.01</td>`,
+		"<td>APGA&lt;script&gt;</td><td></td><td></td>", `href="#s3"`, "<style>", ">training loss &lt;script&gt;</text>",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"<script", "http://", "https://", "<link"} {
+	// The charts are inlined as SVG (2), the grid is an <img>.
+	if n := strings.Count(html, "<svg"); n != 2 {
+		t.Errorf("%d inline SVGs, want 2", n)
+	}
+	if n := strings.Count(html, "<img"); n != 1 {
+		t.Errorf("%d <img>, want 1 (the grid)", n)
+	}
+	for _, bad := range []string{"<script", "http://", "https://", "<link", "<?xml", "<!--"} {
 		if strings.Contains(html, bad) {
 			t.Errorf("page contains %q", bad)
 		}
 	}
 
-	// Embedded: one file, figures as data: URIs holding the PNG bytes.
+	// Embedded: one file, the grid as a data: URI holding the PNG bytes, the
+	// charts inline.
 	p.Embed = true
 	one := filepath.Join(dir, "one.html")
 	if err := WritePage(one, p); err != nil {
@@ -282,8 +294,8 @@ func TestWritePage(t *testing.T) {
 	}
 	b, _ = os.ReadFile(one)
 	html = string(b)
-	if strings.Contains(html, `src="figs/`) || strings.Count(html, `src="data:image/png;base64,`) != 2 {
-		t.Fatal("embedded page does not embed both figures")
+	if strings.Contains(html, `src="figs/`) || strings.Count(html, `src="data:image/png;base64,`) != 1 || strings.Count(html, "<svg") != 2 {
+		t.Fatal("embedded page does not embed the grid and inline both charts")
 	}
 	i := strings.Index(html, "base64,") + len("base64,")
 	enc := html[i : i+strings.IndexByte(html[i:], '"')]
@@ -291,7 +303,7 @@ func TestWritePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := os.ReadFile(filepath.Join(dir, "figs", "loss.png"))
+	want, _ := os.ReadFile(filepath.Join(dir, "figs", "grid.png"))
 	if !bytes.Equal(raw, want) {
 		t.Error("embedded figure differs from the file")
 	}
@@ -300,8 +312,8 @@ func TestWritePage(t *testing.T) {
 	}
 
 	// Errors.
-	p.Sections[2].Figures[1].Path = "figs/missing.png"
-	if err := WritePage(one, p); err == nil || !strings.Contains(err.Error(), "missing.png") || !strings.Contains(err.Error(), "figure 2") {
+	p.Sections[2].Figures[2].Path = "figs/missing.png"
+	if err := WritePage(one, p); err == nil || !strings.Contains(err.Error(), "missing.png") || !strings.Contains(err.Error(), "figure 3") {
 		t.Errorf("missing embedded figure: %v", err)
 	}
 	p.Embed = false
@@ -310,6 +322,71 @@ func TestWritePage(t *testing.T) {
 		t.Errorf("long row: %v", err)
 	}
 	noTemp(t, dir, "figs", "index.html", "one.html")
+}
+
+func TestInlineSVGIDs(t *testing.T) {
+	// Two figures whose SVGs use the same ids get distinct ones on the page,
+	// and the references follow.
+	dir := t.TempDir()
+	svg := `<?xml version="1.0"?>
+<!-- a comment -->
+<svg width="10pt" height="10pt" viewBox="0 0 10 10" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">
+<defs><clipPath id="c1"><rect width="5" height="5"/></clipPath></defs>
+<g clip-path="url(#c1)"><use xlink:href="#c1"/><path d="M0,0L10,10" style="stroke:#000"/></g>
+</svg>
+`
+	for _, name := range []string{"a", "b"} {
+		if err := os.WriteFile(filepath.Join(dir, name+".svg"), []byte(svg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := ImageGrid(filepath.Join(dir, name+".png"), Grid{Rows: [][]Panel{{{Pix: ramp(2, 2), C: 1, H: 2, W: 2}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "page.html")
+	if err := WritePage(path, Page{Title: "ids", Sections: []Section{
+		{Figures: []Figure{{Path: "a.png"}}},
+		{Figures: []Figure{{Path: "b.png"}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	html := string(b)
+	for _, want := range []string{`id="s1f1-c1"`, `url(#s1f1-c1)`, `href="#s1f1-c1"`, `id="s2f1-c1"`, `url(#s2f1-c1)`, `href="#s2f1-c1"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(html, `id="c1"`) || strings.Contains(html, "http://") {
+		t.Error("ids not prefixed or namespaces left in")
+	}
+
+	// SVG that could run code or load something is not inlined: the PNG
+	// is shown instead.
+	for i, bad := range []string{
+		`<svg><script>alert(1)</script></svg>`,
+		`<svg><rect onclick="alert(1)"/></svg>`,
+		`<svg><image href="https://example.com/x.png"/></svg>`,
+		`<svg><rect style="fill:url(https://example.com/x)"/></svg>`,
+		`<svg><foreignObject><div/></foreignObject></svg>`,
+		`<!DOCTYPE svg [<!ENTITY x "y">]><svg>&x;</svg>`,
+		`<svg><rect></svg>`,
+		`<html><svg/></html>`,
+	} {
+		if _, err := inlineSVG([]byte(bad), "p-"); err == nil {
+			t.Errorf("case %d: %q inlined", i, bad)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.svg"), []byte(`<svg><script>alert(1)</script></svg>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WritePage(path, Page{Sections: []Section{{Figures: []Figure{{Path: "a.png"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(path)
+	if html := string(b); strings.Contains(html, "<script") || !strings.Contains(html, `<img src="a.png"`) {
+		t.Error("unsafe SVG inlined instead of the PNG")
+	}
 }
 
 func TestAtomicWrite(t *testing.T) {
