@@ -127,11 +127,9 @@ func (b Bars) figure() (*figure, error) {
 		f.setLegend(names, thumbs)
 	}
 	// Category names under their groups, wrapped to the group's width
-	// (estimated from the chart's width) and at most three lines.
-	band := (px(float64(w)) - px(100)) / vg.Length(len(b.Categories))
-	if named {
-		band -= px(float64(w)) / 3 / vg.Length(len(b.Categories))
-	}
+	// (estimated: the plot is the chart less margins, y axis and legend)
+	// and at most three lines.
+	band := (px(float64(w)) - px(90) - f.legendWidth()) / vg.Length(len(b.Categories))
 	names := make([]string, len(b.Categories))
 	for j, c := range b.Categories {
 		names[j] = wrapText(f.p.X.Tick.Label, c, max(band-px(6), px(20)), 3)

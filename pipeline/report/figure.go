@@ -192,24 +192,35 @@ func wrapText(sty text.Style, s string, maxW vg.Length, maxLines int) string {
 	return strings.Join(lines, "\n")
 }
 
-// draw draws the figure onto c: the legend in a column on the right, the
-// plot with its axes in the rest.
+// draw draws the figure onto c: the title centred over the whole width,
+// the legend in a column on the right, the plot with its axes in the rest.
 func (f *figure) draw(c draw.Canvas) {
 	c.SetColor(color.White)
 	c.Fill(c.Rectangle.Path())
 	c = draw.Crop(c, px(8), -px(10), px(6), -px(8))
+	p := *f.p // the title is drawn here, not by gonum/plot
+	if t := p.Title.Text; t != "" {
+		sty := p.Title.TextStyle
+		c.FillText(sty, vg.Point{X: c.Center().X, Y: c.Max.Y + sty.FontExtents().Descent}, t)
+		c.Max.Y -= sty.Rectangle(t).Size().Y + p.Title.Padding
+		p.Title.Text = ""
+	}
 	if f.rows == 0 {
-		f.p.Draw(c)
+		p.Draw(c)
 		return
 	}
-	lw := f.legend.Rectangle(c).Size().X + px(14)
-	f.p.Draw(draw.Crop(c, 0, -lw, 0, 0))
-	legC := draw.Crop(c, c.Size().X-lw+px(12), 0, 0, 0)
-	// Start the legend level with the top of the plot area.
-	if f.p.Title.Text != "" {
-		legC.Max.Y -= f.p.Title.TextStyle.Rectangle(f.p.Title.Text).Size().Y + f.p.Title.Padding
+	lw := f.legendWidth()
+	p.Draw(draw.Crop(c, 0, -lw, 0, 0))
+	f.legend.Draw(draw.Crop(c, c.Size().X-lw+px(12), 0, 0, 0))
+}
+
+// legendWidth is the width of the legend column, gap included (0 without
+// a legend).
+func (f *figure) legendWidth() vg.Length {
+	if f.rows == 0 {
+		return 0
 	}
-	f.legend.Draw(legC)
+	return f.legend.Rectangle(draw.Canvas{}).Size().X + px(14)
 }
 
 // setLegend adds the legend entries, as many as fit the chart's height; when
