@@ -138,7 +138,7 @@ func (b Bars) figure() (*figure, error) {
 	f.p.Y.Padding = 0
 	f.p.X.Min, f.p.X.Max = -0.5, float64(len(b.Categories))-0.5
 	setLimits(&f.p.Y, b.YMin, b.YMax)
-	return f, nil
+	return f, f.fixRanges()
 }
 
 // groupedBars draws the bars and error bars of a Bars in data coordinates:

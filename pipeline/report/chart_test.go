@@ -204,9 +204,25 @@ func TestLineChartDegenerate(t *testing.T) {
 			t.Errorf("empty chart %d does not say no data", i)
 		}
 	}
-	// Huge values do not hang or panic.
-	if _, err := (Chart{Series: []Series{{Y: []float64{-1e300, 1e300}}}}).Render(); err != nil {
-		t.Logf("huge range: %v", err)
+	// Huge and tiny values do not hang or panic: they draw, or a range
+	// whose span overflows is an error.
+	for _, ys := range [][]float64{{-1e300, 1e300}, {1e20, 1e20}, {1e308, 1e308}, {5e-324, 0}, {1, 1 + 1e-15}} {
+		if _, err := (Chart{Series: []Series{{Y: ys}}}).Render(); err != nil {
+			t.Errorf("line chart of %g: %v", ys, err)
+		}
+		if _, err := (Bars{Categories: []string{"a", "b"}, Series: []BarSeries{{Mean: ys}}}).Render(); err != nil {
+			t.Errorf("bar chart of %g: %v", ys, err)
+		}
+		if _, err := (Hist{Sets: []HistSet{{Values: ys}}}).Render(); err != nil {
+			t.Errorf("histogram of %g: %v", ys, err)
+		}
+	}
+	huge := []float64{-1e308, 1e308}
+	if _, err := (Chart{Series: []Series{{Y: huge}}}).Render(); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("line chart spanning 2e308: %v", err)
+	}
+	if _, err := (Bars{Categories: []string{"a", "b"}, Series: []BarSeries{{Mean: huge}}}).Render(); err == nil || !strings.Contains(err.Error(), "too large") {
+		t.Errorf("bar chart spanning 2e308: %v", err)
 	}
 	// Fixed limits clip data that lies outside, markers included.
 	c = Chart{YMin: ptr(0), YMax: ptr(1), XMax: ptr(1.5), Markers: true, Series: []Series{{Y: []float64{-5, 0.5, 7}, Color: red}}}

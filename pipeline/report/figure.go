@@ -7,6 +7,7 @@ import (
 	"image/color"
 	stddraw "image/draw"
 	"io"
+	"math"
 	"path/filepath"
 	"strings"
 
@@ -241,6 +242,41 @@ func (f *figure) setLegend(names []string, thumbs [][]plot.Thumbnailer) {
 		}
 		f.addLegend(name, thumbs[i]...)
 	}
+}
+
+// fixRanges settles both axes' ranges before drawing, as gonum/plot would
+// (no data: 0; reversed ends swapped), but widening a degenerate range by
+// 10% of its value (gonum/plot's ±1 vanishes at large magnitudes and its
+// tick search then panics), and rejects a range whose span overflows (the
+// tick search would not end).
+func (f *figure) fixRanges() error {
+	for _, a := range []struct {
+		name string
+		axis *plot.Axis
+	}{{"x", &f.p.X}, {"y", &f.p.Y}} {
+		lo, hi := a.axis.Min, a.axis.Max
+		if math.IsInf(lo, 0) || math.IsNaN(lo) {
+			lo = 0
+		}
+		if math.IsInf(hi, 0) || math.IsNaN(hi) {
+			hi = 0
+		}
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		if lo == hi {
+			p := padRange(lo)
+			lo, hi = lo-p, hi+p
+			if lo == hi {
+				lo, hi = lo-1, hi+1
+			}
+		}
+		if !finite(hi-lo) || !finite(lo) || !finite(hi) {
+			return fmt.Errorf("%s axis range [%g, %g] is too large to draw", a.name, a.axis.Min, a.axis.Max)
+		}
+		a.axis.Min, a.axis.Max = lo, hi
+	}
+	return nil
 }
 
 // image renders the figure into a w×h RGBA image.

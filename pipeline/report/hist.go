@@ -200,7 +200,7 @@ func (h Hist) figure() (*figure, *histData, error) {
 	f.p.X.Min, f.p.X.Max = d.lo, d.hi
 	f.p.Y.Min, f.p.Y.Max = 0, top*1.04
 	f.p.Y.Padding = 0
-	return f, d, nil
+	return f, d, f.fixRanges()
 }
 
 const histAlpha = 110

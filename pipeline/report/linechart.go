@@ -162,7 +162,7 @@ func (c Chart) figure() (*figure, error) {
 	}
 	setLimits(&f.p.X, c.XMin, c.XMax)
 	setLimits(&f.p.Y, c.YMin, c.YMax)
-	return f, nil
+	return f, f.fixRanges()
 }
 
 // markers is a scatter of square glyphs. Its data range covers XYs; it
