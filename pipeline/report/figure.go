@@ -157,11 +157,19 @@ func fitText(sty text.Style, s string, maxW vg.Length) string {
 	if s == "" || sty.Width(s) <= maxW {
 		return s
 	}
+	// The longest prefix that fits with the ellipsis, by bisection (at
+	// least one rune is kept).
 	r := []rune(s)
-	for len(r) > 1 && sty.Width(string(r)+"…") > maxW {
-		r = r[:len(r)-1]
+	lo, hi := 1, len(r)
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if sty.Width(string(r[:mid])+"…") <= maxW {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
 	}
-	return string(r) + "…"
+	return string(r[:lo]) + "…"
 }
 
 // wrapText breaks s into lines of at most maxW in style sty, at spaces
