@@ -5,6 +5,10 @@ import (
 	"image"
 	"image/color"
 	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // BarSeries is one method (or group) of a bar chart: a mean and an optional
@@ -32,45 +36,52 @@ type Bars struct {
 	Width, Height int
 }
 
-// BarChart draws b and writes it to path as a PNG.
+// BarChart draws b and writes it to path as a PNG, and as an SVG beside it
+// (path with the extension .svg).
 func BarChart(path string, b Bars) error {
-	img, err := b.Render()
+	f, err := b.figure()
 	if err != nil {
 		return fmt.Errorf("report: bar chart %s: %w", path, err)
 	}
-	return writePNG(path, img)
+	return f.write(path)
 }
 
-func (b Bars) layout() (*frame, error) {
-	w, h, err := chartSize(b.Width, b.Height)
+// Render draws the bar chart into an image.
+func (b Bars) Render() (*image.RGBA, error) {
+	f, err := b.figure()
 	if err != nil {
 		return nil, err
 	}
+	return f.image(), nil
+}
+
+// check validates the chart and returns the range of its bars and error
+// bars, including 0.
+func (b Bars) check() (lo, hi float64, err error) {
 	if len(b.Categories) == 0 {
-		return nil, fmt.Errorf("bar chart has no categories")
+		return 0, 0, fmt.Errorf("bar chart has no categories")
 	}
 	if len(b.Series) == 0 {
-		return nil, fmt.Errorf("bar chart has no series")
+		return 0, 0, fmt.Errorf("bar chart has no series")
 	}
-	lo, hi := 0.0, 0.0
 	have := false
 	for i, s := range b.Series {
 		if len(s.Mean) != len(b.Categories) {
-			return nil, fmt.Errorf("series %d (%q) has %d means for %d categories", i+1, s.Name, len(s.Mean), len(b.Categories))
+			return 0, 0, fmt.Errorf("series %d (%q) has %d means for %d categories", i+1, s.Name, len(s.Mean), len(b.Categories))
 		}
 		if s.Err != nil && len(s.Err) != len(b.Categories) {
-			return nil, fmt.Errorf("series %d (%q) has %d errors for %d categories", i+1, s.Name, len(s.Err), len(b.Categories))
+			return 0, 0, fmt.Errorf("series %d (%q) has %d errors for %d categories", i+1, s.Name, len(s.Err), len(b.Categories))
 		}
 		for j, m := range s.Mean {
-			if !finite(m) {
-				continue
-			}
 			e := 0.0
 			if s.Err != nil && !math.IsNaN(s.Err[j]) {
 				e = s.Err[j]
 				if e < 0 || math.IsInf(e, 0) {
-					return nil, fmt.Errorf("series %d (%q) category %d (%q): error %g must be finite and >= 0", i+1, s.Name, j+1, b.Categories[j], e)
+					return 0, 0, fmt.Errorf("series %d (%q) category %d (%q): error %g must be finite and >= 0", i+1, s.Name, j+1, b.Categories[j], e)
 				}
+			}
+			if !finite(m) {
+				continue
 			}
 			lo, hi = math.Min(lo, m-e), math.Max(hi, m+e)
 			have = true
@@ -79,63 +90,98 @@ func (b Bars) layout() (*frame, error) {
 	if !have {
 		lo, hi = 0, 1
 	}
-	spec := frameSpec{width: w, height: h, title: b.Title, xlabel: b.XLabel, ylabel: b.YLabel,
-		ylo: lo, yhi: hi, categories: b.Categories}
-	if err := fixLimits("Y", b.YMin, b.YMax, &spec.ylo, &spec.yhi, &spec.yFixLo, &spec.yFixHi); err != nil {
+	return lo, hi, checkLimits("Y", b.YMin, b.YMax)
+}
+
+func (b Bars) figure() (*figure, error) {
+	w, h, err := chartSize(b.Width, b.Height)
+	if err != nil {
 		return nil, err
 	}
+	lo, hi, err := b.check()
+	if err != nil {
+		return nil, err
+	}
+	f := newFigure(w, h, b.Title, b.XLabel, b.YLabel)
+	f.grid(false)
+	g := &groupedBars{b: b, lo: lo, hi: hi}
+	for k, s := range b.Series {
+		g.colors = append(g.colors, seriesColor(s.Color, k))
+	}
+	f.p.Add(g)
 	named := len(b.Series) > 1
 	for _, s := range b.Series {
 		named = named || s.Name != ""
 	}
 	if named {
-		for i, s := range b.Series {
+		var names []string
+		var thumbs [][]plot.Thumbnailer
+		for k, s := range b.Series {
 			name := s.Name
 			if name == "" {
-				name = fmt.Sprintf("series %d", i+1)
+				name = fmt.Sprintf("series %d", k+1)
 			}
-			spec.legend = append(spec.legend, legendEntry{name: name, color: seriesColor(s.Color, i), kind: legendBox})
+			names = append(names, name)
+			thumbs = append(thumbs, []plot.Thumbnailer{box{g.colors[k], 255}})
 		}
+		f.setLegend(names, thumbs)
 	}
-	return layoutFrame(spec)
+	// Category names under their groups, wrapped to the group's width
+	// (estimated: the plot is the chart less margins, y axis and legend)
+	// and at most three lines.
+	band := (px(float64(w)) - px(90) - f.legendWidth()) / vg.Length(len(b.Categories))
+	names := make([]string, len(b.Categories))
+	for j, c := range b.Categories {
+		names[j] = wrapText(f.p.X.Tick.Label, c, max(band-px(6), px(20)), 3)
+	}
+	f.p.NominalX(names...)
+	f.p.Y.Padding = 0
+	f.p.X.Min, f.p.X.Max = -0.5, float64(len(b.Categories))-0.5
+	setLimits(&f.p.Y, b.YMin, b.YMax)
+	return f, f.fixRanges()
 }
 
-// barRect is the pixel rectangle of series k's bar in category j for value v.
-func (b Bars) barRect(f *frame, j, k int, v float64) image.Rectangle {
-	band := float64(f.plot.Dx()) / float64(len(b.Categories))
-	inner := band * 0.8
-	bw := inner / float64(len(b.Series))
-	x0 := float64(f.plot.Min.X) + band*float64(j) + (band-inner)/2 + bw*float64(k)
-	base := math.Min(math.Max(0, f.y.lo), f.y.hi)
-	y0, y1 := f.py(base), f.py(math.Min(math.Max(v, f.y.lo), f.y.hi))
-	if y0 > y1 {
-		y0, y1 = y1, y0
-	}
-	r := image.Rect(int(math.Round(x0))+1, int(math.Round(y0)), int(math.Round(x0+bw)), int(math.Round(y1))+1)
-	if r.Dx() < 1 {
-		r.Max.X = r.Min.X + 1
-	}
-	return r.Intersect(f.plot)
+// groupedBars draws the bars and error bars of a Bars in data coordinates:
+// category j spans [j-0.5, j+0.5], its bars the middle 80%.
+type groupedBars struct {
+	b      Bars
+	lo, hi float64
+	colors []color.RGBA
 }
 
-// Render draws the bar chart into an image.
-func (b Bars) Render() (*image.RGBA, error) {
-	f, err := b.layout()
-	if err != nil {
-		return nil, err
-	}
-	cv := newCanvas(f.spec.width, f.spec.height)
-	f.drawGrid(cv)
-	for k, s := range b.Series {
-		col := seriesColor(s.Color, k)
+func (g *groupedBars) DataRange() (xmin, xmax, ymin, ymax float64) {
+	return -0.5, float64(len(g.b.Categories)) - 0.5, g.lo, g.hi
+}
+
+// span is the x range of series k's bar in category j.
+func (g *groupedBars) span(j, k int) (x0, x1 float64) {
+	const inner = 0.8
+	bw := inner / float64(len(g.b.Series))
+	x0 = float64(j) - inner/2 + bw*float64(k)
+	return x0, x0 + bw
+}
+
+func (g *groupedBars) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	base := math.Min(math.Max(0, p.Y.Min), p.Y.Max)
+	for k, s := range g.b.Series {
 		for j, m := range s.Mean {
 			if !finite(m) {
 				continue
 			}
-			cv.fill(b.barRect(f, j, k, m), col)
+			x0, x1 := g.span(j, k)
+			// One pixel of white between neighbouring bars.
+			l, r := trX(x0)+px(0.5), trX(x1)-px(0.5)
+			if r <= l {
+				r = l + px(1)
+			}
+			y0, y1 := trY(base), trY(m)
+			pts := []vg.Point{{X: l, Y: y0}, {X: r, Y: y0}, {X: r, Y: y1}, {X: l, Y: y1}}
+			c.FillPolygon(g.colors[k], c.ClipPolygonXY(pts))
 		}
 	}
-	for k, s := range b.Series {
+	errStyle := draw.LineStyle{Color: color.Black, Width: px(1.5)}
+	for k, s := range g.b.Series {
 		if s.Err == nil {
 			continue
 		}
@@ -144,15 +190,30 @@ func (b Bars) Render() (*image.RGBA, error) {
 			if !finite(m) || !finite(e) || e == 0 {
 				continue
 			}
-			r := b.barRect(f, j, k, m)
-			cx := float64(r.Min.X+r.Max.X-1) / 2
-			half := math.Max(2, float64(r.Dx())/4)
-			yLo, yHi := f.py(m-e), f.py(m+e)
-			cv.line(cx, yLo, cx, yHi, 2, colBlack, f.plot.Inset(-1))
-			cv.line(cx-half, yLo, cx+half, yLo, 2, colBlack, f.plot.Inset(-1))
-			cv.line(cx-half, yHi, cx+half, yHi, 2, colBlack, f.plot.Inset(-1))
+			x0, x1 := g.span(j, k)
+			cx := trX((x0 + x1) / 2)
+			half := max(px(2), (trX(x1)-trX(x0))/4)
+			yLo, yHi := trY(m-e), trY(m+e)
+			c.StrokeLines(errStyle, c.ClipLinesXY(
+				[]vg.Point{{X: cx, Y: yLo}, {X: cx, Y: yHi}},
+				[]vg.Point{{X: cx - half, Y: yLo}, {X: cx + half, Y: yLo}},
+				[]vg.Point{{X: cx - half, Y: yHi}, {X: cx + half, Y: yHi}},
+			)...)
 		}
 	}
-	f.drawDecorations(cv)
-	return cv.img, nil
+}
+
+// box is a legend swatch: a square of colour c at opacity alpha, outlined
+// in c.
+type box struct {
+	c     color.RGBA
+	alpha uint8
+}
+
+func (b box) Thumbnail(c *draw.Canvas) {
+	side := min(c.Max.Y-c.Min.Y, c.Max.X-c.Min.X)
+	x0 := (c.Min.X + c.Max.X - side) / 2
+	pts := []vg.Point{{X: x0, Y: c.Min.Y}, {X: x0 + side, Y: c.Min.Y}, {X: x0 + side, Y: c.Min.Y + side}, {X: x0, Y: c.Min.Y + side}}
+	c.FillPolygon(color.NRGBA{b.c.R, b.c.G, b.c.B, b.alpha}, pts)
+	c.StrokeLines(draw.LineStyle{Color: b.c, Width: px(1)}, append(pts, pts[0]))
 }

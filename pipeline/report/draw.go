@@ -12,39 +12,10 @@ import (
 	"golang.org/x/image/math/fixed"
 )
 
-// Palette is the default series colour cycle (matplotlib's "tab10"), chosen
-// so that neighbouring series are easy to tell apart.
-var Palette = []color.RGBA{
-	{31, 119, 180, 255},  // blue
-	{255, 127, 14, 255},  // orange
-	{44, 160, 44, 255},   // green
-	{214, 39, 40, 255},   // red
-	{148, 103, 189, 255}, // purple
-	{140, 86, 75, 255},   // brown
-	{227, 119, 194, 255}, // pink
-	{127, 127, 127, 255}, // grey
-	{188, 189, 34, 255},  // olive
-	{23, 190, 207, 255},  // cyan
-}
+var colWhite = color.RGBA{255, 255, 255, 255}
 
-var (
-	colWhite = color.RGBA{255, 255, 255, 255}
-	colBlack = color.RGBA{0, 0, 0, 255}
-	colAxis  = color.RGBA{40, 40, 40, 255}
-	colGrid  = color.RGBA{228, 228, 228, 255}
-	colText  = color.RGBA{20, 20, 20, 255}
-	colFaint = color.RGBA{110, 110, 110, 255}
-)
-
-// seriesColor returns c made opaque, or the i-th palette colour when c is
-// unset (A == 0).
-func seriesColor(c color.RGBA, i int) color.RGBA {
-	if c.A != 0 {
-		c.A = 255
-		return c
-	}
-	return Palette[i%len(Palette)]
-}
+// The image grids (grid.go) draw their text with basicfont's 7×13 ASCII
+// face onto a plain RGBA canvas; the charts use gonum/plot (figure.go).
 
 // Text metrics of basicfont.Face7x13.
 const (
@@ -190,130 +161,6 @@ func (c *canvas) boldText(x, y int, s string, col color.Color) {
 // centeredText draws s horizontally centred on cx with its top at y.
 func (c *canvas) centeredText(cx, y int, s string, col color.Color) {
 	c.text(cx-textWidth(s)/2, y, s, col)
-}
-
-// verticalText draws s rotated 90° counter-clockwise (reading bottom to top),
-// centred vertically on cy, with its left edge at x.
-func (c *canvas) verticalText(x, cy int, s string, col color.Color) {
-	w := textWidth(s)
-	if w == 0 {
-		return
-	}
-	tmp := image.NewAlpha(image.Rect(0, 0, w, charH))
-	d := font.Drawer{Dst: tmp, Src: image.Opaque, Face: face, Dot: fixed.P(0, ascent)}
-	d.DrawString(s)
-	top := cy - w/2
-	src := image.NewUniform(col)
-	for ty := 0; ty < charH; ty++ {
-		for tx := 0; tx < w; tx++ {
-			a := tmp.AlphaAt(tx, ty).A
-			if a == 0 {
-				continue
-			}
-			// (tx, ty) -> (ty, w-1-tx): rotation by 90° counter-clockwise.
-			p := image.Pt(x+ty, top+w-1-tx)
-			draw.DrawMask(c.img, image.Rectangle{Min: p, Max: p.Add(image.Pt(1, 1))}, src, image.Point{},
-				image.NewUniform(color.Alpha{a}), image.Point{}, draw.Over)
-		}
-	}
-}
-
-// clipSegment clips the segment (x0,y0)-(x1,y1) to the closed box
-// [minX,maxX]×[minY,maxY] (Liang–Barsky). ok is false when nothing is left.
-func clipSegment(x0, y0, x1, y1, minX, minY, maxX, maxY float64) (a0, b0, a1, b1 float64, ok bool) {
-	dx, dy := x1-x0, y1-y0
-	t0, t1 := 0.0, 1.0
-	edges := [4][2]float64{{-dx, x0 - minX}, {dx, maxX - x0}, {-dy, y0 - minY}, {dy, maxY - y0}}
-	for _, e := range edges {
-		p, q := e[0], e[1]
-		if p == 0 {
-			if q < 0 {
-				return 0, 0, 0, 0, false
-			}
-			continue
-		}
-		r := q / p
-		if p < 0 {
-			if r > t1 {
-				return 0, 0, 0, 0, false
-			}
-			t0 = math.Max(t0, r)
-		} else {
-			if r < t0 {
-				return 0, 0, 0, 0, false
-			}
-			t1 = math.Min(t1, r)
-		}
-	}
-	return x0 + t0*dx, y0 + t0*dy, x0 + t1*dx, y0 + t1*dy, true
-}
-
-// stamp paints a width×width square pen centred (as far as integers allow)
-// on (x, y), restricted to clip.
-func (c *canvas) stamp(x, y, width int, col color.RGBA, clip image.Rectangle) {
-	lo := -(width / 2)
-	hi := (width - 1) / 2
-	for dy := lo; dy <= hi; dy++ {
-		for dx := lo; dx <= hi; dx++ {
-			p := image.Pt(x+dx, y+dy)
-			if p.In(clip) {
-				c.img.SetRGBA(p.X, p.Y, col)
-			}
-		}
-	}
-}
-
-// line draws a straight line of the given pen width between two points in
-// pixel coordinates, clipped to clip. Non-finite coordinates draw nothing.
-func (c *canvas) line(x0, y0, x1, y1 float64, width int, col color.RGBA, clip image.Rectangle) {
-	for _, v := range [4]float64{x0, y0, x1, y1} {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return
-		}
-	}
-	clip = clip.Intersect(c.img.Rect)
-	if clip.Empty() {
-		return
-	}
-	pad := float64(width)
-	x0, y0, x1, y1, ok := clipSegment(x0, y0, x1, y1,
-		float64(clip.Min.X)-pad, float64(clip.Min.Y)-pad, float64(clip.Max.X)+pad, float64(clip.Max.Y)+pad)
-	if !ok {
-		return
-	}
-	ix0, iy0 := int(math.Round(x0)), int(math.Round(y0))
-	ix1, iy1 := int(math.Round(x1)), int(math.Round(y1))
-	dx, dy := abs(ix1-ix0), -abs(iy1-iy0)
-	sx, sy := 1, 1
-	if ix0 > ix1 {
-		sx = -1
-	}
-	if iy0 > iy1 {
-		sy = -1
-	}
-	e := dx + dy
-	for {
-		c.stamp(ix0, iy0, width, col, clip)
-		if ix0 == ix1 && iy0 == iy1 {
-			return
-		}
-		e2 := 2 * e
-		if e2 >= dy {
-			e += dy
-			ix0 += sx
-		}
-		if e2 <= dx {
-			e += dx
-			iy0 += sy
-		}
-	}
-}
-
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -5,6 +5,10 @@ import (
 	"image"
 	"image/color"
 	"math"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg/draw"
 )
 
 // HistSet is one set of values of a Hist.
@@ -30,13 +34,23 @@ type Hist struct {
 	Width, Height int
 }
 
-// Histogram draws h and writes it to path as a PNG.
+// Histogram draws h and writes it to path as a PNG, and as an SVG beside it
+// (path with the extension .svg).
 func Histogram(path string, h Hist) error {
-	img, err := h.Render()
+	f, _, err := h.figure()
 	if err != nil {
 		return fmt.Errorf("report: histogram %s: %w", path, err)
 	}
-	return writePNG(path, img)
+	return f.write(path)
+}
+
+// Render draws the histogram into an image.
+func (h Hist) Render() (*image.RGBA, error) {
+	f, _, err := h.figure()
+	if err != nil {
+		return nil, err
+	}
+	return f.image(), nil
 }
 
 // Float64s converts float32 values (e.g. image pixels) for HistSet.Values.
@@ -126,7 +140,7 @@ func (h Hist) bin() (*histData, error) {
 	return d, nil
 }
 
-func (h Hist) layout() (*frame, *histData, error) {
+func (h Hist) figure() (*figure, *histData, error) {
 	w, ht, err := chartSize(h.Width, h.Height)
 	if err != nil {
 		return nil, nil, err
@@ -151,73 +165,42 @@ func (h Hist) layout() (*frame, *histData, error) {
 			ylabel = "density"
 		}
 	}
-	spec := frameSpec{width: w, height: ht, title: h.Title, xlabel: h.XLabel, ylabel: ylabel,
-		xlo: d.lo, xhi: d.hi, xFixLo: true, xFixHi: true, ylo: 0, yhi: top, yFixLo: true}
+	f := newFigure(w, ht, h.Title, h.XLabel, ylabel)
+	f.grid(true)
+	width := (d.hi - d.lo) / float64(d.bins)
+	var names []string
+	var thumbs [][]plot.Thumbnailer
 	named := false
-	for _, s := range h.Sets {
-		named = named || s.Name != ""
+	for k, hs := range d.heights {
+		col := seriesColor(h.Sets[k].Color, k)
+		// Empty bins are left out, so the baseline stays clear.
+		ph := &plotter.Histogram{
+			Width:     width,
+			FillColor: color.NRGBA{col.R, col.G, col.B, histAlpha},
+			LineStyle: draw.LineStyle{Color: col, Width: px(1)},
+		}
+		for i, v := range hs {
+			if v > 0 {
+				lo := d.lo + float64(i)*width
+				ph.Bins = append(ph.Bins, plotter.HistogramBin{Min: lo, Max: lo + width, Weight: v})
+			}
+		}
+		f.p.Add(ph)
+		name := h.Sets[k].Name
+		named = named || name != ""
+		if name == "" {
+			name = fmt.Sprintf("set %d", k+1)
+		}
+		names = append(names, name)
+		thumbs = append(thumbs, []plot.Thumbnailer{box{col, histAlpha}})
 	}
 	if named {
-		for i, s := range h.Sets {
-			name := s.Name
-			if name == "" {
-				name = fmt.Sprintf("set %d", i+1)
-			}
-			spec.legend = append(spec.legend, legendEntry{name: name, color: seriesColor(s.Color, i), alpha: histAlpha, kind: legendBox})
-		}
+		f.setLegend(names, thumbs)
 	}
-	f, err := layoutFrame(spec)
-	if err != nil {
-		return nil, nil, err
-	}
-	return f, d, nil
+	f.p.X.Min, f.p.X.Max = d.lo, d.hi
+	f.p.Y.Min, f.p.Y.Max = 0, top*1.04
+	f.p.Y.Padding = 0
+	return f, d, f.fixRanges()
 }
 
 const histAlpha = 110
-
-// Render draws the histogram into an image.
-func (h Hist) Render() (*image.RGBA, error) {
-	f, d, err := h.layout()
-	if err != nil {
-		return nil, err
-	}
-	cv := newCanvas(f.spec.width, f.spec.height)
-	f.drawGrid(cv)
-	width := (d.hi - d.lo) / float64(d.bins)
-	edge := func(i int) int { return int(math.Round(f.px(d.lo + float64(i)*width))) }
-	base := int(math.Round(f.py(0))) + 1
-	for k, hs := range d.heights {
-		col := seriesColor(h.Sets[k].Color, k)
-		fillCol := color.NRGBA{col.R, col.G, col.B, histAlpha}
-		for i, v := range hs {
-			if v <= 0 {
-				continue
-			}
-			top := int(math.Round(f.py(v)))
-			cv.fill(image.Rect(edge(i), top, edge(i+1)+1, base).Intersect(f.plot), fillCol)
-		}
-	}
-	// Outline each set's histogram as an opaque step line on top; empty
-	// bins get no outline, so the baseline stays clear.
-	for k, hs := range d.heights {
-		col := seriesColor(h.Sets[k].Color, k)
-		height := func(i int) float64 {
-			if i < 0 || i >= len(hs) {
-				return 0
-			}
-			return hs[i]
-		}
-		for i := 0; i <= len(hs); i++ {
-			a, b := height(i-1), height(i)
-			x := float64(edge(i))
-			if a > 0 || b > 0 {
-				cv.line(x, f.py(a), x, f.py(b), 1, col, f.plot)
-			}
-			if b > 0 {
-				cv.line(x, f.py(b), float64(edge(i+1)), f.py(b), 1, col, f.plot)
-			}
-		}
-	}
-	f.drawDecorations(cv)
-	return cv.img, nil
-}

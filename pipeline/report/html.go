@@ -20,7 +20,8 @@ type Page struct {
 	Subtitle string // e.g. the run directory and date
 	Sections []Section
 	// Embed puts every figure into the page as a data: URI, so the page is one
-	// file. Otherwise figures are linked by their relative paths.
+	// file. Otherwise figures are linked by their relative paths. Figures
+	// with an SVG beside them are inlined as SVG either way.
 	Embed bool
 	// Footer is an optional line at the bottom (e.g. the pgaug version).
 	Footer string
@@ -45,15 +46,19 @@ type Table struct {
 }
 
 // Figure is an image file, Path relative to the page's directory (or
-// absolute), with a caption.
+// absolute), with a caption. A PNG with an SVG beside it (same name, .svg,
+// as LineChart, BarChart and Histogram write them) is shown as the SVG,
+// inlined into the page so that it scales, with a link to the PNG.
 type Figure struct {
 	Path    string
 	Caption string
 }
 
-// WritePage renders p as HTML into path (atomically). With p.Embed, every
-// figure is read (relative to path's directory) and a missing or unreadable
-// figure is an error; without it, figures are only referenced.
+// WritePage renders p as HTML into path (atomically). Figures with an SVG
+// beside them are inlined as SVG (their ids prefixed per figure, so they
+// stay unique on the page). With p.Embed, every other figure is read
+// (relative to path's directory) and a missing or unreadable figure is an
+// error; without it, those figures are only referenced.
 func WritePage(path string, p Page) error {
 	var buf bytes.Buffer
 	if err := p.render(&buf, filepath.Dir(path)); err != nil {
@@ -79,6 +84,8 @@ type htmlTable struct {
 type htmlFigure struct {
 	Src     any // string (escaped by the template) or template.URL (data: URI)
 	Caption string
+	SVG     template.HTML // the figure's SVG, inlined in place of the <img>
+	PNG     string        // with SVG: the PNG's path, linked
 }
 
 type htmlSection struct {
@@ -120,7 +127,9 @@ func (p Page) render(w io.Writer, dir string) error {
 				return fmt.Errorf("section %d (%q) figure %d has no path", i+1, s.Heading, fi+1)
 			}
 			hf := htmlFigure{Caption: f.Caption, Src: filepath.ToSlash(f.Path)}
-			if p.Embed {
+			if svg, ok := siblingSVG(f.Path, dir, fmt.Sprintf("s%df%d-", i+1, fi+1)); ok {
+				hf.SVG, hf.PNG = svg, filepath.ToSlash(f.Path)
+			} else if p.Embed {
 				uri, err := dataURI(f.Path, dir)
 				if err != nil {
 					return fmt.Errorf("section %d (%q) figure %d: %w", i+1, s.Heading, fi+1, err)
@@ -136,6 +145,30 @@ func (p Page) render(w io.Writer, dir string) error {
 		Sections                []htmlSection
 		TOC                     bool
 	}{p.Title, p.Subtitle, p.Footer, secs, len(secs) >= 3})
+}
+
+// siblingSVG reads the SVG beside a PNG figure (path with the extension
+// .svg, relative to dir unless absolute), as the charts write it, and
+// prepares it for inlining with its ids prefixed. ok is false when the
+// figure is not a PNG, has no SVG beside it, or the SVG is not one that
+// can safely be inlined (then the PNG is shown as an <img>).
+func siblingSVG(path, dir, prefix string) (template.HTML, bool) {
+	if !strings.EqualFold(filepath.Ext(path), ".png") {
+		return "", false
+	}
+	full := svgPath(path)
+	if !filepath.IsAbs(full) {
+		full = filepath.Join(dir, full)
+	}
+	b, err := os.ReadFile(full)
+	if err != nil {
+		return "", false
+	}
+	svg, err := inlineSVG(b, prefix)
+	if err != nil {
+		return "", false
+	}
+	return svg, true
 }
 
 var mimeTypes = map[string]string{
@@ -206,7 +239,8 @@ tbody tr:nth-child(even) { background: var(--zebra); }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .figures { display: flex; flex-wrap: wrap; gap: 18px; margin: 12px 0; }
 figure { margin: 0; max-width: 100%; }
-figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
+figure img, figure .svg svg { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
+figure a.png { float: right; font-size: 12px; color: var(--muted); margin-top: 6px; margin-left: 8px; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 6px; max-width: 640px; }
 footer { color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); margin-top: 36px; padding-top: 8px; }
 @media print { main { max-width: none; } nav { display: none; } section { break-inside: avoid-page; } }
@@ -249,7 +283,10 @@ footer { color: var(--muted); font-size: 12px; border-top: 1px solid var(--line)
 {{- if .Figures}}
 <div class="figures">
 {{- range .Figures}}
-<figure><img src="{{.Src}}" alt="{{.Caption}}">{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}</figure>
+<figure>
+{{- if .SVG}}<div class="svg" role="img" aria-label="{{.Caption}}">{{.SVG}}</div><a class="png" href="{{.PNG}}">PNG</a>
+{{- else}}<img src="{{.Src}}" alt="{{.Caption}}">{{end}}
+{{- if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}</figure>
 {{- end}}
 </div>
 {{- end}}

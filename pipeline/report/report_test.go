@@ -37,10 +37,6 @@ func decodePNG(t *testing.T, path string) *image.RGBA {
 	return out
 }
 
-func at(img *image.RGBA, x, y float64) color.RGBA {
-	return img.RGBAAt(int(math.Round(x)), int(math.Round(y)))
-}
-
 func ptr(v float64) *float64 { return &v }
 
 // noTemp fails if dir holds anything besides the named files.
@@ -61,75 +57,6 @@ func noTemp(t *testing.T, dir string, want ...string) {
 	}
 }
 
-var (
-	red  = color.RGBA{220, 0, 0, 255}
-	blue = color.RGBA{0, 0, 220, 255}
-)
-
-func TestLineChartPixels(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "loss.png")
-	c := Chart{
-		Title: "loss", XLabel: "epoch", YLabel: "loss", Width: 400, Height: 300, LineWidth: 3,
-		Series: []Series{
-			{Name: "rising", X: []float64{0, 10}, Y: []float64{0, 1}, Color: red},
-			{Name: "flat", X: []float64{0, 10}, Y: []float64{0.25, 0.25}, Color: blue},
-			{Name: "gappy", X: []float64{0, 1, 2, 3, 4}, Y: []float64{0.8, 0.8, math.NaN(), 0.8, 0.8}},
-		},
-	}
-	if err := LineChart(path, c); err != nil {
-		t.Fatal(err)
-	}
-	img := decodePNG(t, path)
-	if b := img.Bounds(); b.Dx() != 400 || b.Dy() != 300 {
-		t.Fatalf("size %v, want 400x300", b)
-	}
-	f, err := c.layout()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.x.lo > 0 || f.x.hi < 10 || f.y.lo > 0 || f.y.hi < 1 {
-		t.Fatalf("axes [%g,%g]x[%g,%g] do not cover the data", f.x.lo, f.x.hi, f.y.lo, f.y.hi)
-	}
-	for _, x := range []float64{1.5, 5, 7.5, 9.5} {
-		if got := at(img, f.px(x), f.py(x/10)); got != red {
-			t.Errorf("rising line at x=%g: pixel %v, want %v", x, got, red)
-		}
-	}
-	if got := at(img, f.px(7), f.py(0.25)); got != blue {
-		t.Errorf("flat line: pixel %v, want %v", got, blue)
-	}
-	gappy := Palette[2]
-	if got := at(img, f.px(0.5), f.py(0.8)); got != gappy {
-		t.Errorf("gappy line before the gap: pixel %v, want %v", got, gappy)
-	}
-	if got := at(img, f.px(2), f.py(0.8)); got == gappy {
-		t.Errorf("gappy line drawn across its NaN gap at x=2")
-	}
-	// The legend, right of the plot, shows each series' colour.
-	for _, col := range []color.RGBA{red, blue, gappy} {
-		found := false
-		for y := f.plot.Min.Y; y < f.plot.Min.Y+60 && !found; y++ {
-			for x := f.plot.Max.X + 1; x < 400; x++ {
-				if img.RGBAAt(x, y) == col {
-					found = true
-					break
-				}
-			}
-		}
-		if !found {
-			t.Errorf("legend has no swatch of colour %v", col)
-		}
-	}
-	// Axis tick labels: something dark left of the plot.
-	if !hasDark(img, image.Rect(0, f.plot.Min.Y, f.plot.Min.X-6, f.plot.Max.Y)) {
-		t.Error("no y tick labels drawn")
-	}
-	if !hasDark(img, image.Rect(f.plot.Min.X, f.plot.Max.Y+6, f.plot.Max.X, 300)) {
-		t.Error("no x tick labels drawn")
-	}
-}
-
 func hasDark(img *image.RGBA, r image.Rectangle) bool {
 	r = r.Intersect(img.Rect)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
@@ -140,99 +67,6 @@ func hasDark(img *image.RGBA, r image.Rectangle) bool {
 		}
 	}
 	return false
-}
-
-func TestLineChartDegenerate(t *testing.T) {
-	// A constant series and a one-point series both render, inside the axes.
-	c := Chart{LineWidth: 3, Series: []Series{
-		{Name: "const", Y: []float64{5, 5, 5}, Color: red},
-		{Name: "one", X: []float64{1}, Y: []float64{5.2}, Color: blue},
-	}}
-	img, err := c.Render()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, _ := c.layout()
-	if !(f.y.lo <= 5 && f.y.hi >= 5.2) {
-		t.Errorf("y axis [%g, %g] should contain 5 and 5.2", f.y.lo, f.y.hi)
-	}
-	if a, _ := (Chart{Series: []Series{{Y: []float64{5, 5}}}}).layout(); !(a.y.lo < 5 && a.y.hi > 5) {
-		t.Errorf("constant series: y axis [%g, %g] should strictly contain 5", a.y.lo, a.y.hi)
-	}
-	if got := at(img, f.px(1.5), f.py(5)); got != red {
-		t.Errorf("constant line: pixel %v, want %v", got, red)
-	}
-	if got := at(img, f.px(1), f.py(5.2)); got != blue {
-		t.Errorf("single point marker: pixel %v, want %v", got, blue)
-	}
-
-	// No data at all: an empty frame, no error.
-	for _, c := range []Chart{{}, {Series: []Series{{Name: "empty"}}}, {Series: []Series{{Y: []float64{math.NaN(), math.Inf(1)}}}}} {
-		if _, err := c.Render(); err != nil {
-			t.Errorf("empty chart: %v", err)
-		}
-	}
-	// Huge values do not hang or panic.
-	if _, err := (Chart{Series: []Series{{Y: []float64{-1e300, 1e300}}}}).Render(); err != nil {
-		t.Logf("huge range: %v", err)
-	}
-	// Fixed limits clip data that lies outside.
-	if _, err := (Chart{YMin: ptr(0), YMax: ptr(1), Series: []Series{{Y: []float64{-5, 0.5, 7}}}}).Render(); err != nil {
-		t.Errorf("clipped chart: %v", err)
-	}
-}
-
-func TestLineChartErrors(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "bad.png")
-	cases := []struct {
-		c    Chart
-		want string
-	}{
-		{Chart{Series: []Series{{Name: "a", Y: []float64{1}}, {Name: "val", X: []float64{1, 2, 3}, Y: []float64{1, 2}}}}, `series 2 ("val"): X has 3 values but Y has 2`},
-		{Chart{YMin: ptr(1), YMax: ptr(0)}, "YMin 1 must be less than YMax 0"},
-		{Chart{YMin: ptr(math.NaN())}, "YMin is NaN"},
-		{Chart{Width: 100000}, "larger than the limit"},
-		{Chart{Width: 30, Height: 30}, "no room for the plot"},
-	}
-	for _, tc := range cases {
-		err := LineChart(path, tc.c)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path) {
-			t.Errorf("got error %v, want one naming %s and containing %q", err, path, tc.want)
-		}
-	}
-	noTemp(t, dir)
-}
-
-func TestNiceAxis(t *testing.T) {
-	cases := []struct {
-		lo, hi    float64
-		max       int
-		wantLabel []string
-	}{
-		{0, 0.93, 6, []string{"0", "0.2", "0.4", "0.6", "0.8", "1.0"}},
-		{1, 10, 6, []string{"0", "2", "4", "6", "8", "10"}},
-		{0.1, 0.3, 5, []string{"0.10", "0.15", "0.20", "0.25", "0.30"}},
-		{-3, 2, 6, []string{"-3", "-2", "-1", "0", "1", "2"}},
-		{0, 2.3, 6, []string{"0", "0.5", "1.0", "1.5", "2.0", "2.5"}},
-	}
-	for _, tc := range cases {
-		a, err := niceAxis(tc.lo, tc.hi, false, false, tc.max)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Join(a.labels, " ") != strings.Join(tc.wantLabel, " ") {
-			t.Errorf("niceAxis(%g, %g): labels %q, want %q", tc.lo, tc.hi, a.labels, tc.wantLabel)
-		}
-	}
-	// Fixed ends are kept exactly.
-	a, _ := niceAxis(0.05, 0.97, true, true, 6)
-	if a.lo != 0.05 || a.hi != 0.97 || a.ticks[0] < 0.05 || a.ticks[len(a.ticks)-1] > 0.97 {
-		t.Errorf("fixed axis %+v", a)
-	}
-	if _, err := niceAxis(math.Inf(-1), 1, false, false, 5); err == nil {
-		t.Error("infinite range accepted")
-	}
 }
 
 func ramp(h, w int) []float32 {
@@ -389,185 +223,18 @@ func TestImageGridErrors(t *testing.T) {
 	}
 }
 
-// barHeight measures a histogram bar: coloured pixels from the base upwards.
-func barHeight(img *image.RGBA, x, base int) int {
-	n := 0
-	for y := base; y >= 0; y-- {
-		c := img.RGBAAt(x, y)
-		if c == colWhite || c == colGrid || c == colAxis {
-			break
-		}
-		n++
-	}
-	return n
-}
-
-func TestHistogram(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "hist.png")
-	var vals []float64
-	add := func(v float64, n int) {
-		for i := 0; i < n; i++ {
-			vals = append(vals, v)
-		}
-	}
-	add(0.35, 5)
-	add(0.75, 50)
-	add(0.85, 20)
-	vals = append(vals, math.NaN(), 7) // ignored: NaN and out of range
-	h := Hist{
-		Title: "pixel intensities", XLabel: "intensity", Bins: 10, Min: ptr(0), Max: ptr(1),
-		Sets: []HistSet{{Name: "original", Values: vals}},
-	}
-	if err := Histogram(path, h); err != nil {
-		t.Fatal(err)
-	}
-	img := decodePNG(t, path)
-	if img.Rect.Dx() != 640 || img.Rect.Dy() != 400 {
-		t.Fatalf("size %v", img.Rect)
-	}
-	f, d, err := h.layout()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := d.heights[0]; got[3] != 5 || got[7] != 50 || got[8] != 20 {
-		t.Fatalf("counts %v", got)
-	}
-	base := f.plot.Max.Y - 1
-	heights := make([]int, 10)
-	tallest := 0
-	for i := range heights {
-		heights[i] = barHeight(img, int(math.Round(f.px(0.1*float64(i)+0.05))), base)
-		if heights[i] > heights[tallest] {
-			tallest = i
-		}
-	}
-	if tallest != 7 {
-		t.Errorf("tallest bar in bin %d (heights %v), want 7", tallest, heights)
-	}
-	if heights[2] != 0 || heights[3] == 0 || heights[8] <= heights[3] {
-		t.Errorf("bar heights %v do not follow the data", heights)
-	}
-	// The translucent fill is the series colour blended over white.
-	c := img.RGBAAt(int(math.Round(f.px(0.75))), base-5)
-	if !(c.B > c.R && c.R > Palette[0].R) {
-		t.Errorf("fill %v is not a light %v", c, Palette[0])
-	}
-}
-
-func TestHistogramDensityOverlay(t *testing.T) {
-	a := []float64{0.1, 0.2, 0.2, 0.3}
-	b := make([]float64, 400)
-	for i := range b {
-		b[i] = 0.5 + float64(i)/1000
-	}
-	h := Hist{Sets: []HistSet{{Name: "original", Values: a}, {Name: "masked", Values: b}}, Density: true, Bins: 20}
-	_, d, err := h.layout()
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := (d.hi - d.lo) / float64(d.bins)
-	for k, hs := range d.heights {
-		area := 0.0
-		for _, v := range hs {
-			area += v * w
-		}
-		if math.Abs(area-1) > 1e-9 {
-			t.Errorf("set %d density integrates to %g", k, area)
-		}
-	}
-	if _, err := h.Render(); err != nil {
-		t.Fatal(err)
-	}
-	// Degenerate inputs.
-	for _, h := range []Hist{
-		{Sets: []HistSet{{Values: []float64{3, 3, 3}}}},
-		{Sets: []HistSet{{Name: "empty"}}},
-		{Sets: []HistSet{{Values: []float64{math.NaN()}}}},
-	} {
-		if _, err := h.Render(); err != nil {
-			t.Errorf("degenerate histogram: %v", err)
-		}
-	}
-	for _, tc := range []struct {
-		h    Hist
-		want string
-	}{
-		{Hist{}, "no value sets"},
-		{Hist{Sets: []HistSet{{Values: a}}, Min: ptr(1), Max: ptr(0)}, "Min 1 must be less than Max 0"},
-		{Hist{Sets: []HistSet{{Values: a}}, Bins: 1e6}, "bins"},
-	} {
-		if _, err := tc.h.Render(); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("got %v, want %q", err, tc.want)
-		}
-	}
-}
-
-func TestBarChart(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "bars.png")
-	b := Bars{
-		Title: "test accuracy", YLabel: "accuracy", YMin: ptr(0), YMax: ptr(1),
-		Categories: []string{"baseline", "APGA", "noise mask"},
-		Series: []BarSeries{
-			{Name: "accuracy", Mean: []float64{0.8, 0.85, 0.9}, Err: []float64{0.02, 0.1, math.NaN()}, Color: red},
-			{Name: "balanced accuracy", Mean: []float64{0.7, math.NaN(), 0.88}, Color: blue},
-		},
-	}
-	if err := BarChart(path, b); err != nil {
-		t.Fatal(err)
-	}
-	img := decodePNG(t, path)
-	f, err := b.layout()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := b.barRect(f, 0, 0, 0.8)
-	if c := img.RGBAAt(r.Min.X+2, (r.Min.Y+r.Max.Y)/2); c != red {
-		t.Errorf("bar colour %v, want %v", c, red)
-	}
-	if top := f.py(0.8); math.Abs(float64(r.Min.Y)-top) > 1 || r.Max.Y != f.plot.Max.Y {
-		t.Errorf("bar %v should span from y=%g to the base %d", r, top, f.plot.Max.Y)
-	}
-	// Error bar: black above the top of APGA's bar (0.85 + 0.1).
-	r = b.barRect(f, 1, 0, 0.85)
-	cx := float64(r.Min.X+r.Max.X-1) / 2
-	if c := at(img, cx, f.py(0.92)); c != colBlack {
-		t.Errorf("error bar pixel %v, want black", c)
-	}
-	// NaN mean: no bar.
-	r = b.barRect(f, 1, 1, 0.5)
-	if c := img.RGBAAt((r.Min.X+r.Max.X)/2, f.plot.Max.Y-3); c == blue {
-		t.Error("bar drawn for a NaN mean")
-	}
-	for _, tc := range []struct {
-		b    Bars
-		want string
-	}{
-		{Bars{}, "no categories"},
-		{Bars{Categories: []string{"a"}}, "no series"},
-		{Bars{Categories: []string{"a", "b"}, Series: []BarSeries{{Name: "m", Mean: []float64{1}}}}, `series 1 ("m") has 1 means for 2 categories`},
-		{Bars{Categories: []string{"a"}, Series: []BarSeries{{Mean: []float64{1}, Err: []float64{-1}}}}, "must be finite and >= 0"},
-	} {
-		if err := BarChart(path, tc.b); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("got %v, want %q", err, tc.want)
-		}
-	}
-	// Negative means: bars hang down from 0.
-	if _, err := (Bars{Categories: []string{"a", "b"}, Series: []BarSeries{{Mean: []float64{-1, 2}}}}).Render(); err != nil {
-		t.Error(err)
-	}
-}
-
 func TestWritePage(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.Mkdir(filepath.Join(dir, "figs"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := LineChart(filepath.Join(dir, "figs", "loss.png"), Chart{Series: []Series{{Y: []float64{1, 0.5, 0.3}}}}); err != nil {
+	if err := LineChart(filepath.Join(dir, "figs", "loss.png"), Chart{Title: "training loss <script>", Series: []Series{{Y: []float64{1, 0.5, 0.3}}}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := Histogram(filepath.Join(dir, "figs", "hist.png"), Hist{Sets: []HistSet{{Values: []float64{1, 2, 2}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ImageGrid(filepath.Join(dir, "figs", "grid.png"), Grid{Rows: [][]Panel{{{Pix: ramp(8, 8), C: 1, H: 8, W: 8}}}}); err != nil {
 		t.Fatal(err)
 	}
 	p := Page{
@@ -582,6 +249,7 @@ func TestWritePage(t *testing.T) {
 			{Heading: "Curves", Figures: []Figure{
 				{Path: "figs/loss.png", Caption: "<script>alert(1)</script>"},
 				{Path: "figs/hist.png", Caption: "intensities"},
+				{Path: "figs/grid.png", Caption: "masks"},
 			}},
 		},
 		Footer: "pgaug test",
@@ -597,20 +265,28 @@ func TestWritePage(t *testing.T) {
 	html := string(b)
 	for _, want := range []string{
 		"&lt;script&gt;alert(1)&lt;/script&gt;", "Run &lt;demo&gt; &amp; friends", "Second &lt;b&gt;paragraph&lt;/b&gt;.",
-		`src="figs/loss.png"`, `src="figs/hist.png"`, `<td class="num">0.812</td>`, `<td class="num">0.90 ± 0.01</td>`,
-		"<td>APGA&lt;script&gt;</td><td></td><td></td>", `href="#s3"`, "<style>",
+		`href="figs/loss.png"`, `href="figs/hist.png"`, `src="figs/grid.png"`, `<td class="num">0.812</td>`, `<td class="num">0.90 ± 0.01</td>`,
+		"<td>APGA&lt;script&gt;</td><td></td><td></td>", `href="#s3"`, "<style>", ">training loss &lt;script&gt;</text>",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"<script", "http://", "https://", "<link"} {
+	// The charts are inlined as SVG (2), the grid is an <img>.
+	if n := strings.Count(html, "<svg"); n != 2 {
+		t.Errorf("%d inline SVGs, want 2", n)
+	}
+	if n := strings.Count(html, "<img"); n != 1 {
+		t.Errorf("%d <img>, want 1 (the grid)", n)
+	}
+	for _, bad := range []string{"<script", "http://", "https://", "<link", "<?xml", "<!--"} {
 		if strings.Contains(html, bad) {
 			t.Errorf("page contains %q", bad)
 		}
 	}
 
-	// Embedded: one file, figures as data: URIs holding the PNG bytes.
+	// Embedded: one file, the grid as a data: URI holding the PNG bytes, the
+	// charts inline.
 	p.Embed = true
 	one := filepath.Join(dir, "one.html")
 	if err := WritePage(one, p); err != nil {
@@ -618,8 +294,8 @@ func TestWritePage(t *testing.T) {
 	}
 	b, _ = os.ReadFile(one)
 	html = string(b)
-	if strings.Contains(html, `src="figs/`) || strings.Count(html, `src="data:image/png;base64,`) != 2 {
-		t.Fatal("embedded page does not embed both figures")
+	if strings.Contains(html, `src="figs/`) || strings.Count(html, `src="data:image/png;base64,`) != 1 || strings.Count(html, "<svg") != 2 {
+		t.Fatal("embedded page does not embed the grid and inline both charts")
 	}
 	i := strings.Index(html, "base64,") + len("base64,")
 	enc := html[i : i+strings.IndexByte(html[i:], '"')]
@@ -627,7 +303,7 @@ func TestWritePage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _ := os.ReadFile(filepath.Join(dir, "figs", "loss.png"))
+	want, _ := os.ReadFile(filepath.Join(dir, "figs", "grid.png"))
 	if !bytes.Equal(raw, want) {
 		t.Error("embedded figure differs from the file")
 	}
@@ -636,8 +312,8 @@ func TestWritePage(t *testing.T) {
 	}
 
 	// Errors.
-	p.Sections[2].Figures[1].Path = "figs/missing.png"
-	if err := WritePage(one, p); err == nil || !strings.Contains(err.Error(), "missing.png") || !strings.Contains(err.Error(), "figure 2") {
+	p.Sections[2].Figures[2].Path = "figs/missing.png"
+	if err := WritePage(one, p); err == nil || !strings.Contains(err.Error(), "missing.png") || !strings.Contains(err.Error(), "figure 3") {
 		t.Errorf("missing embedded figure: %v", err)
 	}
 	p.Embed = false
@@ -646,6 +322,71 @@ func TestWritePage(t *testing.T) {
 		t.Errorf("long row: %v", err)
 	}
 	noTemp(t, dir, "figs", "index.html", "one.html")
+}
+
+func TestInlineSVGIDs(t *testing.T) {
+	// Two figures whose SVGs use the same ids get distinct ones on the page,
+	// and the references follow.
+	dir := t.TempDir()
+	svg := `<?xml version="1.0"?>
+<!-- a comment -->
+<svg width="10pt" height="10pt" viewBox="0 0 10 10" xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">
+<defs><clipPath id="c1"><rect width="5" height="5"/></clipPath></defs>
+<g clip-path="url(#c1)"><use xlink:href="#c1"/><path d="M0,0L10,10" style="stroke:#000"/></g>
+</svg>
+`
+	for _, name := range []string{"a", "b"} {
+		if err := os.WriteFile(filepath.Join(dir, name+".svg"), []byte(svg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := ImageGrid(filepath.Join(dir, name+".png"), Grid{Rows: [][]Panel{{{Pix: ramp(2, 2), C: 1, H: 2, W: 2}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "page.html")
+	if err := WritePage(path, Page{Title: "ids", Sections: []Section{
+		{Figures: []Figure{{Path: "a.png"}}},
+		{Figures: []Figure{{Path: "b.png"}}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	html := string(b)
+	for _, want := range []string{`id="s1f1-c1"`, `url(#s1f1-c1)`, `href="#s1f1-c1"`, `id="s2f1-c1"`, `url(#s2f1-c1)`, `href="#s2f1-c1"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(html, `id="c1"`) || strings.Contains(html, "http://") {
+		t.Error("ids not prefixed or namespaces left in")
+	}
+
+	// SVG that could run code or load something is not inlined: the PNG
+	// is shown instead.
+	for i, bad := range []string{
+		`<svg><script>alert(1)</script></svg>`,
+		`<svg><rect onclick="alert(1)"/></svg>`,
+		`<svg><image href="https://example.com/x.png"/></svg>`,
+		`<svg><rect style="fill:url(https://example.com/x)"/></svg>`,
+		`<svg><foreignObject><div/></foreignObject></svg>`,
+		`<!DOCTYPE svg [<!ENTITY x "y">]><svg>&x;</svg>`,
+		`<svg><rect></svg>`,
+		`<html><svg/></html>`,
+	} {
+		if _, err := inlineSVG([]byte(bad), "p-"); err == nil {
+			t.Errorf("case %d: %q inlined", i, bad)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.svg"), []byte(`<svg><script>alert(1)</script></svg>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WritePage(path, Page{Sections: []Section{{Figures: []Figure{{Path: "a.png"}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(path)
+	if html := string(b); strings.Contains(html, "<script") || !strings.Contains(html, `<img src="a.png"`) {
+		t.Error("unsafe SVG inlined instead of the PNG")
+	}
 }
 
 func TestAtomicWrite(t *testing.T) {
