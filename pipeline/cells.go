@@ -41,7 +41,7 @@ func ExperimentShared(ctx context.Context, cfg RunConfig, i int, log io.Writer) 
 		return err
 	}
 	if i < 0 || i >= len(cfg.Seeds) {
-		return fmt.Errorf("experiment: shared stages %d: the experiment has %d seeds (0 to %d)", i, len(cfg.Seeds), len(cfg.Seeds)-1)
+		return fmt.Errorf("shared stages %d: the experiment has %d seeds (0 to %d)", i, len(cfg.Seeds), len(cfg.Seeds)-1)
 	}
 	seed := cfg.Seeds[i]
 	_, err := runPipeline(ctx, seedConfig(cfg, seed), log, runOptions{sharedOnly: true, noReport: true})
@@ -61,7 +61,7 @@ func ExperimentCell(ctx context.Context, cfg RunConfig, i int, log io.Writer) er
 	}
 	cells := Cells(cfg)
 	if i < 0 || i >= len(cells) {
-		return fmt.Errorf("experiment: cell %d: the experiment has %d cells (0 to %d: %d seeds × %d methods)", i, len(cells), len(cells)-1, len(cfg.Seeds), len(cfg.Methods))
+		return fmt.Errorf("cell %d: the experiment has %d cells (0 to %d: %d seeds × %d methods)", i, len(cells), len(cells)-1, len(cfg.Seeds), len(cfg.Methods))
 	}
 	cell := cells[i]
 	c := seedConfig(cfg, cell.Seed)
@@ -111,7 +111,7 @@ func CollectExperiment(ctx context.Context, cfg RunConfig, log io.Writer) (Exper
 		}
 	}
 	if len(missing) > 0 {
-		return ExperimentResult{}, fmt.Errorf("experiment: %d of %d cells have not finished:\n  %s", len(missing), len(Cells(cfg)), strings.Join(missing, "\n  "))
+		return ExperimentResult{}, fmt.Errorf("%d of %d cells have not finished:\n  %s", len(missing), len(Cells(cfg)), strings.Join(missing, "\n  "))
 	}
 	return experiment(ctx, cfg, log, runOptions{mayRun: none})
 }
