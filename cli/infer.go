@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/pgaug/pgaug/onnx/ort"
+	"github.com/pgaug/pgaug/pipeline/cluster"
 	"github.com/pgaug/pgaug/pipeline/infer"
 	"github.com/pgaug/pgaug/trainer/metrics"
 )
@@ -36,6 +40,12 @@ func inferTopCommand() *cli.Command {
 			&cli.StringFlag{Name: "data", Usage: "Arrow dataset (required): a file or a directory of part files"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "predictions file to write (required), e.g. pred.arrow"},
 			&cli.StringFlag{Name: "shard", Usage: "K/N: predict share K (1..N) of the rows; join the N files with `pgaug infer merge`"},
+			&cli.StringFlag{Name: "slurm", Usage: "write a Slurm array of --shards tasks and the merge into `DIR` instead of predicting", Category: "cluster"},
+			&cli.IntFlag{Name: "shards", Value: 4, Usage: "shards of the --slurm array", Category: "cluster"},
+			&cli.IntFlag{Name: "cpus", Value: 2, Usage: "CPUs per --slurm task", Category: "cluster"},
+			&cli.StringFlag{Name: "partition", Usage: "Slurm partition", Category: "cluster"},
+			&cli.StringFlag{Name: "time", Usage: "Slurm time limit per task", Category: "cluster"},
+			&cli.StringFlag{Name: "mem", Usage: "Slurm memory per task", Category: "cluster"},
 			&cli.StringFlag{Name: "split", Usage: "train, val or test (default: every row)"},
 			&cli.IntFlag{Name: "batch", Usage: "images per ONNX Runtime run (default 32, or the model's fixed batch size)"},
 			&cli.StringFlag{Name: "device", Value: "cpu", Usage: "cpu or cuda"},
@@ -65,6 +75,9 @@ func runInfer(c *cli.Context) error {
 	shard, err := infer.ParseShard(c.String("shard"))
 	if err != nil {
 		return cli.Exit("infer: --"+err.Error(), 2)
+	}
+	if c.String("slurm") != "" {
+		return writeInferSlurm(c)
 	}
 	memLimit, err := parseByteSize(c.String("gpu-mem-limit"))
 	if err != nil {
@@ -112,6 +125,48 @@ func runInfer(c *cli.Context) error {
 	}
 	fmt.Fprintf(w, "wrote %d predictions%s to %s (%.1f images/s)\n", res.Rows, what, res.Output, res.ImagesPerSec)
 	printMetrics(w, res.Metrics, res.StudyMetrics)
+	return nil
+}
+
+// writeInferSlurm writes the sbatch scripts of a sharded inference.
+func writeInferSlurm(c *cli.Context) error {
+	if c.String("shard") != "" {
+		return cli.Exit("infer: --slurm writes every shard's task; drop --shard", 2)
+	}
+	var args []string
+	for _, f := range []string{"model", "data", "split", "transform", "policy", "device", "gpu-mem-limit"} {
+		if v := c.String(f); v != "" && (c.IsSet(f) || f == "model" || f == "data") {
+			args = append(args, "--"+f, v)
+		}
+	}
+	for _, f := range []string{"batch", "device-id"} {
+		if c.IsSet(f) {
+			args = append(args, "--"+f, strconv.Itoa(c.Int(f)))
+		}
+	}
+	if c.Bool("tta") {
+		args = append(args, "--tta")
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("infer: the pgaug binary's path: %w", err)
+	}
+	ortLib, _, _ := ort.Locate(c.String(flagORTLib))
+	if abs, err := filepath.Abs(ortLib); err == nil && ortLib != "" {
+		ortLib = abs
+	}
+	j := cluster.InferJob{Job: cluster.Job{Binary: exe, WorkDir: wd, ORTLib: ortLib, CPUs: c.Int("cpus"),
+		Partition: c.String("partition"), Time: c.String("time"), Mem: c.String("mem")},
+		Args: args, Output: c.String("output"), Shards: c.Int("shards")}
+	f, err := cluster.WriteSlurmInfer(c.String("slurm"), j)
+	if err != nil {
+		return fmt.Errorf("infer: %w", err)
+	}
+	fmt.Fprintf(c.App.Writer, "wrote %s (%d shards), %s and %s\nsubmit: bash %s\n", f.Cells, j.Shards, f.Collect, f.Submit, f.Submit)
 	return nil
 }
 

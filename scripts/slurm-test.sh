@@ -7,7 +7,7 @@
 # synthetic experiment's sbatch scripts with `pgaug experiment --slurm`, submits them
 # (shared stages, then the cells as an array, then the tables), waits, and compares the
 # collected results.md with the same experiment run locally. A two-shard inference
-# submitted as an array and merged must equal the unsharded run too. Stops the daemons
+# (`pgaug infer --slurm`: an array and the merge) must equal the unsharded run too. Stops the daemons
 # it started, by their pids. Needs root (apt-get, munged's key) and bin/pgaug
 # (scripts/setup.sh). Usage: scripts/slurm-test.sh
 set -euo pipefail
@@ -106,6 +106,24 @@ sinfo -h -o %T 2>/dev/null | grep -Eq '^(idle|mixed|allocated)' || {
 }
 say "node $host up: $(sinfo -h -o '%c CPUs, state %T')"
 
+# wait_job ID LOGDIR: wait until job ID has completed; fail, with the logs, if it ended otherwise.
+wait_job() {
+	local id=$1 logs=$2 state
+	for _ in $(seq 900); do
+		state=$(scontrol show job "$id" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' || true)
+		case "$state" in
+		COMPLETED) return 0 ;;
+		FAILED | CANCELLED* | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | DEADLINE)
+			tail -n 30 "$logs"/*.log >&2 || true
+			die "job $id ended $state"
+			;;
+		"") return 0 ;; # gone from the controller: finished (its output is checked next)
+		esac
+		sleep 1
+	done
+	die "job $id did not finish in 15 minutes"
+}
+
 # A small synthetic experiment: 2 seeds × 2 methods, a few epochs per stage.
 exp="$work/exp"
 mkdir -p "$exp"
@@ -135,22 +153,7 @@ GOMAXPROCS=1 OPENBLAS_NUM_THREADS=1 bin/pgaug experiment "$exp/config.toml" --di
 bin/pgaug experiment "$exp/config.toml" --slurm "$exp/sbatch" --cpus 1 >/dev/null
 out=$(bash "$exp/sbatch/submit.sh") || die "submit.sh failed"
 say "submitted: $out"
-collect=${out##* }
-for _ in $(seq 600); do
-	state=$(sacct -n -X -j "$collect" -o State 2>/dev/null | head -1 | tr -d ' ' || true)
-	[[ -z $state ]] && state=$(scontrol show job "$collect" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' || true)
-	case "$state" in
-	COMPLETED) break ;;
-	FAILED | CANCELLED* | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | DEADLINE)
-		tail -n 30 "$exp"/sbatch/logs/*.log >&2 || true
-		die "the collect job $collect ended $state"
-		;;
-	esac
-	if ! squeue -h -j "$collect" >/dev/null 2>&1 && [[ -z $state ]]; then
-		break
-	fi
-	sleep 1
-done
+wait_job "${out##* }" "$exp/sbatch/logs"
 [[ -f "$exp/slurm/results.md" ]] || {
 	tail -n 30 "$exp"/sbatch/logs/*.log >&2 || true
 	die "no results.md after the Slurm jobs"
@@ -162,19 +165,9 @@ head -4 "$exp/slurm/results.md"
 # Two inference shards as an array, merged, against one run.
 model="$exp/local/seed-1/cutout/classifier.onnx"
 bin/pgaug infer --model "$model" --data "$exp/d.arrow" -o "$exp/whole.arrow" -q --threads 1 >/dev/null
-cat >"$exp/infer.sbatch" <<EOF
-#!/bin/bash
-#SBATCH --array=1-2
-#SBATCH --cpus-per-task=1
-#SBATCH --output=$exp/infer-%a.log
-export PGAUG_ORT_LIB=$PGAUG_ORT_LIB
-exec $root/bin/pgaug infer --model $model --data $exp/d.arrow -o $exp/shard-\$SLURM_ARRAY_TASK_ID.arrow -q --threads 1 --shard \$SLURM_ARRAY_TASK_ID/2
-EOF
-sbatch --wait "$exp/infer.sbatch" >/dev/null || {
-	cat "$exp"/infer-*.log >&2 || true
-	die "the inference array failed"
-}
-bin/pgaug infer merge -o "$exp/merged.arrow" "$exp/shard-2.arrow" "$exp/shard-1.arrow" >/dev/null
+bin/pgaug infer --model "$model" --data "$exp/d.arrow" -o "$exp/merged.arrow" --slurm "$exp/infer" --shards 2 --cpus 1 >/dev/null
+out=$(bash "$exp/infer/submit.sh") || die "the inference's submit.sh failed"
+wait_job "${out##* }" "$exp/infer/logs"
 cmp "$exp/whole.arrow" "$exp/merged.arrow" || die "two shards merged differ from one inference run"
 say "two inference shards from a Slurm array, merged, equal one run byte for byte"
 say "passed"

@@ -221,3 +221,89 @@ func writeExecutable(path, text string) error {
 	}
 	return nil
 }
+
+// InferJob describes a sharded inference to schedule.
+type InferJob struct {
+	Job
+	// Args are the `pgaug infer` arguments other than the output and the
+	// shard (model, data, split, transform, batch, TTA...).
+	Args []string
+	// Output is the merged predictions file; shard K writes
+	// OUTPUT.shard-K-of-N.arrow beside it.
+	Output string
+	// Shards is N.
+	Shards int
+}
+
+// ShardPath is where shard k of n of output is written.
+func ShardPath(output string, k, n int) string {
+	ext := filepath.Ext(output)
+	return fmt.Sprintf("%s.shard-%d-of-%d%s", strings.TrimSuffix(output, ext), k, n, ext)
+}
+
+// WriteSlurmInfer writes into dir infer.sbatch (an array of one task per
+// shard), merge.sbatch (pgaug infer merge of the shards into Output) and
+// submit.sh (the array, then the merge with afterok).
+func WriteSlurmInfer(dir string, j InferJob) (SlurmFiles, error) {
+	j.Seeds, j.Cells, j.Config = 1, 1, "-"
+	if err := j.defaults(); err != nil {
+		return SlurmFiles{}, err
+	}
+	if j.Shards < 1 || j.Output == "" {
+		return SlurmFiles{}, fmt.Errorf("cluster: %d shards of %q; want at least one shard and an output", j.Shards, j.Output)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		return SlurmFiles{}, fmt.Errorf("cluster: %w", err)
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return SlurmFiles{}, err
+	}
+	head := func(step, array string) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "#!/bin/bash\n# pgaug sharded inference, %s: written by `pgaug infer --slurm`; submit with submit.sh.\n", step)
+		fmt.Fprintf(&b, "#SBATCH --job-name=%s-infer-%s\n", j.Name, step)
+		if array != "" {
+			fmt.Fprintf(&b, "#SBATCH --array=%s\n#SBATCH --output=%s/logs/%s-%%a.log\n", array, absDir, step)
+		} else {
+			fmt.Fprintf(&b, "#SBATCH --output=%s/logs/%s.log\n", absDir, step)
+		}
+		fmt.Fprintf(&b, "#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=%d\n#SBATCH --requeue\n#SBATCH --chdir=%s\n", j.CPUs, j.WorkDir)
+		for _, kv := range [][2]string{{"partition", j.Partition}, {"time", j.Time}, {"mem", j.Mem}} {
+			if kv[1] != "" {
+				fmt.Fprintf(&b, "#SBATCH --%s=%s\n", kv[0], kv[1])
+			}
+		}
+		b.WriteString("# A requeued task writes its shard again; the shard file appears only once complete.\nset -euo pipefail\n")
+		if j.ORTLib != "" {
+			fmt.Fprintf(&b, "export PGAUG_ORT_LIB=%s\n", quote(j.ORTLib))
+		}
+		b.WriteString("cpus=${SLURM_CPUS_PER_TASK:-" + strconv.Itoa(j.CPUs) + "}\nexport GOMAXPROCS=$cpus OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$cpus\n")
+		return b.String()
+	}
+	var args []string
+	for _, a := range j.Args {
+		args = append(args, quote(a))
+	}
+	k := "$((SLURM_ARRAY_TASK_ID))"
+	shard := quote(strings.TrimSuffix(j.Output, filepath.Ext(j.Output))) + ".shard-" + k + "-of-" + strconv.Itoa(j.Shards) + quote(filepath.Ext(j.Output))
+	infer := head("shards", fmt.Sprintf("1-%d", j.Shards)) +
+		fmt.Sprintf("exec %s infer %s -o %s --shard %s/%d --threads \"$cpus\" --workers \"$cpus\" -q\n", quote(j.Binary), strings.Join(args, " "), shard, k, j.Shards)
+	var shards []string
+	for s := 1; s <= j.Shards; s++ {
+		shards = append(shards, quote(ShardPath(j.Output, s, j.Shards)))
+	}
+	merge := head("merge", "") + fmt.Sprintf("exec %s infer merge -o %s %s\n", quote(j.Binary), quote(j.Output), strings.Join(shards, " "))
+	f := SlurmFiles{Cells: filepath.Join(dir, "infer.sbatch"), Collect: filepath.Join(dir, "merge.sbatch"), Submit: filepath.Join(dir, "submit.sh")}
+	submit := "#!/bin/bash\n# Submits the shards as an array, then the merge (afterok); prints both job ids.\nset -euo pipefail\n" +
+		"cd " + quote(absDir) + "\n" +
+		"shards=$(sbatch --parsable infer.sbatch)\n" +
+		"merge=$(sbatch --parsable --dependency=afterok:${shards%%;*} merge.sbatch)\n" +
+		"echo \"shards ${shards%%;*} merge ${merge%%;*}\"\n"
+	for _, w := range []struct{ path, text string }{{f.Cells, infer}, {f.Collect, merge}, {f.Submit, submit}} {
+		if err := writeExecutable(w.path, w.text); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}

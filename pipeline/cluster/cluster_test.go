@@ -86,3 +86,31 @@ func TestJobChecks(t *testing.T) {
 		t.Errorf("no cells: %v", err)
 	}
 }
+
+func TestWriteSlurmInfer(t *testing.T) {
+	dir := t.TempDir()
+	j := InferJob{Job: job(), Args: []string{"--model", "m.onnx", "--data", "d dir/x.arrow", "--split", "test"}, Output: "out/pred.arrow", Shards: 3}
+	f, err := WriteSlurmInfer(dir, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf, merge, sub := read(t, f.Cells), read(t, f.Collect), read(t, f.Submit)
+	for _, w := range []string{"#SBATCH --array=1-3", "--shard $((SLURM_ARRAY_TASK_ID))/3", "'d dir/x.arrow'", "'out/pred'.shard-$((SLURM_ARRAY_TASK_ID))-of-3'.arrow'"} {
+		if !strings.Contains(inf, w) {
+			t.Errorf("infer.sbatch lacks %q:\n%s", w, inf)
+		}
+	}
+	for k := 1; k <= 3; k++ {
+		if p := ShardPath("out/pred.arrow", k, 3); !strings.Contains(merge, "'"+p+"'") {
+			t.Errorf("merge.sbatch lacks shard %s:\n%s", p, merge)
+		}
+	}
+	if !strings.Contains(sub, "--dependency=afterok:${shards%%;*} merge.sbatch") {
+		t.Errorf("submit.sh:\n%s", sub)
+	}
+	for _, p := range []string{f.Cells, f.Collect, f.Submit} {
+		if out, err := exec.Command("bash", "-n", p).CombinedOutput(); err != nil {
+			t.Errorf("bash -n %s: %v %s", p, err, out)
+		}
+	}
+}
