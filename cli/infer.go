@@ -6,13 +6,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/pgaug/pgaug/onnx/ort"
 	"github.com/pgaug/pgaug/pipeline/cluster"
 	"github.com/pgaug/pgaug/pipeline/infer"
 	"github.com/pgaug/pgaug/trainer/metrics"
@@ -155,10 +153,7 @@ func writeInferSlurm(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("infer: the pgaug binary's path: %w", err)
 	}
-	ortLib, _, _ := ort.Locate(c.String(flagORTLib))
-	if abs, err := filepath.Abs(ortLib); err == nil && ortLib != "" {
-		ortLib = abs
-	}
+	ortLib := clusterORTLib(c)
 	j := cluster.InferJob{Job: cluster.Job{Binary: exe, WorkDir: wd, ORTLib: ortLib, CPUs: c.Int("cpus"),
 		Partition: c.String("partition"), Time: c.String("time"), Mem: c.String("mem")},
 		Args: args, Output: c.String("output"), Shards: c.Int("shards")}

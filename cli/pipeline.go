@@ -242,6 +242,20 @@ func runExperiment(c *cli.Context) error {
 	return nil
 }
 
+// clusterORTLib is the absolute path of the ONNX Runtime library this pgaug
+// finds, for the nodes' scripts ("" when none is found: the nodes' own
+// environment then decides).
+func clusterORTLib(c *cli.Context) string {
+	lib, _, err := ort.Locate(c.String(flagORTLib))
+	if err != nil || lib == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(lib); err == nil {
+		return abs
+	}
+	return lib
+}
+
 // writeClusterFiles writes the experiment's configuration, with every
 // override in it, and the Slurm or Kubernetes files that run it cell by cell.
 func writeClusterFiles(c *cli.Context, cfg pipeline.RunConfig) error {
@@ -276,10 +290,7 @@ func writeClusterFiles(c *cli.Context, cfg pipeline.RunConfig) error {
 	if err != nil {
 		return err
 	}
-	ortLib, _, _ := ort.Locate(c.String(flagORTLib)) // "" leaves it to the nodes
-	if lib, err := filepath.Abs(ortLib); err == nil && ortLib != "" {
-		ortLib = lib
-	}
+	ortLib := clusterORTLib(c)
 	job := cluster.Job{
 		Binary: bin, Config: absConf, WorkDir: workdir, Seeds: len(cfg.Seeds), Cells: len(pipeline.Cells(cfg)),
 		ORTLib: ortLib, CPUs: c.Int("cpus"), Partition: c.String("partition"), Time: c.String("time"), Mem: c.String("mem"),
