@@ -20,6 +20,7 @@ import (
 	"github.com/pgaug/pgaug/trainer/metrics"
 	"github.com/pgaug/pgaug/trainer/netstep"
 	"github.com/pgaug/pgaug/trainer/optim"
+	"github.com/pgaug/pgaug/trainer/saliency"
 )
 
 // APGAConfig configures `pgaug train apga`.
@@ -158,6 +159,12 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 			return res, err
 		}
 		method.Cfg.TTA = false
+	}
+	if note := pointingNote(res.Saliency["val"]); note != "" {
+		res.Warnings = append(res.Warnings, note)
+		if cfg.Log != nil {
+			fmt.Fprintln(cfg.Log, "APGA: "+note)
+		}
 	}
 	meta := baseMeta("apga", cfg.Common, d, csrc)
 	meta["pgaug.optimizer"] = cfg.ClassifierOpt.String()
@@ -314,6 +321,26 @@ func collapseNotes(metricsLog string) ([]string, error) {
 		notes = append(notes, "the policy "+fmt.Sprintf(g.label, epochList(g.epochs)))
 	}
 	return notes, nil
+}
+
+// pointingNote says so when the data's known regions show that the final
+// policy marks something else: its maximum lies in the region on fewer than
+// half of the val images, or its mask overlaps the regions no better than a
+// random mask of the same area (within a factor of 1.5). "" otherwise, and
+// when the data have no regions.
+func pointingNote(val map[string]float64) string {
+	pointing, ok := val[saliency.KeyPointing]
+	if !ok {
+		return ""
+	}
+	iou, rnd := val[saliency.KeyIoU], val[saliency.KeyIoURandom]
+	switch {
+	case pointing < 0.5:
+		return fmt.Sprintf("the policy does not point at the known regions: its maximum lies in the region on %.0f%% of the val images (mask IoU %.3f, a random mask's %.3f)", 100*pointing, iou, rnd)
+	case iou < 1.5*rnd:
+		return fmt.Sprintf("the policy's mask overlaps the known regions no better than chance: IoU %.3f against a random mask's %.3f (pointing %.2f)", iou, rnd, pointing)
+	}
+	return ""
 }
 
 // collapseKind is Collapsed's description without its numbers, so that

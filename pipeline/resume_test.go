@@ -179,3 +179,20 @@ func TestCollapseNotes(t *testing.T) {
 		t.Errorf("a policy flat throughout: %q", notes)
 	}
 }
+
+func TestPointingNote(t *testing.T) {
+	for _, c := range []struct {
+		val  map[string]float64
+		want string
+	}{
+		{nil, ""},
+		{map[string]float64{"mask_pointing": 0.9, "mask_iou": 0.2, "mask_iou_random": 0.02}, ""},
+		{map[string]float64{"mask_pointing": 0.28, "mask_iou": 0.07, "mask_iou_random": 0.02}, "does not point at the known regions: its maximum lies in the region on 28%"},
+		{map[string]float64{"mask_pointing": 0.6, "mask_iou": 0.025, "mask_iou_random": 0.02}, "no better than chance"},
+	} {
+		got := pointingNote(c.val)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%v: %q, want %q", c.val, got, c.want)
+		}
+	}
+}
