@@ -38,11 +38,15 @@ func DemoConfigFor(cfg DemoConfig, data string) RunConfig {
 	rc.Augment.Epochs, rc.Augment.LR = half, 1e-3
 	// APGA's sampled preset (its own learning rates and collapse guard):
 	// the one whose policy learns from scratch what the label depends on.
-	rc.APGA.Epochs, rc.APGA.Preset, rc.APGA.TTA = half, "sampled", true
+	// No test-time augmentation: its aid mask keeps a tenth of each image,
+	// and averaging in that copy cost the demo 40 points of accuracy.
+	rc.APGA.Epochs, rc.APGA.Preset = half, "sampled"
 	rc.NoiseMask.Epochs, rc.NoiseMask.StepEvery, rc.NoiseMask.Grid = cfg.Epochs, float64(max(cfg.Epochs*2/3, 1)), "4"
 	rc.NoiseMask.BlurKernel, rc.NoiseMask.BlurSigma = 3, 1
 	rc.NoiseMask.Loss = "scaled"
-	rc.Finetune.Epochs, rc.Finetune.Warmup, rc.Finetune.AverageLast, rc.Finetune.LR = half, float64(max(half/2, 1)), min(2, half), 0.01
+	// Fine-tuning at the published 1e-3 (the default): at 0.01 the heated
+	// model's accuracy fell from 0.98 to 0.65 in its second epoch.
+	rc.Finetune.Epochs, rc.Finetune.Warmup, rc.Finetune.AverageLast = half, float64(max(half/2, 1)), min(2, half)
 	rc.Infer.Threads = 2
 	return rc
 }

@@ -32,7 +32,7 @@ func TestDemoEndToEndAndResume(t *testing.T) {
 	for _, m := range res.Methods {
 		names[m.Method] = true
 	}
-	for _, want := range []string{"converged start", "baseline", "apga", "apga + TTA", "noisemask"} {
+	for _, want := range []string{"converged start", "baseline", "apga", "noisemask"} {
 		if !names[want] {
 			t.Errorf("method %q missing from the results: %v", want, names)
 		}
@@ -44,7 +44,7 @@ func TestDemoEndToEndAndResume(t *testing.T) {
 	seedDir := filepath.Join(dir, "seed-2")
 	for _, f := range []string{"experiment.html", "results.md", "results.json", "figures/methods.png",
 		"seed-2/report.html", "seed-2/report.json", "seed-2/figures/val-accuracy.png", "seed-2/config.toml",
-		"seed-2/apga/policy.onnx", "seed-2/noisemask/histogram.png", "seed-2/noisemask/noise-params.png", "seed-2/finetune/classifier.onnx", "seed-2/apga/infer/predictions_tta.arrow"} {
+		"seed-2/apga/policy.onnx", "seed-2/noisemask/histogram.png", "seed-2/noisemask/noise-params.png", "seed-2/finetune/classifier.onnx"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("the demo did not write %s", f)
 		}
