@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -172,6 +173,7 @@ func (d *Dataset) openFile(idx int, name string) (err error) {
 	pf := &partFile{path: name, f: f, cacheB: -1}
 	defer func() {
 		if r := recover(); r != nil {
+			recovered(r)
 			err = fmt.Errorf("dataset file %s is corrupt: %v", name, r)
 		}
 		if err != nil {
@@ -274,6 +276,18 @@ func (d *Dataset) openFile(idx int, name string) (err error) {
 	d.starts = append(d.starts, starts)
 	d.rows = append(d.rows, rows...)
 	return nil
+}
+
+// panicHook, when set (by the fuzz tests), is called by the deferred
+// functions that turn panics into errors, with the panic's value and the
+// stack where it happened, so that tests can tell the Arrow library's
+// panics on corrupt input (expected) from this package's (bugs).
+var panicHook func(v any, stack []byte)
+
+func recovered(v any) {
+	if panicHook != nil {
+		panicHook(v, debug.Stack())
+	}
 }
 
 // BatchStart returns the dataset row number of the first row of a record
@@ -398,6 +412,7 @@ var errNeedFallback = errors.New("record batch needs the Arrow decoder")
 func recordAt(pf *partFile, b int) (rec arrow.Record, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			recovered(r)
 			rec, err = nil, fmt.Errorf("%s, record batch %d: corrupt: %v", pf.path, b, r)
 		}
 	}()
