@@ -1,0 +1,163 @@
+package convert
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pgaug/pgaug/datasets/arrowds"
+	"github.com/pgaug/pgaug/datasets/fuzzcorpus"
+)
+
+// fuzzImages returns small encoded images: 8-bit gray, 16-bit gray and RGB
+// PNGs and an RGB JPEG.
+func fuzzImages(tb testing.TB) (gray, gray16, rgb, jpg []byte) {
+	enc := func(img image.Image) []byte {
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			tb.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	g := image.NewGray(image.Rect(0, 0, 3, 2))
+	copy(g.Pix, []uint8{0, 50, 100, 150, 200, 250})
+	g16 := image.NewGray16(image.Rect(0, 0, 2, 2))
+	g16.SetGray16(1, 1, color.Gray16{Y: 40000})
+	c := image.NewRGBA(image.Rect(0, 0, 4, 3))
+	for i := range c.Pix {
+		c.Pix[i] = uint8(17 * i)
+	}
+	var jb bytes.Buffer
+	if err := jpeg.Encode(&jb, c, &jpeg.Options{Quality: 90}); err != nil {
+		tb.Fatal(err)
+	}
+	return enc(g), enc(g16), enc(c), jb.Bytes()
+}
+
+// checkImport checks what an importer left behind: on error, an error
+// naming want and nothing at the output path nor beside it; on success, a
+// dataset with the rows the result reports.
+func checkImport(t *testing.T, outDir, out string, res Result, err error, want string) {
+	t.Helper()
+	if err != nil {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("the error does not name %s: %v", want, err)
+		}
+		ents, _ := os.ReadDir(outDir)
+		if len(ents) != 0 {
+			t.Fatalf("a failed import left %v in the output directory", ents)
+		}
+		return
+	}
+	d, err := arrowds.Open(out)
+	if err != nil {
+		t.Fatalf("the imported dataset does not open: %v", err)
+	}
+	defer d.Close()
+	if d.Len() != res.Rows || res.Rows == 0 {
+		t.Fatalf("the result says %d rows, the dataset has %d", res.Rows, d.Len())
+	}
+	for i := 0; i < d.Len(); i++ {
+		if _, err := d.ReadSample(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// FuzzCSV imports an arbitrary CSV listing (of the images a.png, b.png,
+// c.png and d.jpg, or of anything else) into a dataset. The import must
+// succeed or fail with an error naming the CSV file, never panic, and a
+// failed import must leave no output. Listings that leave the image
+// directory ('/' or "..") are skipped, so that the target reads only its
+// own files.
+func FuzzCSV(f *testing.F) {
+	gray, gray16, rgb, jpg := fuzzImages(f)
+	dir := f.TempDir()
+	imgDir := filepath.Join(dir, "img")
+	if err := os.MkdirAll(imgDir, 0o755); err != nil {
+		f.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"a.png": gray, "b.png": gray16, "c.png": rgb, "d.jpg": jpg, "e.png": gray[:30]} {
+		if err := os.WriteFile(filepath.Join(imgDir, name), data, 0o644); err != nil {
+			f.Fatal(err)
+		}
+	}
+	fuzzcorpus.Add(f, "header-crlf", []byte("label,path,split,patient\r\nsick,a.png,train,p1\r\nwell,b.png,val,p1\r\n\"sick\",c.png,test,p2\r\n"), false)
+	fuzzcorpus.Add(f, "no-header", []byte("a.png,0\nb.png,1\nd.jpg,1\n"), false)
+	fuzzcorpus.Add(f, "bad-rows-skipped", []byte("a.png,x\nmissing.png,y\nb.png\ne.png,y\nc.png,y,nosplit\n\"unterminated,y\n"), true)
+	fuzzcorpus.Add(f, "multilabel-cells", []byte("image,labels,fold\na.png,x;y,train\nb.png,y,valid\nd.jpg, ;x;,test\n"), false)
+	f.Add([]byte(""), false)
+	f.Add([]byte("path,label\n"), true)
+	csvPath := filepath.Join(dir, "list.csv")
+	f.Fuzz(func(t *testing.T, data []byte, skipBad bool) {
+		if bytes.Contains(data, []byte("/")) || bytes.Contains(data, []byte("..")) {
+			t.Skip("outside the image directory")
+		}
+		if err := os.WriteFile(csvPath, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		outDir := t.TempDir()
+		out := filepath.Join(outDir, "out.arrow")
+		multi := bytes.Contains(data, []byte(";"))
+		res, err := CSV(csvPath, CSVOptions{Root: imgDir, Multilabel: multi}, Options{Out: out, SkipBad: skipBad, Workers: 1})
+		checkImport(t, outDir, out, res, err, csvPath)
+		if err == nil && len(res.Problems) > 0 && !skipBad {
+			t.Fatalf("problems %v without SkipBad", res.Problems)
+		}
+	})
+}
+
+// FuzzFolder imports a class folder tree in which one image file holds
+// arbitrary bytes (named .png or .jpg) beside valid images. The import
+// must succeed, skip the file (with SkipBad) or fail with an error naming
+// it, never panic nor allocate far more than the file could hold, and a
+// failed import must leave no output.
+func FuzzFolder(f *testing.F) {
+	gray, gray16, rgb, jpg := fuzzImages(f)
+	fuzzcorpus.Add(f, "png-gray", gray, false, false)
+	fuzzcorpus.Add(f, "png-gray16", gray16, false, true)
+	fuzzcorpus.Add(f, "png-rgb", rgb, false, false)
+	fuzzcorpus.Add(f, "jpeg", jpg, true, false)
+	fuzzcorpus.Add(f, "png-truncated", gray[:len(gray)-12], false, true)
+	fuzzcorpus.Add(f, "jpeg-truncated", jpg[:len(jpg)/2], true, false)
+	f.Add([]byte("\x89PNG\r\n\x1a\n"), false, false)
+	f.Add([]byte{0xff, 0xd8, 0xff}, true, true)
+	root := filepath.Join(f.TempDir(), "xr")
+	for _, d := range []string{"cat", "dog"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			f.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "cat", "a.png"), gray, 0o644); err != nil {
+		f.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "dog", "b.jpg"), jpg, 0o644); err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, asJPEG, skipBad bool) {
+		name := filepath.Join(root, "dog", "fuzz.png")
+		if asJPEG {
+			name = filepath.Join(root, "dog", "fuzz.jpg")
+		}
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(name)
+		outDir := t.TempDir()
+		out := filepath.Join(outDir, "out.arrow")
+		res, err := Folder(root, FolderOptions{}, Options{Out: out, SkipBad: skipBad, Workers: 1})
+		checkImport(t, outDir, out, res, err, name)
+		if err == nil && res.Rows+res.Skipped != 3 {
+			t.Fatalf("%d rows and %d skipped of 3 images", res.Rows, res.Skipped)
+		}
+		if err == nil && res.Skipped > 0 && !strings.Contains(strings.Join(res.Problems, "\n"), name) {
+			t.Fatalf("the problems %q do not name %s", res.Problems, name)
+		}
+	})
+}
