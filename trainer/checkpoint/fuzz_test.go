@@ -61,6 +61,63 @@ func fixSums(data []byte) []byte {
 	return data
 }
 
+// rawCheckpoint assembles a checkpoint from a JSON header and data bytes,
+// with consistent lengths and checksums.
+func rawCheckpoint(js string, data []byte) []byte {
+	b := make([]byte, preambleSize, preambleSize+len(js)+8+len(data))
+	copy(b, Magic)
+	binary.LittleEndian.PutUint32(b[8:], Version)
+	binary.LittleEndian.PutUint64(b[16:], uint64(len(js)))
+	b = append(b, js...)
+	b = append(b, 0, 0, 0, 0)
+	b = append(b, data...)
+	b = append(b, 0, 0, 0, 0)
+	return fixSums(b)
+}
+
+// TestLoadRefusesWhatSaveRefuses: Load and Save agree on what a valid
+// checkpoint is, so that whatever loads can be saved again unchanged.
+func TestLoadRefusesWhatSaveRefuses(t *testing.T) {
+	dir := t.TempDir()
+	for js, want := range map[string]string{
+		`{"scalars":{"":1}}`:      "scalar with an empty name",
+		`{"counters":{"":1}}`:     "counter with an empty name",
+		`{"meta":{"":"x"}}`:       "metadata with an empty name",
+		`{"rng":{"":"AAE="}}`:     "RNG state with an empty name",
+		`{"meta":{"k":"\ud800"}}`: "", // a lone surrogate decodes as U+FFFD: valid
+		`{"tensors":[{"name":"t","shape":null,"offset":0,"count":1}]}`: "",
+	} {
+		p := filepath.Join(dir, "c"+Ext)
+		var data []byte
+		if strings.Contains(js, `"count":1`) {
+			data = []byte{0, 0, 128, 63}
+		}
+		if err := os.WriteFile(p, rawCheckpoint(js, data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Load(p)
+		if want == "" {
+			if err != nil {
+				t.Errorf("%s: %v", js, err)
+				continue
+			}
+			var b bytes.Buffer
+			if err := encode(&b, s); err != nil {
+				t.Errorf("%s: loads but does not save: %v", js, err)
+			}
+			again, err := decode(bytes.NewReader(b.Bytes()), int64(b.Len()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			equalStates(t, again, s)
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an error naming the file and %q", js, err, want)
+		}
+	}
+}
+
 // FuzzLoad writes arbitrary bytes as a .pgck file and loads it as a user
 // would: Load must return a State or an error naming the file, never panic
 // or allocate more than the file's size suggests; a State it accepts must
@@ -79,6 +136,11 @@ func FuzzLoad(f *testing.F) {
 	huge := bytes.Clone(empty)
 	binary.LittleEndian.PutUint64(huge[16:], 1<<40)
 	fuzzcorpus.Add(f, "huge-header-length", huge, false)
+	// Found by probing the round-trip property: a null shape (which loaded
+	// as a nil shape and saved as []) and an empty scalar name (which Load
+	// accepted and Save refused).
+	fuzzcorpus.Add(f, "shape-null", rawCheckpoint(`{"tensors":[{"name":"a","shape":null,"offset":0,"count":1}]}`, []byte{0, 0, 128, 63}), true)
+	fuzzcorpus.Add(f, "empty-scalar-name", rawCheckpoint(`{"scalars":{"":1}}`, nil), true)
 	f.Add([]byte(Magic), false)
 	f.Add([]byte{}, false)
 	dir := f.TempDir()
