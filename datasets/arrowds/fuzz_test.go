@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -189,8 +188,9 @@ func FuzzOpen(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("row %d after a round trip:\n got %+v\nwant %+v", i, got, want)
+			// Compared as text: a bbox may hold NaN.
+			if g, w := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want); g != w {
+				t.Fatalf("row %d after a round trip:\n got %s\nwant %s", i, g, w)
 			}
 		}
 	})
