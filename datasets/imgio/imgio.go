@@ -177,6 +177,18 @@ func DecodeFile(path string) (image.Image, error) {
 		return nil, err
 	}
 	defer f.Close()
+	// The header is read on its own first, wherever it lies (a JPEG's frame
+	// header may follow large metadata segments, past what decode peeks at).
+	cfg, format, err := image.DecodeConfig(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a readable PNG or JPEG: %w", path, err)
+	}
+	if err := checkSize(cfg, format, size); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	img, err := decode(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

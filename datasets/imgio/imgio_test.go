@@ -137,6 +137,29 @@ func TestHeaderClaimsBoundedByFileSize(t *testing.T) {
 	if a := m1.TotalAlloc - m0.TotalAlloc; a > 8<<20 {
 		t.Errorf("refusing the header allocated %d bytes", a)
 	}
+	// The same frame header after 100 KB of metadata segments (past what
+	// Decode peeks at) is found too.
+	var padded []byte
+	padded = append(padded, data[:2]...) // SOI
+	for range 2 {
+		seg := make([]byte, 4+60000)
+		seg[0], seg[1], seg[2], seg[3] = 0xff, 0xe1, byte((60002)>>8), byte(60002&0xff)
+		padded = append(padded, seg...)
+	}
+	padded = append(padded, data[2:]...)
+	pp := filepath.Join(t.TempDir(), "padded.jpg")
+	if err := os.WriteFile(pp, padded, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&m0)
+	_, err = DecodeFile(pp)
+	runtime.ReadMemStats(&m1)
+	if err == nil || !strings.Contains(err.Error(), "cannot hold 16384x16384 pixels") {
+		t.Fatalf("padded: got %v", err)
+	}
+	if a := m1.TotalAlloc - m0.TotalAlloc; a > 8<<20 {
+		t.Errorf("refusing the padded header allocated %d bytes", a)
+	}
 	// A large image that compresses well still decodes.
 	big := filepath.Join(t.TempDir(), "big.png")
 	if err := WritePNG(big, image.NewGray(image.Rect(0, 0, 2000, 2000))); err != nil {
