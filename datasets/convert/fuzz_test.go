@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"archive/zip"
 	"bytes"
 	"image"
 	"image/color"
@@ -160,4 +161,85 @@ func FuzzFolder(f *testing.F) {
 			t.Fatalf("the problems %q do not name %s", res.Problems, name)
 		}
 	})
+}
+
+// zipBytes builds a zip archive in memory.
+func zipBytes(tb testing.TB, method uint16, entries ...[2]any) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for _, e := range entries {
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: e[0].(string), Method: method})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := w.Write(e[1].([]byte)); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// FuzzMedMNIST imports an arbitrary .npz file as a MedMNIST archive
+// (named pneumoniamnist.npz, a known binary flag, or with an unknown flag).
+// The import must succeed or fail with an error naming the file, never
+// panic nor allocate more than the archive's entries could hold, and a
+// failed import must leave no output.
+func FuzzMedMNIST(f *testing.F) {
+	bin := zipBytes(f, zip.Deflate,
+		[2]any{"train_images.npy", npyBytes("|u1", []int{3, 2, 2}, seq(12, 7))},
+		[2]any{"train_labels.npy", npyBytes("|u1", []int{3, 1}, []byte{0, 1, 1})},
+		[2]any{"test_images.npy", npyBytes("|u1", []int{1, 2, 2}, seq(4, 3))},
+		[2]any{"test_labels.npy", npyBytes("<i8", []int{1, 1}, []byte{1, 0, 0, 0, 0, 0, 0, 0})})
+	multi := zipBytes(f, zip.Store,
+		[2]any{"val_images.npy", npyBytes("|u1", []int{2, 2, 1, 3}, seq(12, 5))},
+		[2]any{"val_labels.npy", npyBytes("|u1", []int{2, 3}, []byte{0, 1, 1, 1, 0, 0})})
+	fuzzcorpus.Add(f, "binary-deflated", bin, false)
+	fuzzcorpus.Add(f, "multilabel-rgb-stored", multi, true)
+	fuzzcorpus.Add(f, "truncated", bin[:len(bin)*3/4], false)
+	fuzzcorpus.Add(f, "bad-label", zipBytes(f, zip.Store,
+		[2]any{"train_images.npy", npyBytes("|u1", []int{2, 1, 1}, []byte{1, 2})},
+		[2]any{"train_labels.npy", npyBytes("|u1", []int{2}, []byte{0, 9})}), false)
+	fuzzcorpus.Add(f, "zero-images", zeroImages(f), true)
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte, known bool) {
+		path := filepath.Join(dir, "x_28.npz")
+		if known {
+			path = filepath.Join(dir, "pneumoniamnist.npz")
+		}
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(path)
+		outDir := t.TempDir()
+		out := filepath.Join(outDir, "out.arrow")
+		res, err := MedMNIST(path, MedMNISTOptions{}, Options{Out: out, SkipBad: true})
+		checkImport(t, outDir, out, res, err, path)
+	})
+}
+
+func zeroImages(tb testing.TB) []byte {
+	return zipBytes(tb, zip.Store,
+		[2]any{"train_images.npy", npyBytes("|u1", []int{0, 28, 28}, nil)},
+		[2]any{"train_labels.npy", npyBytes("|u1", []int{0, 1}, nil)})
+}
+
+// TestMedMNISTNoImagesNamesTheFile: an archive whose arrays hold no images
+// is an error naming it (it said only "the input has no images").
+func TestMedMNISTNoImagesNamesTheFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pneumoniamnist.npz")
+	if err := os.WriteFile(path, zeroImages(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	_, err := MedMNIST(path, MedMNISTOptions{}, Options{Out: out})
+	if err == nil || !strings.Contains(err.Error(), path+" has no images") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output left behind: %v", err)
+	}
 }
