@@ -2,7 +2,6 @@ package arrowds
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -105,8 +104,10 @@ func panicSite(stack []byte) string {
 // program would: Open, every row's index entry and sample (pixels and
 // mask), and Scan. Nothing may panic — the panics of the Arrow library on
 // corrupt input that the reader turns into errors are allowed, panics in
-// this package are not — and every error must name the file. A file that
-// reads must also write back (through Writer) and read back the same.
+// this package are not — and every error must name the file. (Writing
+// what was read back through Writer, which syncs every file it writes, cut
+// the exec rate to a few per second, so the round trip is left to the
+// unit tests.)
 func FuzzOpen(f *testing.F) {
 	arrowSeeds(f)
 	var site string
@@ -139,7 +140,6 @@ func FuzzOpen(f *testing.F) {
 		}
 		defer d.Close()
 		meta := d.Meta()
-		var samples []*Sample
 		for i := 0; i < d.Len(); i++ {
 			r := d.Row(i)
 			if r.Pixels() <= 0 || int(r.Channels) != meta.Channels {
@@ -148,51 +148,14 @@ func FuzzOpen(f *testing.F) {
 			s, err := d.ReadSample(i)
 			named(fmt.Sprintf("ReadSample(%d)", i), err)
 			if err != nil {
-				samples = nil
 				break
 			}
-			samples = append(samples, s)
+			if s.ID != r.ID || s.Label != r.Label || s.Len() != r.Pixels() {
+				t.Fatalf("row %d: the sample (%q, label %d, %d values) disagrees with the index (%q, label %d, %d pixels)",
+					i, s.ID, s.Label, s.Len(), r.ID, r.Label, r.Pixels())
+			}
 		}
 		named("Scan", d.Scan(func(_, _ int, rec arrow.Record) error { return nil }))
-		if len(samples) != d.Len() || d.Len() > 64 {
-			return
-		}
-		// Round trip through the Writer.
-		out := filepath.Join(t.TempDir(), "again.arrow")
-		w, err := Create(out, WriterOptions{Meta: meta, Columns: d.Columns()})
-		if err != nil {
-			return // metadata the reader accepts, the writer does not: allowed
-		}
-		for _, s := range samples {
-			if err := w.Write(s); err != nil {
-				w.Abort()
-				if errors.Is(err, ErrInvalidSample) {
-					return // e.g. duplicate ids, which the reader does not check
-				}
-				t.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		again, err := Open(out)
-		if err != nil {
-			t.Fatalf("a re-written dataset does not open: %v", err)
-		}
-		defer again.Close()
-		if again.Len() != len(samples) {
-			t.Fatalf("re-written: %d rows, want %d", again.Len(), len(samples))
-		}
-		for i, want := range samples {
-			got, err := again.ReadSample(i)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Compared as text: a bbox may hold NaN.
-			if g, w := fmt.Sprintf("%+v", got), fmt.Sprintf("%+v", want); g != w {
-				t.Fatalf("row %d after a round trip:\n got %s\nwant %s", i, g, w)
-			}
-		}
 	})
 }
 
