@@ -55,7 +55,8 @@ type partFile struct {
 	f      *os.File
 	fr     *ipc.FileReader
 	blocks []fileBlock
-	fast   bool // buffers are read directly (uncompressed, plain layout)
+	layout batchLayout // what each record batch's node and buffer lists must hold
+	fast   bool        // buffers are read directly (uncompressed, plain layout)
 	fieldN []int
 	fieldB []int
 
@@ -184,7 +185,7 @@ func (d *Dataset) openFile(idx int, name string) (err error) {
 	if err != nil {
 		return fmt.Errorf("opening dataset: %w", err)
 	}
-	pf.blocks, err = readFooterBlocks(f, st.Size())
+	pf.blocks, pf.layout, err = readFooterBlocks(f, st.Size())
 	if err != nil {
 		return fmt.Errorf("dataset file %s: %w", name, err)
 	}
@@ -421,7 +422,11 @@ func recordAt(pf *partFile, b int) (rec arrow.Record, err error) {
 	}
 	// Check the buffer locations and sizes first: the Arrow decoder trusts
 	// them for its allocations.
-	if _, err := readBatchMeta(pf.f, pf.blocks[b]); err != nil {
+	m, err := readBatchMeta(pf.f, pf.blocks[b])
+	if err != nil {
+		return nil, fmt.Errorf("%s, record batch %d: %w", pf.path, b, err)
+	}
+	if err := pf.layout.check(m); err != nil {
 		return nil, fmt.Errorf("%s, record batch %d: %w", pf.path, b, err)
 	}
 	rec, err = pf.fr.RecordAt(b)
