@@ -162,14 +162,14 @@ func FuzzOpen(f *testing.F) {
 }
 
 // FuzzFooter feeds arbitrary bytes to the reader's own flatbuffer code: the
-// footer (schema checks, dictionary and record batch blocks) and every
-// record batch message, with no recover in between, so a panic here is a
-// crash.
+// footer (schema checks and layout, dictionary and record batch blocks) and
+// every record batch message, with no recover in between, so a panic here
+// is a crash.
 func FuzzFooter(f *testing.F) {
 	arrowSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bytes.NewReader(data)
-		blocks, _, err := readFooterBlocks(r, int64(len(data)))
+		blocks, layout, err := readFooterBlocks(r, int64(len(data)))
 		if err != nil {
 			return
 		}
@@ -185,6 +185,9 @@ func FuzzFooter(f *testing.F) {
 				if s.offset < 0 || s.length < 0 || s.offset+s.length > b.bodyLen {
 					t.Fatalf("buffer %d %+v outside the %d-byte body", i, s, b.bodyLen)
 				}
+			}
+			if layout.check(m) == nil && (len(m.nodes) != layout.nodes || len(m.buffers) != layout.bufs) {
+				t.Fatalf("the layout check passed %d nodes and %d buffers for %+v", len(m.nodes), len(m.buffers), layout)
 			}
 		}
 	})
