@@ -243,3 +243,40 @@ func TestMedMNISTNoImagesNamesTheFile(t *testing.T) {
 		t.Errorf("output left behind: %v", err)
 	}
 }
+
+// TestCSVLabelsMustBeUTF8: labels that are not valid UTF-8 (FuzzCSV's
+// crasher 34216bf09ae186cc: "\xd1" and "\x89", two classes that both became
+// "\ufffd" in the metadata's JSON, so the imported dataset did not open)
+// are bad rows naming the file and line; the writer refuses such class
+// names too.
+func TestCSVLabelsMustBeUTF8(t *testing.T) {
+	gray, _, _, _ := fuzzImages(t)
+	dir := t.TempDir()
+	for _, n := range []string{"a.png", "b.png", "c.png"} {
+		if err := os.WriteFile(filepath.Join(dir, n), gray, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	csvPath := filepath.Join(dir, "list.csv")
+	if err := os.WriteFile(csvPath, []byte("a.png,\xd1\nb.png,\x89\nc.png,ok\na.png,fine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := CSV(csvPath, CSVOptions{}, Options{Out: filepath.Join(dir, "o1")})
+	if err == nil || !strings.Contains(err.Error(), csvPath+", line 1: label \"\\xd1\" is not valid UTF-8") {
+		t.Fatalf("got %v", err)
+	}
+	out := filepath.Join(dir, "o2")
+	res, err := CSV(csvPath, CSVOptions{}, Options{Out: out, SkipBad: true})
+	if err != nil || res.Rows != 2 || res.Skipped != 2 {
+		t.Fatalf("skip-bad: %+v %v", res, err)
+	}
+	d, err := arrowds.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	meta := arrowds.Metadata{Name: "x", Task: arrowds.Binary, Classes: []string{"\xd1", "\x89"}, Channels: 1, PixelType: arrowds.Uint8}
+	if _, err := arrowds.Create(filepath.Join(dir, "o3.arrow"), arrowds.WriterOptions{Meta: meta}); err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+		t.Fatalf("Create: %v", err)
+	}
+}
