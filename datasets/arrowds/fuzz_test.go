@@ -2,6 +2,7 @@ package arrowds
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -311,5 +312,35 @@ func TestLayoutChecksAcceptDictionariesAndNesting(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "cannot check") {
 		t.Errorf("union: %v", err)
+	}
+}
+
+// TestCompressedClaimsBoundedByRatio: a compressed buffer may not claim to
+// decompress to more than maxCompressionRatio times its size (the Arrow
+// decoder allocates the claim before decompressing), even below the 2 GiB
+// bound on one buffer.
+func TestCompressedClaimsBoundedByRatio(t *testing.T) {
+	data := seedFile(t, testMeta(Binary, Uint8), Columns{}, 3, 0, true)
+	r := bytes.NewReader(data)
+	blocks, _, err := readFooterBlocks(r, int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := readBatchMeta(r, blocks[0])
+	if err != nil || !m.compressed {
+		t.Fatalf("%+v %v", m, err)
+	}
+	for _, bs := range m.buffers {
+		if bs.length >= 8 {
+			binary.LittleEndian.PutUint64(data[m.bodyStart+bs.offset:], 1<<30)
+			break
+		}
+	}
+	path := filepath.Join(t.TempDir(), "claim.arrow")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "claims 1073741824 uncompressed bytes") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -586,8 +586,8 @@ func readMessageMeta(r io.ReaderAt, b fileBlock, kind int) (*batchMeta, error) {
 				return nil, fmt.Errorf("reading compressed buffer %d: %w", i, err)
 			}
 			u := int64(binary.LittleEndian.Uint64(p[:]))
-			if u != -1 && (u < 0 || u > maxUncompressed) {
-				return nil, fmt.Errorf("compressed buffer %d claims %d uncompressed bytes", i, u)
+			if u != -1 && (u < 0 || u > maxUncompressed || u > (bs.length-8)*maxCompressionRatio+1<<16) {
+				return nil, fmt.Errorf("compressed buffer %d claims %d uncompressed bytes from %d", i, u, bs.length-8)
 			}
 		}
 	}
@@ -595,8 +595,14 @@ func readMessageMeta(r io.ReaderAt, b fileBlock, kind int) (*batchMeta, error) {
 }
 
 // maxUncompressed bounds the uncompressed size of one buffer of a
-// compressed record batch.
-const maxUncompressed = 1 << 31
+// compressed record batch, and maxCompressionRatio how much larger it may
+// be than its compressed bytes (ZSTD's run-length blocks reach about
+// 32768:1, LZ4 frames about 255:1): the Arrow decoder allocates the
+// claimed size before decompressing.
+const (
+	maxUncompressed     = 1 << 31
+	maxCompressionRatio = 1 << 16
+)
 
 func orMissing(err error) error {
 	if err == nil {
