@@ -551,12 +551,18 @@ func fetch(r io.ReaderAt, body int64, reqs []fetchReq) error {
 		}
 		for _, q := range reqs {
 			s := q.c.specs[q.i]
+			if s.length == 0 {
+				continue // left nil, as when every buffer is empty; its offset may lie before lo
+			}
 			q.c.bufs[q.i] = span[s.offset-lo : s.offset-lo+s.length]
 		}
 		return nil
 	}
 	for _, q := range reqs {
 		s := q.c.specs[q.i]
+		if s.length == 0 {
+			continue
+		}
 		buf := make([]byte, s.length)
 		if _, err := r.ReadAt(buf, body+s.offset); err != nil {
 			return fmt.Errorf("reading column buffers: %w", err)
