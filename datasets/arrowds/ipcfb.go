@@ -75,9 +75,15 @@ func fbTableAt(buf []byte, pos int) (fbTable, error) {
 }
 
 // field returns the absolute position of field slot i, or 0 when absent.
+// A slot is present when its offset in the vtable is less than the
+// vtable's size, as the flatbuffers library (and so the Arrow decoder)
+// reads it: with an odd size, the last slot's second byte lies past the
+// vtable (FuzzOpen's crasher 85a0a28f8f42b129, whose record batch had an
+// 11-byte vtable: compressed for Arrow, uncompressed here, so the sizes
+// of its compressed buffers went unchecked).
 func (t fbTable) field(i int) (int, error) {
 	o := 4 + 2*i
-	if o+2 > t.vtn {
+	if o >= t.vtn {
 		return 0, nil
 	}
 	v, err := u16(t.buf, t.vt+o)
@@ -152,49 +158,63 @@ type fileBlock struct {
 	bodyLen int64
 }
 
-// readFooterBlocks returns the record batch blocks of an Arrow IPC file.
-func readFooterBlocks(r io.ReaderAt, size int64) ([]fileBlock, error) {
+// readFooterBlocks returns the record batch blocks of an Arrow IPC file and
+// the layout its record batches must have.
+func readFooterBlocks(r io.ReaderAt, size int64) ([]fileBlock, batchLayout, error) {
 	if size < int64(len(arrowMagic))*2+4 {
-		return nil, fmt.Errorf("file too small to be an Arrow IPC file (%d bytes)", size)
+		return nil, batchLayout{}, fmt.Errorf("file too small to be an Arrow IPC file (%d bytes)", size)
 	}
 	tail := make([]byte, 10)
 	if _, err := r.ReadAt(tail, size-10); err != nil {
-		return nil, fmt.Errorf("reading the footer: %w", err)
+		return nil, batchLayout{}, fmt.Errorf("reading the footer: %w", err)
 	}
 	if string(tail[4:]) != string(arrowMagic) {
-		return nil, errors.New("no ARROW1 magic at the end (not an Arrow IPC file, or a truncated one)")
+		return nil, batchLayout{}, errors.New("no ARROW1 magic at the end (not an Arrow IPC file, or a truncated one)")
 	}
 	flen := int64(binary.LittleEndian.Uint32(tail[:4]))
 	if flen <= 0 || flen > size-10-8 {
-		return nil, fmt.Errorf("footer length %d does not fit in a %d-byte file", flen, size)
+		return nil, batchLayout{}, fmt.Errorf("footer length %d does not fit in a %d-byte file", flen, size)
 	}
 	buf := make([]byte, flen)
 	if _, err := r.ReadAt(buf, size-10-flen); err != nil {
-		return nil, fmt.Errorf("reading the footer: %w", err)
+		return nil, batchLayout{}, fmt.Errorf("reading the footer: %w", err)
 	}
 	footer, err := fbRoot(buf)
 	if err != nil {
-		return nil, fmt.Errorf("decoding the footer: %w", err)
+		return nil, batchLayout{}, fmt.Errorf("decoding the footer: %w", err)
 	}
 	// Footer: version(0) schema(1) dictionaries(2) recordBatches(3).
 	sp, ok, err := footer.indirect(1)
 	if err != nil || !ok {
-		return nil, fmt.Errorf("decoding the footer's schema: %v", orMissing(err))
+		return nil, batchLayout{}, fmt.Errorf("decoding the footer's schema: %v", orMissing(err))
 	}
 	if err := checkSchemaFB(buf, sp); err != nil {
-		return nil, fmt.Errorf("decoding the footer's schema: %w", err)
+		return nil, batchLayout{}, fmt.Errorf("decoding the footer's schema: %w", err)
+	}
+	layout, dictLayouts, err := schemaLayoutFB(buf, sp)
+	if err != nil {
+		return nil, batchLayout{}, fmt.Errorf("decoding the footer's schema: %w", err)
 	}
 	dicts, err := footerBlocks(footer, 2, size, "dictionary")
 	if err != nil {
-		return nil, err
+		return nil, batchLayout{}, err
 	}
 	for i, b := range dicts {
 		// The Arrow reader decodes dictionaries when it opens the file.
-		if _, err := readMessageMeta(r, b, msgHeaderDictionary); err != nil {
-			return nil, fmt.Errorf("dictionary %d: %w", i, err)
+		m, err := readMessageMeta(r, b, msgHeaderDictionary)
+		if err != nil {
+			return nil, batchLayout{}, fmt.Errorf("dictionary %d: %w", i, err)
+		}
+		dl, ok := dictLayouts[m.dictID]
+		if !ok {
+			return nil, batchLayout{}, fmt.Errorf("dictionary %d: id %d belongs to no field of the schema", i, m.dictID)
+		}
+		if err := dl.check(m); err != nil {
+			return nil, batchLayout{}, fmt.Errorf("dictionary %d (id %d): %w", i, m.dictID, err)
 		}
 	}
-	return footerBlocks(footer, 3, size, "record batch")
+	blocks, err := footerBlocks(footer, 3, size, "record batch")
+	return blocks, layout, err
 }
 
 func footerBlocks(footer fbTable, slot int, size int64, what string) ([]fileBlock, error) {
@@ -315,6 +335,115 @@ func checkTableVector(t fbTable, slot int, each func(fbTable) error) error {
 	return nil
 }
 
+// batchLayout is how many field nodes and buffers a record batch of a
+// schema has (or a dictionary batch of a dictionary's values). The Arrow
+// decoder takes the i-th node and buffer without checking i against the
+// lengths of the batch's lists, reading past them into whatever follows,
+// so a batch whose counts differ from its schema's must not reach it.
+// ok is false when the schema holds a type whose layout is not known here
+// (unions, view and run-end encoded types).
+type batchLayout struct {
+	nodes, bufs int
+	ok          bool
+}
+
+func (l batchLayout) check(m *batchMeta) error {
+	if !l.ok {
+		return errors.New("the schema has a column of a type whose buffer layout this reader cannot check (union, view or run-end encoded)")
+	}
+	if len(m.nodes) != l.nodes || len(m.buffers) != l.bufs {
+		return fmt.Errorf("%d field nodes and %d buffers, the schema needs %d and %d", len(m.nodes), len(m.buffers), l.nodes, l.bufs)
+	}
+	return nil
+}
+
+// schemaLayoutFB returns the layout of the record batches of the Schema
+// table at pos, and of the dictionary batches of each dictionary id.
+func schemaLayoutFB(buf []byte, pos int) (batchLayout, map[int64]batchLayout, error) {
+	t, err := fbTableAt(buf, pos)
+	if err != nil {
+		return batchLayout{}, nil, err
+	}
+	l := batchLayout{ok: true}
+	dicts := map[int64]batchLayout{}
+	err = checkTableVector(t, 1, func(f fbTable) error { return fieldLayoutFB(f, false, 0, &l, dicts) })
+	return l, dicts, err
+}
+
+// fieldLayoutFB adds a Field table's nodes and buffers to l: its values'
+// (values set: in a dictionary batch) or, for a dictionary-encoded field
+// in a record batch, its indices'. It records the layout of the values of
+// every dictionary-encoded field it meets in dicts.
+func fieldLayoutFB(f fbTable, values bool, depth int, l *batchLayout, dicts map[int64]batchLayout) error {
+	if depth > maxSchemaDepth {
+		return fmt.Errorf("types nested more than %d deep", maxSchemaDepth)
+	}
+	// Field: name(0) nullable(1) type_type(2) type(3) dictionary(4) children(5).
+	if !values {
+		dp, ok, err := f.indirect(4)
+		if err != nil {
+			return err
+		}
+		if ok {
+			// DictionaryEncoding: id(0) indexType(1) isOrdered(2).
+			de, err := fbTableAt(f.buf, dp)
+			if err != nil {
+				return err
+			}
+			id, err := de.int64Field(0, 0)
+			if err != nil {
+				return err
+			}
+			dl := batchLayout{ok: true}
+			if err := fieldLayoutFB(f, true, depth, &dl, dicts); err != nil {
+				return err
+			}
+			dicts[id] = dl
+			l.nodes++
+			l.bufs += 2
+			return nil
+		}
+	}
+	ty, err := f.uint8Field(2)
+	if err != nil {
+		return err
+	}
+	children := 0 // how many children the Arrow decoder reads
+	switch ty {
+	case 1: // Null
+		l.nodes++
+	case 2, 3, 6, 7, 8, 9, 10, 11, 15, 18: // Int, FloatingPoint, Bool, Decimal, Date, Time, Timestamp, Interval, FixedSizeBinary, Duration
+		l.nodes++
+		l.bufs += 2
+	case 4, 5, 19, 20: // Binary, Utf8, LargeBinary, LargeUtf8
+		l.nodes++
+		l.bufs += 3
+	case 12, 17, 21: // List, Map, LargeList
+		l.nodes++
+		l.bufs += 2
+		children = 1
+	case 16: // FixedSizeList
+		l.nodes++
+		l.bufs++
+		children = 1
+	case 13: // Struct
+		l.nodes++
+		l.bufs++
+		children = -1
+	default:
+		l.ok = false
+		return nil
+	}
+	i := 0
+	return checkTableVector(f, 5, func(c fbTable) error {
+		if children >= 0 && i >= children {
+			return nil
+		}
+		i++
+		return fieldLayoutFB(c, false, depth+1, l, dicts)
+	})
+}
+
 // fieldNode is a FieldNode struct: an array's length and null count.
 type fieldNode struct{ length, nulls int64 }
 
@@ -330,6 +459,7 @@ type batchMeta struct {
 	compressed bool
 	bodyStart  int64 // absolute file offset of the body
 	bodyLen    int64
+	dictID     int64 // dictionary batches: the dictionary's id
 }
 
 const (
@@ -390,8 +520,12 @@ func readMessageMeta(r io.ReaderAt, b fileBlock, kind int) (*batchMeta, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decoding the message header: %w", err)
 	}
+	var dictID int64
 	if kind == msgHeaderDictionary {
 		// DictionaryBatch: id(0) data(1) isDelta(2).
+		if dictID, err = rb.int64Field(0, 0); err != nil {
+			return nil, fmt.Errorf("decoding the dictionary batch: %w", err)
+		}
 		dp, ok, err := rb.indirect(1)
 		if err != nil || !ok {
 			return nil, fmt.Errorf("decoding the dictionary batch: %v", orMissing(err))
@@ -401,7 +535,7 @@ func readMessageMeta(r io.ReaderAt, b fileBlock, kind int) (*batchMeta, error) {
 		}
 	}
 	// RecordBatch: length(0) nodes(1) buffers(2) compression(3).
-	m := &batchMeta{version: version, bodyStart: b.offset + b.metaLen, bodyLen: b.bodyLen}
+	m := &batchMeta{version: version, bodyStart: b.offset + b.metaLen, bodyLen: b.bodyLen, dictID: dictID}
 	if m.length, err = rb.int64Field(0, 0); err != nil {
 		return nil, fmt.Errorf("decoding the record batch length: %w", err)
 	}
@@ -452,8 +586,8 @@ func readMessageMeta(r io.ReaderAt, b fileBlock, kind int) (*batchMeta, error) {
 				return nil, fmt.Errorf("reading compressed buffer %d: %w", i, err)
 			}
 			u := int64(binary.LittleEndian.Uint64(p[:]))
-			if u != -1 && (u < 0 || u > maxUncompressed) {
-				return nil, fmt.Errorf("compressed buffer %d claims %d uncompressed bytes", i, u)
+			if u != -1 && (u < 0 || u > maxUncompressed || u > (bs.length-8)*maxCompressionRatio+1<<16) {
+				return nil, fmt.Errorf("compressed buffer %d claims %d uncompressed bytes from %d", i, u, bs.length-8)
 			}
 		}
 	}
@@ -461,8 +595,14 @@ func readMessageMeta(r io.ReaderAt, b fileBlock, kind int) (*batchMeta, error) {
 }
 
 // maxUncompressed bounds the uncompressed size of one buffer of a
-// compressed record batch.
-const maxUncompressed = 1 << 31
+// compressed record batch, and maxCompressionRatio how much larger it may
+// be than its compressed bytes (ZSTD's run-length blocks reach about
+// 32768:1, LZ4 frames about 255:1): the Arrow decoder allocates the
+// claimed size before decompressing.
+const (
+	maxUncompressed     = 1 << 31
+	maxCompressionRatio = 1 << 16
+)
 
 func orMissing(err error) error {
 	if err == nil {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 )
@@ -120,6 +121,10 @@ func (m *Metadata) Validate() error {
 	for i, c := range m.Classes {
 		if c == "" {
 			return fmt.Errorf("class %d has an empty name", i)
+		}
+		if !utf8.ValidString(c) {
+			// JSON would store it as U+FFFD: another name, maybe another class's.
+			return fmt.Errorf("class name %q is not valid UTF-8", c)
 		}
 		if seen[c] {
 			return fmt.Errorf("class name %q appears twice", c)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -54,7 +55,8 @@ type partFile struct {
 	f      *os.File
 	fr     *ipc.FileReader
 	blocks []fileBlock
-	fast   bool // buffers are read directly (uncompressed, plain layout)
+	layout batchLayout // what each record batch's node and buffer lists must hold
+	fast   bool        // buffers are read directly (uncompressed, plain layout)
 	fieldN []int
 	fieldB []int
 
@@ -172,6 +174,7 @@ func (d *Dataset) openFile(idx int, name string) (err error) {
 	pf := &partFile{path: name, f: f, cacheB: -1}
 	defer func() {
 		if r := recover(); r != nil {
+			recovered(r)
 			err = fmt.Errorf("dataset file %s is corrupt: %v", name, r)
 		}
 		if err != nil {
@@ -182,7 +185,7 @@ func (d *Dataset) openFile(idx int, name string) (err error) {
 	if err != nil {
 		return fmt.Errorf("opening dataset: %w", err)
 	}
-	pf.blocks, err = readFooterBlocks(f, st.Size())
+	pf.blocks, pf.layout, err = readFooterBlocks(f, st.Size())
 	if err != nil {
 		return fmt.Errorf("dataset file %s: %w", name, err)
 	}
@@ -274,6 +277,18 @@ func (d *Dataset) openFile(idx int, name string) (err error) {
 	d.starts = append(d.starts, starts)
 	d.rows = append(d.rows, rows...)
 	return nil
+}
+
+// panicHook, when set (by the fuzz tests), is called by the deferred
+// functions that turn panics into errors, with the panic's value and the
+// stack where it happened, so that tests can tell the Arrow library's
+// panics on corrupt input (expected) from this package's (bugs).
+var panicHook func(v any, stack []byte)
+
+func recovered(v any) {
+	if panicHook != nil {
+		panicHook(v, debug.Stack())
+	}
 }
 
 // BatchStart returns the dataset row number of the first row of a record
@@ -398,6 +413,7 @@ var errNeedFallback = errors.New("record batch needs the Arrow decoder")
 func recordAt(pf *partFile, b int) (rec arrow.Record, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			recovered(r)
 			rec, err = nil, fmt.Errorf("%s, record batch %d: corrupt: %v", pf.path, b, r)
 		}
 	}()
@@ -406,7 +422,11 @@ func recordAt(pf *partFile, b int) (rec arrow.Record, err error) {
 	}
 	// Check the buffer locations and sizes first: the Arrow decoder trusts
 	// them for its allocations.
-	if _, err := readBatchMeta(pf.f, pf.blocks[b]); err != nil {
+	m, err := readBatchMeta(pf.f, pf.blocks[b])
+	if err != nil {
+		return nil, fmt.Errorf("%s, record batch %d: %w", pf.path, b, err)
+	}
+	if err := pf.layout.check(m); err != nil {
 		return nil, fmt.Errorf("%s, record batch %d: %w", pf.path, b, err)
 	}
 	rec, err = pf.fr.RecordAt(b)
@@ -531,12 +551,18 @@ func fetch(r io.ReaderAt, body int64, reqs []fetchReq) error {
 		}
 		for _, q := range reqs {
 			s := q.c.specs[q.i]
+			if s.length == 0 {
+				continue // left nil, as when every buffer is empty; its offset may lie before lo
+			}
 			q.c.bufs[q.i] = span[s.offset-lo : s.offset-lo+s.length]
 		}
 		return nil
 	}
 	for _, q := range reqs {
 		s := q.c.specs[q.i]
+		if s.length == 0 {
+			continue
+		}
 		buf := make([]byte, s.length)
 		if _, err := r.ReadAt(buf, body+s.offset); err != nil {
 			return fmt.Errorf("reading column buffers: %w", err)

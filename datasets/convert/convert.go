@@ -46,6 +46,7 @@ type sink struct {
 	res   Result
 	total int
 	done  int
+	src   string // names the input in errors about the whole import
 }
 
 func newSink(opts Options, meta arrowds.Metadata, cols arrowds.Columns, total int) (*sink, error) {
@@ -119,6 +120,9 @@ func (s *sink) close(err error) (Result, error) {
 		s.w.Abort()
 		if s.res.Skipped > 0 {
 			return s.res, fmt.Errorf("every row was skipped as unreadable (%d); first: %s", s.res.Skipped, s.res.Problems[0])
+		}
+		if s.src != "" {
+			return s.res, fmt.Errorf("%s has no images", s.src)
 		}
 		return s.res, errors.New("the input has no images")
 	}

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pgaug/pgaug/datasets/arrowds"
 	"github.com/pgaug/pgaug/datasets/imgio"
@@ -159,6 +160,9 @@ func Folder(root string, fo FolderOptions, opts Options) (Result, error) {
 	}
 	names := map[string]bool{}
 	for _, d := range dirs {
+		if !utf8.ValidString(d.class) {
+			return Result{}, fmt.Errorf("%s: class folder name %q is not valid UTF-8 (class names are stored as JSON)", d.dir, d.class)
+		}
 		names[d.class] = true
 	}
 	classes, err := classOrder(names, fo.Classes, "class folder")
@@ -316,6 +320,15 @@ func CSV(path string, co CSVOptions, opts Options) (Result, error) {
 			return strings.TrimSpace(rec[i])
 		}
 		r := row{line: line, path: get("path"), label: get("label"), split: get("split"), group: get("group")}
+		if !utf8.ValidString(r.label) {
+			// Class names are stored as JSON, which has no room for it.
+			e := fmt.Errorf("%s, line %d: label %q is not valid UTF-8", path, line, r.label)
+			if !opts.SkipBad {
+				return Result{}, e
+			}
+			badRows = append(badRows, e)
+			continue
+		}
 		if r.path == "" || r.label == "" {
 			e := fmt.Errorf("%s, line %d: want path,label[,split[,group]], got %d field(s) %q", path, line, len(rec), rec)
 			if !opts.SkipBad {

@@ -91,6 +91,7 @@ func IDX(dir string, xo IDXOptions, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	s.src = dir
 	for i, p := range pairs {
 		if err := idxPart(p.images, p.labels, p.split, name, labels[i], s); err != nil {
 			return s.close(err)

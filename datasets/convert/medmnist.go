@@ -176,6 +176,7 @@ func MedMNIST(path string, mo MedMNISTOptions, opts Options) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	s.src = path
 	for _, p := range parts {
 		if err := medPart(a, path, flag, p.split, p.n, p.h, p.w, p.c, p.k, p.labels, s); err != nil {
 			return s.close(err)

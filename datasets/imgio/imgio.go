@@ -69,7 +69,7 @@ func NativeModel(m color.Model) (channels int, pt arrowds.PixelType) {
 
 // DecodeConfig reads only the header of an image file: its size and format.
 func DecodeConfig(path string) (image.Config, string, error) {
-	f, err := os.Open(path)
+	f, _, err := openRegular(path)
 	if err != nil {
 		return image.Config{}, "", err
 	}
@@ -83,12 +83,67 @@ func DecodeConfig(path string) (image.Config, string, error) {
 
 // Decode decodes a PNG or JPEG stream, refusing images larger than about
 // 16k x 16k pixels.
-func Decode(r io.Reader) (image.Image, error) {
+func Decode(r io.Reader) (image.Image, error) { return decode(r, -1) }
+
+// Bounds on what a file of a given size can decode to, so that a small
+// file with a corrupt header cannot make the decoder allocate far more
+// than the file could hold: a PNG decodes to at most about 8 x 1032 bytes
+// per file byte (1-bit pixels, deflate's best ratio); a JPEG to at most 512
+// pixels per byte (one bit per 8x8 block of DC coefficients). Both allow
+// some slack, and small files any image up to slackPixels pixels.
+const (
+	pngBytesPerByte = 8 * 1040
+	jpegPixPerByte  = 1024
+	slackPixels     = 1 << 16
+)
+
+// checkSize checks an image header against maxPixels and, when size >= 0,
+// against what a file of size bytes can hold.
+func checkSize(cfg image.Config, format string, size int64) error {
+	w, h := int64(cfg.Width), int64(cfg.Height)
+	if w <= 0 || h <= 0 || w*h > maxPixels {
+		return fmt.Errorf("image of %dx%d pixels is empty or larger than %d pixels", cfg.Width, cfg.Height, maxPixels)
+	}
+	if size < 0 || w*h <= slackPixels {
+		return nil
+	}
+	switch format {
+	case "png":
+		if b := w * h * bytesPerPixel(cfg.ColorModel); b > pngBytesPerByte*size {
+			return fmt.Errorf("a %d-byte PNG cannot hold %dx%d pixels (%d bytes decoded): corrupt header", size, cfg.Width, cfg.Height, b)
+		}
+	case "jpeg":
+		if w*h > jpegPixPerByte*size {
+			return fmt.Errorf("a %d-byte JPEG cannot hold %dx%d pixels: corrupt header", size, cfg.Width, cfg.Height)
+		}
+	}
+	return nil
+}
+
+// bytesPerPixel is the decoded size of a pixel of the colour model.
+func bytesPerPixel(m color.Model) int64 {
+	switch m {
+	case color.GrayModel, color.AlphaModel:
+		return 1
+	case color.Gray16Model, color.Alpha16Model:
+		return 2
+	case color.RGBA64Model, color.NRGBA64Model:
+		return 8
+	}
+	if _, ok := m.(color.Palette); ok {
+		return 1
+	}
+	return 4
+}
+
+func decode(r io.Reader, size int64) (image.Image, error) {
 	br := bufio.NewReader(r)
 	peek, _ := br.Peek(64 << 10)
-	cfg, _, err := image.DecodeConfig(bufioFrom(peek))
-	if err == nil && (cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxPixels) {
-		return nil, fmt.Errorf("image of %dx%d pixels is empty or larger than %d pixels", cfg.Width, cfg.Height, maxPixels)
+	cfg, format, err := image.DecodeConfig(bufioFrom(peek))
+	if err == nil {
+		if err := checkSize(cfg, format, size); err != nil {
+			return nil, err
+		}
 	}
 	img, _, err := image.Decode(br)
 	if err != nil {
@@ -113,18 +168,49 @@ func (s *sliceReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// DecodeFile decodes an image file.
+// DecodeFile decodes an image file, refusing anything but a regular file
+// (a FIFO or device would block or never end) and headers that claim more
+// pixels than a file of its size can hold.
 func DecodeFile(path string) (image.Image, error) {
-	f, err := os.Open(path)
+	f, size, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	img, err := Decode(f)
+	// The header is read on its own first, wherever it lies (a JPEG's frame
+	// header may follow large metadata segments, past what decode peeks at).
+	cfg, format, err := image.DecodeConfig(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a readable PNG or JPEG: %w", path, err)
+	}
+	if err := checkSize(cfg, format, size); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	img, err := decode(f, size)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return img, nil
+}
+
+// openRegular opens a regular file (following symbolic links) and returns
+// its size. It checks before opening: opening a FIFO blocks.
+func openRegular(path string) (*os.File, int64, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("%s: not a regular file (%s)", path, st.Mode().Type())
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
 }
 
 // ToPixels converts an image to the given channel count (1 or 3) and pixel

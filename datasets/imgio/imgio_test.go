@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/pgaug/pgaug/datasets/arrowds"
@@ -103,5 +106,84 @@ func TestGridAndWritePNG(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Dir(out))
 	if len(ents) != 1 {
 		t.Errorf("WritePNG left %d files", len(ents))
+	}
+}
+
+// TestHeaderClaimsBoundedByFileSize: a small JPEG whose frame header
+// claims 16384x16384 pixels (the decoder would allocate 384 MB before
+// finding the data short) is refused from its header.
+func TestHeaderClaimsBoundedByFileSize(t *testing.T) {
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewGray(image.Rect(0, 0, 8, 8)), nil); err != nil {
+		t.Fatal(err)
+	}
+	data := b.Bytes()
+	i := bytes.Index(data, []byte{0xff, 0xc0}) // SOF0: length(2) precision(1) height(2) width(2)
+	if i < 0 {
+		t.Fatal("no SOF0 marker")
+	}
+	data[i+5], data[i+6], data[i+7], data[i+8] = 0x40, 0, 0x40, 0
+	p := filepath.Join(t.TempDir(), "big.jpg")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	_, err := DecodeFile(p)
+	runtime.ReadMemStats(&m1)
+	if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), "cannot hold 16384x16384 pixels") {
+		t.Fatalf("got %v", err)
+	}
+	if a := m1.TotalAlloc - m0.TotalAlloc; a > 8<<20 {
+		t.Errorf("refusing the header allocated %d bytes", a)
+	}
+	// The same frame header after 100 KB of metadata segments (past what
+	// Decode peeks at) is found too.
+	var padded []byte
+	padded = append(padded, data[:2]...) // SOI
+	for range 2 {
+		seg := make([]byte, 4+60000)
+		seg[0], seg[1], seg[2], seg[3] = 0xff, 0xe1, byte((60002)>>8), byte(60002&0xff)
+		padded = append(padded, seg...)
+	}
+	padded = append(padded, data[2:]...)
+	pp := filepath.Join(t.TempDir(), "padded.jpg")
+	if err := os.WriteFile(pp, padded, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&m0)
+	_, err = DecodeFile(pp)
+	runtime.ReadMemStats(&m1)
+	if err == nil || !strings.Contains(err.Error(), "cannot hold 16384x16384 pixels") {
+		t.Fatalf("padded: got %v", err)
+	}
+	if a := m1.TotalAlloc - m0.TotalAlloc; a > 8<<20 {
+		t.Errorf("refusing the padded header allocated %d bytes", a)
+	}
+	// A large image that compresses well still decodes.
+	big := filepath.Join(t.TempDir(), "big.png")
+	if err := WritePNG(big, image.NewGray(image.Rect(0, 0, 2000, 2000))); err != nil {
+		t.Fatal(err)
+	}
+	if img, err := DecodeFile(big); err != nil || img.Bounds().Dx() != 2000 {
+		t.Fatalf("a 2000x2000 blank PNG: %v", err)
+	}
+}
+
+// TestNotARegularFile: a FIFO named like an image is refused instead of
+// blocking the import.
+func TestNotARegularFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "fifo.png")
+	if err := syscall.Mkfifo(p, 0o644); err != nil {
+		t.Skip(err)
+	}
+	if _, err := DecodeFile(p); err == nil || !strings.Contains(err.Error(), "not a regular file") || !strings.Contains(err.Error(), p) {
+		t.Errorf("DecodeFile: %v", err)
+	}
+	if _, _, err := DecodeConfig(p); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("DecodeConfig: %v", err)
+	}
+	if _, err := DecodeFile(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a directory: %v", err)
 	}
 }

@@ -70,17 +70,20 @@ type Reader struct {
 	r    *bufio.Reader
 	left int // elements not yet read
 	buf  []byte
+	// hdrBytes is the size of the magic, version, length and header text:
+	// where the data start.
+	hdrBytes int64
 }
 
 // NewReader reads the header from r and returns a Reader positioned at the
 // first element.
 func NewReader(r io.Reader) (*Reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
-	h, err := readHeader(br)
+	h, n, err := readHeader(br)
 	if err != nil {
 		return nil, err
 	}
-	return &Reader{h: h, r: br, left: h.Count()}, nil
+	return &Reader{h: h, r: br, left: h.Count(), hdrBytes: n}, nil
 }
 
 // Header returns the array's header.
@@ -89,44 +92,46 @@ func (r *Reader) Header() *Header { return &r.h }
 // Remaining returns the number of elements not read yet.
 func (r *Reader) Remaining() int { return r.left }
 
-func readHeader(r io.Reader) (Header, error) {
+// readHeader reads and parses the header and returns it and its size in
+// bytes (magic and lengths included).
+func readHeader(r io.Reader) (Header, int64, error) {
 	var h Header
 	var pre [8]byte
 	if _, err := io.ReadFull(r, pre[:]); err != nil {
-		return h, fmt.Errorf("reading the .npy magic: %w", eof(err))
+		return h, 0, fmt.Errorf("reading the .npy magic: %w", eof(err))
 	}
 	if string(pre[:6]) != magic {
-		return h, fmt.Errorf("not a .npy array: it starts with %q, want %q", pre[:6], magic)
+		return h, 0, fmt.Errorf("not a .npy array: it starts with %q, want %q", pre[:6], magic)
 	}
 	h.Major, h.Minor = int(pre[6]), int(pre[7])
-	var hlen int
+	var hlen, lenBytes int
 	switch h.Major {
 	case 1:
 		var b [2]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return h, fmt.Errorf("reading the .npy header length: %w", eof(err))
+			return h, 0, fmt.Errorf("reading the .npy header length: %w", eof(err))
 		}
-		hlen = int(binary.LittleEndian.Uint16(b[:]))
+		hlen, lenBytes = int(binary.LittleEndian.Uint16(b[:])), 2
 	case 2, 3:
 		var b [4]byte
 		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return h, fmt.Errorf("reading the .npy header length: %w", eof(err))
+			return h, 0, fmt.Errorf("reading the .npy header length: %w", eof(err))
 		}
-		hlen = int(binary.LittleEndian.Uint32(b[:]))
+		hlen, lenBytes = int(binary.LittleEndian.Uint32(b[:])), 4
 	default:
-		return h, fmt.Errorf(".npy format version %d.%d, want 1.0, 2.0 or 3.0", h.Major, h.Minor)
+		return h, 0, fmt.Errorf(".npy format version %d.%d, want 1.0, 2.0 or 3.0", h.Major, h.Minor)
 	}
 	if hlen > maxHeader {
-		return h, fmt.Errorf(".npy header of %d bytes is longer than %d", hlen, maxHeader)
+		return h, 0, fmt.Errorf(".npy header of %d bytes is longer than %d", hlen, maxHeader)
 	}
 	text := make([]byte, hlen)
 	if _, err := io.ReadFull(r, text); err != nil {
-		return h, fmt.Errorf("reading the %d-byte .npy header: %w", hlen, eof(err))
+		return h, 0, fmt.Errorf("reading the %d-byte .npy header: %w", hlen, eof(err))
 	}
 	if err := parseDict(string(text), &h); err != nil {
-		return h, fmt.Errorf(".npy header %q: %w", strings.TrimSpace(string(text)), err)
+		return h, 0, fmt.Errorf(".npy header %q: %w", strings.TrimSpace(string(text)), err)
 	}
-	return h, nil
+	return h, int64(len(pre) + lenBytes + hlen), nil
 }
 
 func eof(err error) error {

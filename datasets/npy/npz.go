@@ -4,9 +4,14 @@ import (
 	"archive/zip"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 )
+
+// maxDeflateRatio bounds how many bytes one compressed byte of a deflated
+// entry can expand to (deflate's limit is about 1032).
+const maxDeflateRatio = 1040
 
 // NPZ is an open .npz archive.
 type NPZ struct {
@@ -22,6 +27,11 @@ func OpenNPZ(path string) (*NPZ, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a readable .npz (zip) archive: %w", path, err)
 	}
+	st, err := os.Stat(path)
+	if err != nil {
+		z.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	a := &NPZ{path: path, z: z, files: map[string]*zip.File{}}
 	for _, f := range z.File {
 		name := strings.TrimSuffix(f.Name, ".npy")
@@ -29,9 +39,35 @@ func OpenNPZ(path string) (*NPZ, error) {
 			z.Close()
 			return nil, fmt.Errorf("%s: entry %q appears twice", path, f.Name)
 		}
+		if err := checkEntrySize(f, st.Size()); err != nil {
+			z.Close()
+			return nil, fmt.Errorf("%s: entry %q: %w", path, f.Name, err)
+		}
 		a.files[name] = f
 	}
 	return a, nil
+}
+
+// checkEntrySize checks that an entry's sizes are possible in an archive
+// of size bytes: readers size their buffers by the arrays' headers, which
+// Open checks against the uncompressed size, so that must be bounded by
+// the file.
+func checkEntrySize(f *zip.File, size int64) error {
+	c, u := f.CompressedSize64, f.UncompressedSize64
+	if c > uint64(size) {
+		return fmt.Errorf("%d compressed bytes in a %d-byte file", c, size)
+	}
+	switch f.Method {
+	case zip.Store:
+		if u != c {
+			return fmt.Errorf("stored entry of %d bytes claims %d uncompressed bytes", c, u)
+		}
+	case zip.Deflate:
+		if u > c*maxDeflateRatio+1024 {
+			return fmt.Errorf("%d compressed bytes cannot inflate to the %d bytes it claims", c, u)
+		}
+	}
+	return nil
 }
 
 // Close closes the archive.
@@ -68,6 +104,12 @@ func (a *NPZ) Open(name string) (*Reader, io.Closer, error) {
 	if err != nil {
 		rc.Close()
 		return nil, nil, fmt.Errorf("%s: entry %s: %w", a.path, f.Name, err)
+	}
+	// The header's shape must fit in the entry: callers allocate by it.
+	if need := uint64(r.hdrBytes) + uint64(r.h.Count())*uint64(r.h.ItemSize); need > f.UncompressedSize64 {
+		rc.Close()
+		return nil, nil, fmt.Errorf("%s: entry %s: the header declares %s (%d bytes with the header), the entry has %d bytes",
+			a.path, f.Name, r.h.String(), need, f.UncompressedSize64)
 	}
 	return r, rc, nil
 }

@@ -345,6 +345,11 @@ func decode(r io.Reader, size int64) (*State, error) {
 		}
 		s.Vectors[e.Name] = nil
 	}
+	for i := range h.Tensors {
+		if h.Tensors[i].Shape == nil { // "shape": null; Save writes a scalar's shape as []
+			h.Tensors[i].Shape = []int{}
+		}
+	}
 	for _, e := range h.Tensors {
 		if err := place("tensor", e.Name, e.Offset, e.Count); err != nil {
 			return nil, err
@@ -385,6 +390,10 @@ func decode(r io.Reader, size int64) (*State, error) {
 	}
 	if got, sum := binary.LittleEndian.Uint32(tail[:]), crc.Sum32(); got != sum {
 		return nil, corrupt("data checksum mismatch (%08x, computed %08x)", got, sum)
+	}
+	// What Save refuses (empty names, ...) Load refuses too.
+	if err := s.validate(); err != nil {
+		return nil, corrupt("%v", err)
 	}
 	return s, nil
 }
