@@ -2,6 +2,7 @@ package npy
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -441,22 +442,6 @@ func (r *Reader) ReadAllInt64(max int) ([]int64, error) {
 // returns it with the offset at which the array's data begins. It is the one
 // .npy header parser: onnx/onnxio reads tensors through it.
 func DecodeHeader(data []byte) (Header, int, error) {
-	r := &countingReader{b: data}
-	h, err := readHeader(r)
-	return h, r.n, err
-}
-
-// countingReader reads a byte slice and counts what it gave.
-type countingReader struct {
-	b []byte
-	n int
-}
-
-func (r *countingReader) Read(p []byte) (int, error) {
-	if r.n >= len(r.b) {
-		return 0, io.EOF
-	}
-	k := copy(p, r.b[r.n:])
-	r.n += k
-	return k, nil
+	h, n, err := readHeader(bytes.NewReader(data))
+	return h, int(n), err
 }
