@@ -44,14 +44,59 @@ func (j *Job) defaults() error {
 		j.CPUs = 2
 	}
 	switch {
-	case j.Binary == "" || j.Config == "" || j.WorkDir == "":
-		return errors.New("cluster: the binary, the configuration and the working directory are needed")
-	case j.Seeds < 1 || j.Cells < 1:
-		return fmt.Errorf("cluster: %d seeds and %d cells; want at least one of each", j.Seeds, j.Cells)
+	case j.Binary == "" || j.WorkDir == "":
+		return errors.New("cluster: the binary and the working directory are needed")
 	case j.CPUs < 1:
 		return fmt.Errorf("cluster: %d CPUs per task", j.CPUs)
 	}
 	return nil
+}
+
+// checkExperiment is defaults with what an experiment's files also need.
+func (j *Job) checkExperiment() error {
+	if err := j.defaults(); err != nil {
+		return err
+	}
+	switch {
+	case j.Config == "":
+		return errors.New("cluster: the experiment's configuration is needed")
+	case j.Seeds < 1 || j.Cells < 1:
+		return fmt.Errorf("cluster: %d seeds and %d cells; want at least one of each", j.Seeds, j.Cells)
+	}
+	return nil
+}
+
+// sbatchHeader is the start of an sbatch script of job NAME-name, step
+// step, its output in logDir (per array task when array is set): the
+// resources, the requeue, and the environment every pgaug task gets.
+// what describes the script; requeue what a requeued task does.
+func (j *Job) sbatchHeader(logDir, name, step, array, what, requeue string) string {
+	var b strings.Builder
+	b.WriteString("#!/bin/bash\n")
+	fmt.Fprintf(&b, "# %s; submit with submit.sh.\n", what)
+	fmt.Fprintf(&b, "#SBATCH --job-name=%s-%s\n", j.Name, name)
+	if array != "" {
+		fmt.Fprintf(&b, "#SBATCH --array=%s\n", array)
+		fmt.Fprintf(&b, "#SBATCH --output=%s/logs/%s-%%a.log\n", logDir, step)
+	} else {
+		fmt.Fprintf(&b, "#SBATCH --output=%s/logs/%s.log\n", logDir, step)
+	}
+	fmt.Fprintf(&b, "#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=%d\n", j.CPUs)
+	b.WriteString("#SBATCH --requeue\n")
+	fmt.Fprintf(&b, "#SBATCH --chdir=%s\n", j.WorkDir)
+	for _, kv := range [][2]string{{"partition", j.Partition}, {"time", j.Time}, {"mem", j.Mem}} {
+		if kv[1] != "" {
+			fmt.Fprintf(&b, "#SBATCH --%s=%s\n", kv[0], kv[1])
+		}
+	}
+	b.WriteString("# " + requeue + "\n")
+	b.WriteString("set -euo pipefail\n")
+	if j.ORTLib != "" {
+		fmt.Fprintf(&b, "export PGAUG_ORT_LIB=%s\n", quote(j.ORTLib))
+	}
+	b.WriteString("cpus=${SLURM_CPUS_PER_TASK:-" + strconv.Itoa(j.CPUs) + "}\n")
+	b.WriteString("export GOMAXPROCS=$cpus OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$cpus\n")
+	return b.String()
 }
 
 // quote is a single-quoted shell word.
@@ -66,7 +111,7 @@ type SlurmFiles struct {
 // cells.sbatch, collect.sbatch) and submit.sh, which submits them with
 // afterok dependencies and prints the job ids. Logs go to dir/logs.
 func WriteSlurm(dir string, j Job) (SlurmFiles, error) {
-	if err := j.defaults(); err != nil {
+	if err := j.checkExperiment(); err != nil {
 		return SlurmFiles{}, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
@@ -77,37 +122,10 @@ func WriteSlurm(dir string, j Job) (SlurmFiles, error) {
 		return SlurmFiles{}, err
 	}
 	script := func(step, array, args string) string {
-		var b strings.Builder
-		b.WriteString("#!/bin/bash\n")
-		fmt.Fprintf(&b, "# pgaug experiment, %s: written by `pgaug experiment --slurm`; submit with submit.sh.\n", step)
-		fmt.Fprintf(&b, "#SBATCH --job-name=%s-%s\n", j.Name, step)
-		if array != "" {
-			fmt.Fprintf(&b, "#SBATCH --array=%s\n", array)
-			fmt.Fprintf(&b, "#SBATCH --output=%s/logs/%s-%%a.log\n", absDir, step)
-		} else {
-			fmt.Fprintf(&b, "#SBATCH --output=%s/logs/%s.log\n", absDir, step)
-		}
-		fmt.Fprintf(&b, "#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=%d\n", j.CPUs)
-		b.WriteString("#SBATCH --requeue\n")
-		fmt.Fprintf(&b, "#SBATCH --chdir=%s\n", j.WorkDir)
-		if j.Partition != "" {
-			fmt.Fprintf(&b, "#SBATCH --partition=%s\n", j.Partition)
-		}
-		if j.Time != "" {
-			fmt.Fprintf(&b, "#SBATCH --time=%s\n", j.Time)
-		}
-		if j.Mem != "" {
-			fmt.Fprintf(&b, "#SBATCH --mem=%s\n", j.Mem)
-		}
-		b.WriteString("# A requeued or restarted task resumes its stage from the checkpoints; finished stages are skipped.\n")
-		b.WriteString("set -euo pipefail\n")
-		if j.ORTLib != "" {
-			fmt.Fprintf(&b, "export PGAUG_ORT_LIB=%s\n", quote(j.ORTLib))
-		}
-		b.WriteString("cpus=${SLURM_CPUS_PER_TASK:-" + strconv.Itoa(j.CPUs) + "}\n")
-		b.WriteString("export GOMAXPROCS=$cpus OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$cpus\n")
-		fmt.Fprintf(&b, "exec %s experiment %s %s --infer.threads \"$cpus\" --data.workers \"$cpus\"\n", quote(j.Binary), quote(j.Config), args)
-		return b.String()
+		return j.sbatchHeader(absDir, step, step, array,
+			fmt.Sprintf("pgaug experiment, %s: written by `pgaug experiment --slurm`", step),
+			"A requeued or restarted task resumes its stage from the checkpoints; finished stages are skipped.") +
+			fmt.Sprintf("exec %s experiment %s %s --infer.threads \"$cpus\" --data.workers \"$cpus\"\n", quote(j.Binary), quote(j.Config), args)
 	}
 	f := SlurmFiles{
 		Shared: filepath.Join(dir, "shared.sbatch"), Cells: filepath.Join(dir, "cells.sbatch"),
@@ -140,7 +158,7 @@ func WriteSlurm(dir string, j Job) (SlurmFiles, error) {
 // and collect.yaml) and dir/run.sh, which applies them in turn, waiting for
 // each to complete, since Kubernetes Jobs have no dependencies of their own.
 func WriteK8s(dir string, j Job) (manifest, run string, err error) {
-	if err := j.defaults(); err != nil {
+	if err := j.checkExperiment(); err != nil {
 		return "", "", err
 	}
 	if j.Image == "" || j.Volume == "" {
@@ -245,7 +263,6 @@ func ShardPath(output string, k, n int) string {
 // shard), merge.sbatch (pgaug infer merge of the shards into Output) and
 // submit.sh (the array, then the merge with afterok).
 func WriteSlurmInfer(dir string, j InferJob) (SlurmFiles, error) {
-	j.Seeds, j.Cells, j.Config = 1, 1, "-"
 	if err := j.defaults(); err != nil {
 		return SlurmFiles{}, err
 	}
@@ -260,26 +277,9 @@ func WriteSlurmInfer(dir string, j InferJob) (SlurmFiles, error) {
 		return SlurmFiles{}, err
 	}
 	head := func(step, array string) string {
-		var b strings.Builder
-		fmt.Fprintf(&b, "#!/bin/bash\n# pgaug sharded inference, %s: written by `pgaug infer --slurm`; submit with submit.sh.\n", step)
-		fmt.Fprintf(&b, "#SBATCH --job-name=%s-infer-%s\n", j.Name, step)
-		if array != "" {
-			fmt.Fprintf(&b, "#SBATCH --array=%s\n#SBATCH --output=%s/logs/%s-%%a.log\n", array, absDir, step)
-		} else {
-			fmt.Fprintf(&b, "#SBATCH --output=%s/logs/%s.log\n", absDir, step)
-		}
-		fmt.Fprintf(&b, "#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=%d\n#SBATCH --requeue\n#SBATCH --chdir=%s\n", j.CPUs, j.WorkDir)
-		for _, kv := range [][2]string{{"partition", j.Partition}, {"time", j.Time}, {"mem", j.Mem}} {
-			if kv[1] != "" {
-				fmt.Fprintf(&b, "#SBATCH --%s=%s\n", kv[0], kv[1])
-			}
-		}
-		b.WriteString("# A requeued task writes its shard again; the shard file appears only once complete.\nset -euo pipefail\n")
-		if j.ORTLib != "" {
-			fmt.Fprintf(&b, "export PGAUG_ORT_LIB=%s\n", quote(j.ORTLib))
-		}
-		b.WriteString("cpus=${SLURM_CPUS_PER_TASK:-" + strconv.Itoa(j.CPUs) + "}\nexport GOMAXPROCS=$cpus OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=$cpus\n")
-		return b.String()
+		return j.sbatchHeader(absDir, "infer-"+step, step, array,
+			fmt.Sprintf("pgaug sharded inference, %s: written by `pgaug infer --slurm`", step),
+			"A requeued task writes its shard again; the shard file appears only once complete.")
 	}
 	var args []string
 	for _, a := range j.Args {

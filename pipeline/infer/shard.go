@@ -123,7 +123,7 @@ type MergeResult struct {
 	Output string
 	Rows   int
 	Shards int
-	// Predictions is the merged file as read back.
+	// Predictions are the merged rows, as written.
 	Predictions *Predictions
 }
 
@@ -186,6 +186,7 @@ func Merge(output string, inputs []string) (MergeResult, error) {
 	}
 	defer w.abort()
 	k := len(h.Classes)
+	merged := &Predictions{Model: h.Model, Data: h.Data, Split: h.Split, Version: h.Version, Policy: h.Policy, Classes: h.Classes}
 	for s := 1; s <= n; s++ {
 		p := byK[s].p
 		rows := make([]int, p.Len())
@@ -200,13 +201,14 @@ func Merge(output string, inputs []string) (MergeResult, error) {
 				return MergeResult{}, fmt.Errorf("merge: %w", err)
 			}
 		}
+		merged.IDs = append(merged.IDs, p.IDs...)
+		merged.Rows = append(merged.Rows, p.Rows...)
+		merged.Labels = append(merged.Labels, p.Labels...)
+		merged.Preds = append(merged.Preds, p.Preds...)
+		merged.Probs = append(merged.Probs, p.Probs...)
 	}
 	if err := w.commit(); err != nil {
 		return MergeResult{}, fmt.Errorf("merge: %w", err)
-	}
-	merged, err := ReadPredictions(output)
-	if err != nil {
-		return MergeResult{}, fmt.Errorf("merge: reading back: %w", err)
 	}
 	return MergeResult{Output: output, Rows: merged.Len(), Shards: n, Predictions: merged}, nil
 }
