@@ -3,7 +3,6 @@ package activation
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 
 	"github.com/chewxy/hm"
@@ -232,19 +231,12 @@ func Tanh(x *gorgonia.Node) (*gorgonia.Node, error) {
 func isNaNOrInf(v float32) bool { return math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) }
 
 func apply(x *gorgonia.Node, f fn) (*gorgonia.Node, error) {
-	if err := opkit.CheckFloat32(f.kind.String(), "input", x); err != nil {
-		return nil, err
-	}
-	op := &activationOp{f: f, rank: opkit.ShapeOf(x).Dims()}
-	out, err := gorgonia.ApplyOp(op, x)
-	if err != nil {
-		return nil, fmt.Errorf("%v: %w", f.kind, err)
-	}
-	return out, nil
+	return opkit.ApplyUnary(f.kind.String(), x, func(rank int) gorgonia.Op { return &activationOp{f: f, rank: rank} })
 }
 
 // activationOp is y = f(x), elementwise.
 type activationOp struct {
+	opkit.Plain
 	f    fn
 	rank int
 }
@@ -257,20 +249,10 @@ var (
 
 func (op *activationOp) Arity() int { return 1 }
 
-func (op *activationOp) Type() hm.Type {
-	t := opkit.TensorType(op.rank)
-	return hm.NewFnType(t, t)
-}
+func (op *activationOp) Type() hm.Type { return opkit.FnType(op.rank, op.rank) }
 
 func (op *activationOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("%v: got %d inputs, want 1", op.f.kind, len(in))
-	}
-	s, err := opkit.InputShape(op.f.kind.String(), in[0])
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
+	return opkit.UnaryShape(op.f.kind.String(), in)
 }
 
 func (op *activationOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
@@ -278,11 +260,7 @@ func (op *activationOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *activationOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	name := op.f.kind.String()
-	if len(in) != 1 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 1", name, len(in))
-	}
-	x, shape, scalar, err := opkit.Float32Data(name, in[0])
+	x, shape, scalar, err := opkit.UnaryData(op.f.kind.String(), in)
 	if err != nil {
 		return nil, err
 	}
@@ -291,36 +269,23 @@ func (op *activationOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Va
 	return out.Value(), nil
 }
 
-func (op *activationOp) ReturnsPtr() bool     { return false }
-func (op *activationOp) CallsExtern() bool    { return false }
-func (op *activationOp) OverwritesInput() int { return -1 }
-func (op *activationOp) String() string       { return op.f.String() }
+func (op *activationOp) String() string { return op.f.String() }
 
 func (op *activationOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.activation.%d(%08x,%08x)/%d", op.f.kind, math.Float32bits(op.f.a), math.Float32bits(op.f.b), op.rank)
 }
 
-func (op *activationOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *activationOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *activationOp) DiffWRT(inputs int) []bool { return []bool{true} }
 
 func (op *activationOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if len(inputs) != 1 {
-		return nil, fmt.Errorf("%v gradient: got %d inputs, want 1", op.f.kind, len(inputs))
-	}
-	dx, err := gorgonia.ApplyOp(&activationGradOp{f: op.f, rank: op.rank}, inputs[0], grad)
-	if err != nil {
-		return nil, fmt.Errorf("%v gradient: %w", op.f.kind, err)
-	}
-	return gorgonia.Nodes{dx}, nil
+	return opkit.UnaryGrad(op.f.kind.String(), inputs, grad, &activationGradOp{f: op.f, rank: op.rank})
 }
 
 // activationGradOp is dx = f'(x)·dy.
 type activationGradOp struct {
+	opkit.Plain
 	f    fn
 	rank int
 }
@@ -332,28 +297,12 @@ var (
 
 func (op *activationGradOp) Arity() int { return 2 }
 
-func (op *activationGradOp) Type() hm.Type {
-	t := opkit.TensorType(op.rank)
-	return hm.NewFnType(t, t, t)
-}
+func (op *activationGradOp) name() string { return op.f.kind.String() + " gradient" }
+
+func (op *activationGradOp) Type() hm.Type { return opkit.FnType(op.rank, op.rank, op.rank) }
 
 func (op *activationGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	name := op.f.kind.String() + " gradient"
-	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
-	}
-	s, err := opkit.InputShape(name, in[0])
-	if err != nil {
-		return nil, err
-	}
-	g, err := opkit.InputShape(name, in[1])
-	if err != nil {
-		return nil, err
-	}
-	if !s.Eq(g) {
-		return nil, fmt.Errorf("%s: output gradient has shape %v, want the input's %v", name, g, s)
-	}
-	return s.Clone(), nil
+	return opkit.ElementwiseGradShape(op.name(), in)
 }
 
 func (op *activationGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
@@ -361,37 +310,19 @@ func (op *activationGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *activationGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	name := op.f.kind.String() + " gradient"
-	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
-	}
-	x, shape, scalar, err := opkit.Float32Data(name, in[0])
+	x, dy, shape, scalar, err := opkit.GradData(op.name(), in)
 	if err != nil {
 		return nil, err
-	}
-	dy, _, _, err := opkit.Float32Data(name, in[1])
-	if err != nil {
-		return nil, err
-	}
-	if len(dy) != len(x) {
-		return nil, fmt.Errorf("%s: output gradient has %d elements, want %d", name, len(dy), len(x))
 	}
 	out := opkit.NewOutput(prealloc, shape, scalar, x, dy)
 	opkit.ParallelFor(len(x), len(x), func(lo, hi int) { op.f.backward(out.Data[lo:hi], x[lo:hi], dy[lo:hi]) })
 	return out.Value(), nil
 }
 
-func (op *activationGradOp) ReturnsPtr() bool     { return false }
-func (op *activationGradOp) CallsExtern() bool    { return false }
-func (op *activationGradOp) OverwritesInput() int { return -1 }
-func (op *activationGradOp) String() string       { return op.f.String() + "'" }
+func (op *activationGradOp) String() string { return op.f.String() + "'" }
 
 func (op *activationGradOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.activation.grad.%d(%08x,%08x)/%d", op.f.kind, math.Float32bits(op.f.a), math.Float32bits(op.f.b), op.rank)
 }
 
-func (op *activationGradOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *activationGradOp) Hashcode() uint32 { return opkit.Hashcode(op) }

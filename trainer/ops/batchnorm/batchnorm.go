@@ -3,7 +3,6 @@ package batchnorm
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 
 	"github.com/chewxy/hm"
@@ -157,6 +156,7 @@ func finishMoments(shift, s1, s2 float64, m int) (mean, variance float64) {
 
 // bnOp is the forward operator: (x, scale, bias) → y.
 type bnOp struct {
+	opkit.Plain
 	state  *State
 	flag   *ModeFlag
 	frozen bool
@@ -183,14 +183,11 @@ func (op *bnOp) counting() bool { return op.flag.Mode() == Train }
 
 func (op *bnOp) Arity() int { return 3 }
 
-func (op *bnOp) Type() hm.Type {
-	t, v := opkit.TensorType(op.rank), opkit.TensorType(1)
-	return hm.NewFnType(t, v, v, t)
-}
+func (op *bnOp) Type() hm.Type { return opkit.FnType(op.rank, 1, 1, op.rank) }
 
 func (op *bnOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 3 {
-		return nil, fmt.Errorf("BatchNorm: got %d inputs, want 3", len(in))
+	if err := opkit.CheckArity("BatchNorm", len(in), 3); err != nil {
+		return nil, err
 	}
 	s, err := opkit.InputShape("BatchNorm", in[0])
 	if err != nil {
@@ -243,8 +240,8 @@ func params(name string, in []gorgonia.Value) (x, scale, bias []float32, shape t
 }
 
 func (op *bnOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 3 {
-		return nil, fmt.Errorf("BatchNorm: got %d inputs, want 3", len(in))
+	if err := opkit.CheckArity("BatchNorm", len(in), 3); err != nil {
+		return nil, err
 	}
 	x, scale, bias, shape, l, err := params("BatchNorm", in)
 	if err != nil {
@@ -317,10 +314,6 @@ func normalise(y, x []float32, l layout, c int, mean, a, b float32) {
 	}
 }
 
-func (op *bnOp) ReturnsPtr() bool     { return false }
-func (op *bnOp) CallsExtern() bool    { return false }
-func (op *bnOp) OverwritesInput() int { return -1 }
-
 func (op *bnOp) String() string {
 	return fmt.Sprintf("BatchNorm(eps=%g, momentum=%g, frozen=%t)", op.state.Epsilon, op.state.Momentum, op.frozen)
 }
@@ -331,34 +324,31 @@ func (op *bnOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.batchnorm/%p/%p/%t/%d", op.state, op.flag, op.frozen, op.rank)
 }
 
-func (op *bnOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *bnOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *bnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 
 func (op *bnOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if len(inputs) != 3 {
-		return nil, fmt.Errorf("BatchNorm gradient: got %d inputs, want 3", len(inputs))
+	const name = "BatchNorm gradient"
+	if err := opkit.CheckArity(name, len(inputs), 3); err != nil {
+		return nil, err
 	}
 	x, scale := inputs[0], inputs[1]
-	stats, err := gorgonia.ApplyOp(&bnStatsOp{fwd: *op}, x, grad)
+	stats, err := opkit.Apply(name, &bnStatsOp{fwd: *op}, x, grad)
 	if err != nil {
-		return nil, fmt.Errorf("BatchNorm gradient: %w", err)
+		return nil, err
 	}
-	dx, err := gorgonia.ApplyOp(&bnGradXOp{fwd: *op}, x, scale, grad, stats)
+	dx, err := opkit.Apply(name, &bnGradXOp{fwd: *op}, x, scale, grad, stats)
 	if err != nil {
-		return nil, fmt.Errorf("BatchNorm gradient: %w", err)
+		return nil, err
 	}
-	dscale, err := gorgonia.ApplyOp(&bnGradParamOp{fwd: *op, bias: false}, stats)
+	dscale, err := opkit.Apply(name, &bnGradParamOp{fwd: *op, bias: false}, stats)
 	if err != nil {
-		return nil, fmt.Errorf("BatchNorm gradient: %w", err)
+		return nil, err
 	}
-	dbias, err := gorgonia.ApplyOp(&bnGradParamOp{fwd: *op, bias: true}, stats)
+	dbias, err := opkit.Apply(name, &bnGradParamOp{fwd: *op, bias: true}, stats)
 	if err != nil {
-		return nil, fmt.Errorf("BatchNorm gradient: %w", err)
+		return nil, err
 	}
 	return gorgonia.Nodes{dx, dscale, dbias}, nil
 }
@@ -367,31 +357,21 @@ func (op *bnOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gor
 // (x, dy) → [mean | 1/σ | Σdy | Σdy·x̂ | mode], 4C+1 values, where mean and
 // σ are the batch statistics in Train mode and the running ones otherwise,
 // and mode is 1 for Train, 0 otherwise.
-type bnStatsOp struct{ fwd bnOp }
+type bnStatsOp struct {
+	opkit.Plain
+	fwd bnOp
+}
 
 var _ gorgonia.Op = (*bnStatsOp)(nil)
 
 func (op *bnStatsOp) Arity() int { return 2 }
 
-func (op *bnStatsOp) Type() hm.Type {
-	t := opkit.TensorType(op.fwd.rank)
-	return hm.NewFnType(t, t, opkit.TensorType(1))
-}
+func (op *bnStatsOp) Type() hm.Type { return opkit.FnType(op.fwd.rank, op.fwd.rank, 1) }
 
 func (op *bnStatsOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("BatchNorm gradient: got %d inputs, want 2", len(in))
-	}
-	s, err := opkit.InputShape("BatchNorm gradient", in[0])
+	s, err := opkit.ElementwiseGradShape("BatchNorm gradient", in)
 	if err != nil {
 		return nil, err
-	}
-	g, err := opkit.InputShape("BatchNorm gradient", in[1])
-	if err != nil {
-		return nil, err
-	}
-	if !s.Eq(g) {
-		return nil, fmt.Errorf("BatchNorm gradient: output gradient has shape %v, want %v", g, s)
 	}
 	l, err := layoutOf(s)
 	if err != nil {
@@ -402,19 +382,9 @@ func (op *bnStatsOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 
 func (op *bnStatsOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	const name = "BatchNorm gradient"
-	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
-	}
-	x, shape, _, err := opkit.Float32Data(name, in[0])
+	x, dy, shape, _, err := opkit.GradData(name, in)
 	if err != nil {
 		return nil, err
-	}
-	dy, _, _, err := opkit.Float32Data(name, in[1])
-	if err != nil {
-		return nil, err
-	}
-	if len(dy) != len(x) {
-		return nil, fmt.Errorf("%s: output gradient has %d elements, want %d", name, len(dy), len(x))
 	}
 	l, err := layoutOf(shape)
 	if err != nil {
@@ -484,21 +454,14 @@ func (op *bnStatsOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return tensor.New(tensor.WithShape(4*C+1), tensor.WithBacking(out)), nil
 }
 
-func (op *bnStatsOp) ReturnsPtr() bool     { return false }
-func (op *bnStatsOp) CallsExtern() bool    { return false }
-func (op *bnStatsOp) OverwritesInput() int { return -1 }
-func (op *bnStatsOp) String() string       { return "BatchNormGradStats" }
+func (op *bnStatsOp) String() string { return "BatchNormGradStats" }
 
 func (op *bnStatsOp) WriteHash(h hash.Hash) {
 	h.Write([]byte("stats:"))
 	op.fwd.WriteHash(h)
 }
 
-func (op *bnStatsOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *bnStatsOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 // unpackStats splits the output of bnStatsOp.
 func unpackStats(name string, v gorgonia.Value, c int) (mean, inv, sumG, sumGX []float32, train bool, err error) {
@@ -514,7 +477,10 @@ func unpackStats(name string, v gorgonia.Value, c int) (mean, inv, sumG, sumGX [
 }
 
 // bnGradXOp is (x, scale, dy, stats) → dx.
-type bnGradXOp struct{ fwd bnOp }
+type bnGradXOp struct {
+	opkit.Plain
+	fwd bnOp
+}
 
 var (
 	_ gorgonia.Op              = (*bnGradXOp)(nil)
@@ -524,13 +490,13 @@ var (
 func (op *bnGradXOp) Arity() int { return 4 }
 
 func (op *bnGradXOp) Type() hm.Type {
-	t, v := opkit.TensorType(op.fwd.rank), opkit.TensorType(1)
-	return hm.NewFnType(t, v, t, v, t)
+	r := op.fwd.rank
+	return opkit.FnType(r, 1, r, 1, r)
 }
 
 func (op *bnGradXOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 4 {
-		return nil, fmt.Errorf("BatchNorm gradient: got %d inputs, want 4", len(in))
+	if err := opkit.CheckArity("BatchNorm gradient", len(in), 4); err != nil {
+		return nil, err
 	}
 	s, err := opkit.InputShape("BatchNorm gradient", in[0])
 	if err != nil {
@@ -545,8 +511,8 @@ func (op *bnGradXOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 
 func (op *bnGradXOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
 	const name = "BatchNorm gradient"
-	if len(in) != 4 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 4", name, len(in))
+	if err := opkit.CheckArity(name, len(in), 4); err != nil {
+		return nil, err
 	}
 	x, scale, _, shape, l, err := params(name, in[:2])
 	if err != nil {
@@ -556,8 +522,8 @@ func (op *bnGradXOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 	if err != nil {
 		return nil, err
 	}
-	if len(dy) != len(x) {
-		return nil, fmt.Errorf("%s: output gradient has %d elements, want %d", name, len(dy), len(x))
+	if err := opkit.CheckGradSize(name, len(dy), len(x)); err != nil {
+		return nil, err
 	}
 	mean, inv, sumG, sumGX, train, err := unpackStats(name, in[3], l.c)
 	if err != nil {
@@ -600,25 +566,19 @@ func (op *bnGradXOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 	return out.Value(), nil
 }
 
-func (op *bnGradXOp) ReturnsPtr() bool     { return false }
-func (op *bnGradXOp) CallsExtern() bool    { return false }
-func (op *bnGradXOp) OverwritesInput() int { return -1 }
-func (op *bnGradXOp) String() string       { return "BatchNormGradX" }
+func (op *bnGradXOp) String() string { return "BatchNormGradX" }
 
 func (op *bnGradXOp) WriteHash(h hash.Hash) {
 	h.Write([]byte("dx:"))
 	op.fwd.WriteHash(h)
 }
 
-func (op *bnGradXOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *bnGradXOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 // bnGradParamOp extracts the gradient of scale (Σdy·x̂) or bias (Σdy) from
 // the statistics.
 type bnGradParamOp struct {
+	opkit.Plain
 	fwd  bnOp
 	bias bool
 }
@@ -627,16 +587,10 @@ var _ gorgonia.Op = (*bnGradParamOp)(nil)
 
 func (op *bnGradParamOp) Arity() int { return 1 }
 
-func (op *bnGradParamOp) Type() hm.Type {
-	v := opkit.TensorType(1)
-	return hm.NewFnType(v, v)
-}
+func (op *bnGradParamOp) Type() hm.Type { return opkit.FnType(1, 1) }
 
 func (op *bnGradParamOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("BatchNorm gradient: got %d inputs, want 1", len(in))
-	}
-	s, err := opkit.InputShape("BatchNorm gradient", in[0])
+	s, err := opkit.UnaryShape("BatchNorm gradient", in)
 	if err != nil {
 		return nil, err
 	}
@@ -648,8 +602,8 @@ func (op *bnGradParamOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, erro
 
 func (op *bnGradParamOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	const name = "BatchNorm gradient"
-	if len(in) != 1 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 1", name, len(in))
+	if err := opkit.CheckArity(name, len(in), 1); err != nil {
+		return nil, err
 	}
 	c := in[0].Shape().TotalSize() / 4
 	_, _, sumG, sumGX, _, err := unpackStats(name, in[0], c)
@@ -663,10 +617,6 @@ func (op *bnGradParamOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 	return tensor.New(tensor.WithShape(c), tensor.WithBacking(append([]float32(nil), src...))), nil
 }
 
-func (op *bnGradParamOp) ReturnsPtr() bool     { return false }
-func (op *bnGradParamOp) CallsExtern() bool    { return false }
-func (op *bnGradParamOp) OverwritesInput() int { return -1 }
-
 func (op *bnGradParamOp) String() string {
 	if op.bias {
 		return "BatchNormGradBias"
@@ -679,8 +629,4 @@ func (op *bnGradParamOp) WriteHash(h hash.Hash) {
 	op.fwd.WriteHash(h)
 }
 
-func (op *bnGradParamOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *bnGradParamOp) Hashcode() uint32 { return opkit.Hashcode(op) }

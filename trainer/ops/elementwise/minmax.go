@@ -44,7 +44,7 @@ func extremum(isMax bool, xs []*gorgonia.Node) (*gorgonia.Node, error) {
 		if err := opkit.CheckFloat32(name, fmt.Sprintf("input %d", i), x); err != nil {
 			return nil, err
 		}
-		shapes[i] = shapeOf(x)
+		shapes[i] = opkit.ShapeOf(x)
 	}
 	if len(xs) == 1 {
 		return xs[0], nil
@@ -75,6 +75,7 @@ func selected(v, m float32) bool { return v == m || (m != m && v != v) }
 
 // extremumOp is the maximum (minimum) of its operands, with broadcasting.
 type extremumOp struct {
+	opkit.Plain
 	isMax bool
 	fr    frame
 }
@@ -91,14 +92,11 @@ func (op *extremumOp) Type() hm.Type { return op.fr.typ(0) }
 func (op *extremumOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return op.fr.outShape(), nil
 }
-func (op *extremumOp) ReturnsPtr() bool     { return false }
-func (op *extremumOp) CallsExtern() bool    { return false }
-func (op *extremumOp) OverwritesInput() int { return -1 }
-func (op *extremumOp) String() string       { return op.name() + op.fr.String() }
+func (op *extremumOp) String() string { return op.name() + op.fr.String() }
 func (op *extremumOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.elementwise.%s|%v", op.name(), op.fr)
 }
-func (op *extremumOp) Hashcode() uint32 { return hashOf(op) }
+func (op *extremumOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *extremumOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	return op.UsePreallocDo(nil, vals...)
@@ -157,6 +155,7 @@ func (op *extremumOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node
 // output's shape: dy/c where the operand attains the extremum and c
 // operands do, 0 elsewhere. Its inputs are the operands and dy.
 type extremumGradOp struct {
+	opkit.Plain
 	isMax bool
 	fr    frame
 	wrt   int
@@ -175,14 +174,11 @@ func (op *extremumGradOp) Type() hm.Type { return op.fr.typ(1) }
 func (op *extremumGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return op.fr.outShape(), nil
 }
-func (op *extremumGradOp) ReturnsPtr() bool     { return false }
-func (op *extremumGradOp) CallsExtern() bool    { return false }
-func (op *extremumGradOp) OverwritesInput() int { return -1 }
-func (op *extremumGradOp) String() string       { return op.name() + op.fr.String() }
+func (op *extremumGradOp) String() string { return op.name() + op.fr.String() }
 func (op *extremumGradOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.elementwise.%sGrad%d|%v", extremumName(op.isMax), op.wrt, op.fr)
 }
-func (op *extremumGradOp) Hashcode() uint32 { return hashOf(op) }
+func (op *extremumGradOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *extremumGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	return op.UsePreallocDo(nil, vals...)
@@ -190,21 +186,11 @@ func (op *extremumGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 
 func (op *extremumGradOp) UsePreallocDo(prealloc gorgonia.Value, vals ...gorgonia.Value) (gorgonia.Value, error) {
 	n := len(op.fr.in)
-	if len(vals) != n+1 {
-		return nil, fmt.Errorf("%s: got %d inputs, want %d", op.name(), len(vals), n+1)
-	}
-	in, scalar, err := op.fr.data(op.name(), vals[:n])
+	in, g, scalar, err := op.fr.gradData(op.name(), vals)
 	if err != nil {
 		return nil, err
 	}
-	g, _, gScalar, err := opkit.Float32Data(op.name(), vals[n])
-	if err != nil {
-		return nil, err
-	}
-	if len(g) != numel(op.fr.out) {
-		return nil, fmt.Errorf("%s: output gradient has %d elements, want %d", op.name(), len(g), numel(op.fr.out))
-	}
-	out := opkit.NewOutput(prealloc, op.fr.out, scalar && gScalar, append(append([][]float32{}, in...), g)...)
+	out := opkit.NewOutput(prealloc, op.fr.out, scalar, append(append([][]float32{}, in...), g)...)
 	ls := lastStrides(op.fr.out, op.fr.strides)
 	isMax, wrt := op.isMax, op.wrt
 	op.fr.rows(2*n, func(offs []int, offO, run int) {

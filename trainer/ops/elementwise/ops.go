@@ -3,11 +3,12 @@ package elementwise
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
 // Kind is a binary arithmetic operation.
@@ -22,14 +23,6 @@ const (
 )
 
 func (k Kind) String() string { return [...]string{"Add", "Sub", "Mul", "Div"}[k] }
-
-func shapeOf(n *gorgonia.Node) tensor.Shape {
-	s := n.Shape()
-	if s.IsScalar() {
-		return tensor.Shape{}
-	}
-	return s.Clone()
-}
 
 func float32Data(v gorgonia.Value, what string) ([]float32, error) {
 	switch d := v.Data().(type) {
@@ -52,6 +45,7 @@ func newValue(shape tensor.Shape, data []float32) gorgonia.Value {
 // binary
 
 type binaryOp struct {
+	opkit.Plain
 	kind      Kind
 	a, b, out tensor.Shape
 	sa, sb    []int
@@ -73,7 +67,7 @@ func Div(a, b *gorgonia.Node) (*gorgonia.Node, error) { return apply(KindDiv, a,
 func Apply(kind Kind, a, b *gorgonia.Node) (*gorgonia.Node, error) { return apply(kind, a, b) }
 
 func apply(kind Kind, a, b *gorgonia.Node) (*gorgonia.Node, error) {
-	as, bs := shapeOf(a), shapeOf(b)
+	as, bs := opkit.ShapeOf(a), opkit.ShapeOf(b)
 	out, err := BroadcastShape(as, bs)
 	if err != nil {
 		return nil, fmt.Errorf("%v: %w", kind, err)
@@ -89,15 +83,7 @@ func apply(kind Kind, a, b *gorgonia.Node) (*gorgonia.Node, error) {
 func (op *binaryOp) Arity() int { return 2 }
 func (op *binaryOp) Type() hm.Type {
 	// Operands may have different ranks; the type system only needs the output rank.
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(typeOfRank(len(op.a), a), typeOfRank(len(op.b), a), typeOfRank(len(op.out), a))
-}
-
-func typeOfRank(rank int, a hm.TypeVariable) hm.Type {
-	if rank == 0 {
-		return a
-	}
-	return gorgonia.TensorType{Dims: rank, Of: a}
+	return opkit.FnType(len(op.a), len(op.b), len(op.out))
 }
 
 func (op *binaryOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
@@ -106,18 +92,11 @@ func (op *binaryOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	}
 	return op.out.Clone(), nil
 }
-func (op *binaryOp) ReturnsPtr() bool     { return false }
-func (op *binaryOp) CallsExtern() bool    { return false }
-func (op *binaryOp) OverwritesInput() int { return -1 }
-func (op *binaryOp) String() string       { return fmt.Sprintf("%v%v%v→%v", op.kind, op.a, op.b, op.out) }
+func (op *binaryOp) String() string { return fmt.Sprintf("%v%v%v→%v", op.kind, op.a, op.b, op.out) }
 func (op *binaryOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.elementwise.%v|%v|%v", op.kind, op.a, op.b)
 }
-func (op *binaryOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *binaryOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *binaryOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	if len(vals) != 2 {
@@ -259,6 +238,7 @@ func (op *binaryOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) 
 // SumTo / Expand
 
 type sumToOp struct {
+	opkit.Plain
 	from, to tensor.Shape
 	scale    float32
 }
@@ -266,7 +246,7 @@ type sumToOp struct {
 // SumTo sums x over the axes along which shape `to` was broadcast to x's
 // shape, and multiplies by scale. It is the gradient of broadcasting.
 func SumTo(x *gorgonia.Node, to tensor.Shape, scale float32) (*gorgonia.Node, error) {
-	from := shapeOf(x)
+	from := opkit.ShapeOf(x)
 	if b, err := BroadcastShape(to, from); err != nil || !b.Eq(from) {
 		return nil, fmt.Errorf("SumTo: %v does not broadcast to %v", to, from)
 	}
@@ -276,29 +256,19 @@ func SumTo(x *gorgonia.Node, to tensor.Shape, scale float32) (*gorgonia.Node, er
 	return gorgonia.ApplyOp(&sumToOp{from: from, to: to.Clone(), scale: scale}, x)
 }
 
-func (op *sumToOp) Arity() int { return 1 }
-func (op *sumToOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(typeOfRank(len(op.from), a), typeOfRank(len(op.to), a))
-}
+func (op *sumToOp) Arity() int    { return 1 }
+func (op *sumToOp) Type() hm.Type { return opkit.FnType(len(op.from), len(op.to)) }
 func (op *sumToOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(op.to) == 0 {
 		return tensor.ScalarShape(), nil
 	}
 	return op.to.Clone(), nil
 }
-func (op *sumToOp) ReturnsPtr() bool     { return false }
-func (op *sumToOp) CallsExtern() bool    { return false }
-func (op *sumToOp) OverwritesInput() int { return -1 }
-func (op *sumToOp) String() string       { return fmt.Sprintf("SumTo%v→%v×%v", op.from, op.to, op.scale) }
+func (op *sumToOp) String() string { return fmt.Sprintf("SumTo%v→%v×%v", op.from, op.to, op.scale) }
 func (op *sumToOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.elementwise.SumTo|%v|%v|%v", op.from, op.to, op.scale)
 }
-func (op *sumToOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *sumToOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 func (op *sumToOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	x, err := float32Data(vals[0], "SumTo")
 	if err != nil {
@@ -344,6 +314,7 @@ func (op *sumToOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (
 }
 
 type expandOp struct {
+	opkit.Plain
 	from, to tensor.Shape
 	scale    float32
 }
@@ -354,38 +325,28 @@ func Expand(x *gorgonia.Node, to tensor.Shape) (*gorgonia.Node, error) {
 }
 
 func expand(x *gorgonia.Node, to tensor.Shape, scale float32) (*gorgonia.Node, error) {
-	from := shapeOf(x)
+	from := opkit.ShapeOf(x)
 	if b, err := BroadcastShape(from, to); err != nil || !b.Eq(to) {
 		return nil, fmt.Errorf("Expand: %v does not broadcast to %v", from, to)
 	}
 	return gorgonia.ApplyOp(&expandOp{from: from, to: to.Clone(), scale: scale}, x)
 }
 
-func (op *expandOp) Arity() int { return 1 }
-func (op *expandOp) Type() hm.Type {
-	a := hm.TypeVariable('a')
-	return hm.NewFnType(typeOfRank(len(op.from), a), typeOfRank(len(op.to), a))
-}
+func (op *expandOp) Arity() int    { return 1 }
+func (op *expandOp) Type() hm.Type { return opkit.FnType(len(op.from), len(op.to)) }
 func (op *expandOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	if len(op.to) == 0 {
 		return tensor.ScalarShape(), nil
 	}
 	return op.to.Clone(), nil
 }
-func (op *expandOp) ReturnsPtr() bool     { return false }
-func (op *expandOp) CallsExtern() bool    { return false }
-func (op *expandOp) OverwritesInput() int { return -1 }
 func (op *expandOp) String() string {
 	return fmt.Sprintf("Expand%v→%v×%v", op.from, op.to, op.scale)
 }
 func (op *expandOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.elementwise.Expand|%v|%v|%v", op.from, op.to, op.scale)
 }
-func (op *expandOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *expandOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 func (op *expandOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	x, err := float32Data(vals[0], "Expand")
 	if err != nil {

@@ -3,7 +3,6 @@ package elementwise
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 
 	"github.com/chewxy/hm"
@@ -37,7 +36,7 @@ func Pow(a, b *gorgonia.Node) (*gorgonia.Node, error) {
 	if err := opkit.CheckFloat32("Pow", "exponent", b); err != nil {
 		return nil, err
 	}
-	fr, err := newFrame(shapeOf(a), shapeOf(b))
+	fr, err := newFrame(opkit.ShapeOf(a), opkit.ShapeOf(b))
 	if err != nil {
 		return nil, fmt.Errorf("Pow: %w", err)
 	}
@@ -79,7 +78,10 @@ func powGradExp(a, b, g float32) float32 {
 const powCost = 24
 
 // powOp is a^b with broadcasting.
-type powOp struct{ fr frame }
+type powOp struct {
+	opkit.Plain
+	fr frame
+}
 
 var (
 	_ gorgonia.Op              = (*powOp)(nil)
@@ -90,12 +92,9 @@ var (
 func (op *powOp) Arity() int                                            { return 2 }
 func (op *powOp) Type() hm.Type                                         { return op.fr.typ(0) }
 func (op *powOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) { return op.fr.outShape(), nil }
-func (op *powOp) ReturnsPtr() bool                                      { return false }
-func (op *powOp) CallsExtern() bool                                     { return false }
-func (op *powOp) OverwritesInput() int                                  { return -1 }
 func (op *powOp) String() string                                        { return "Pow" + op.fr.String() }
 func (op *powOp) WriteHash(h hash.Hash)                                 { fmt.Fprintf(h, "pgaug.elementwise.Pow|%v", op.fr) }
-func (op *powOp) Hashcode() uint32                                      { return hashOf(op) }
+func (op *powOp) Hashcode() uint32                                      { return opkit.Hashcode(op) }
 
 func (op *powOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	return op.UsePreallocDo(nil, vals...)
@@ -143,6 +142,7 @@ func (op *powOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (go
 // powGradOp is ∂(a^b)/∂a·dy (wrt 0) or ∂(a^b)/∂b·dy (wrt 1), in the
 // output's shape (SumTo reduces it to the operand's).
 type powGradOp struct {
+	opkit.Plain
 	fr  frame
 	wrt int
 }
@@ -160,36 +160,23 @@ func (op *powGradOp) Type() hm.Type { return op.fr.typ(1) }
 func (op *powGradOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) {
 	return op.fr.outShape(), nil
 }
-func (op *powGradOp) ReturnsPtr() bool     { return false }
-func (op *powGradOp) CallsExtern() bool    { return false }
-func (op *powGradOp) OverwritesInput() int { return -1 }
-func (op *powGradOp) String() string       { return op.name() + op.fr.String() }
+func (op *powGradOp) String() string { return op.name() + op.fr.String() }
 func (op *powGradOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.elementwise.PowGrad%d|%v", op.wrt, op.fr)
 }
-func (op *powGradOp) Hashcode() uint32 { return hashOf(op) }
+func (op *powGradOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *powGradOp) Do(vals ...gorgonia.Value) (gorgonia.Value, error) {
 	return op.UsePreallocDo(nil, vals...)
 }
 
 func (op *powGradOp) UsePreallocDo(prealloc gorgonia.Value, vals ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(vals) != 3 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 3", op.name(), len(vals))
-	}
-	in, scalar, err := op.fr.data(op.name(), vals[:2])
+	in, g, scalar, err := op.fr.gradData(op.name(), vals)
 	if err != nil {
 		return nil, err
-	}
-	g, _, gScalar, err := opkit.Float32Data(op.name(), vals[2])
-	if err != nil {
-		return nil, err
-	}
-	if len(g) != numel(op.fr.out) {
-		return nil, fmt.Errorf("%s: output gradient has %d elements, want %d", op.name(), len(g), numel(op.fr.out))
 	}
 	a, b := in[0], in[1]
-	out := opkit.NewOutput(prealloc, op.fr.out, scalar && gScalar, a, b, g)
+	out := opkit.NewOutput(prealloc, op.fr.out, scalar, a, b, g)
 	ls := lastStrides(op.fr.out, op.fr.strides)
 	la, lb := ls[0], ls[1]
 	f := powGradBase
@@ -206,11 +193,4 @@ func (op *powGradOp) UsePreallocDo(prealloc gorgonia.Value, vals ...gorgonia.Val
 		}
 	})
 	return out.Value(), nil
-}
-
-// hashOf hashes an op's WriteHash.
-func hashOf(op interface{ WriteHash(hash.Hash) }) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
 }

@@ -210,8 +210,8 @@ func (fr frame) outShape() tensor.Shape {
 // against the frame; allScalar reports that every operand is a gorgonia
 // Scalar (a scalar output is then a Scalar too).
 func (fr frame) data(name string, vals []gorgonia.Value) (data [][]float32, allScalar bool, err error) {
-	if len(vals) != len(fr.in) {
-		return nil, false, fmt.Errorf("%s: got %d inputs, want %d", name, len(vals), len(fr.in))
+	if err := opkit.CheckArity(name, len(vals), len(fr.in)); err != nil {
+		return nil, false, err
 	}
 	data = make([][]float32, len(vals))
 	allScalar = true
@@ -227,6 +227,28 @@ func (fr frame) data(name string, vals []gorgonia.Value) (data [][]float32, allS
 		allScalar = allScalar && scalar
 	}
 	return data, allScalar, nil
+}
+
+// gradData reads the inputs of a gradient operator over the frame: the
+// operands, then the output gradient (of the output's shape). scalar reports
+// that all of them are gorgonia Scalars.
+func (fr frame) gradData(name string, vals []gorgonia.Value) (in [][]float32, g []float32, scalar bool, err error) {
+	n := len(fr.in)
+	if err := opkit.CheckArity(name, len(vals), n+1); err != nil {
+		return nil, nil, false, err
+	}
+	in, scalar, err = fr.data(name, vals[:n])
+	if err != nil {
+		return nil, nil, false, err
+	}
+	g, _, gScalar, err := opkit.Float32Data(name, vals[n])
+	if err != nil {
+		return nil, nil, false, err
+	}
+	if err := opkit.CheckGradSize(name, len(g), numel(fr.out)); err != nil {
+		return nil, nil, false, err
+	}
+	return in, g, scalar && gScalar, nil
 }
 
 // rows runs f over every row of the output, on several goroutines when

@@ -35,14 +35,7 @@ func Abs(x *gorgonia.Node) (*gorgonia.Node, error) { return applyUnary(kindAbs, 
 func Erf(x *gorgonia.Node) (*gorgonia.Node, error) { return applyUnary(kindErf, x) }
 
 func applyUnary(k unaryKind, x *gorgonia.Node) (*gorgonia.Node, error) {
-	if err := opkit.CheckFloat32(k.String(), "input", x); err != nil {
-		return nil, err
-	}
-	out, err := gorgonia.ApplyOp(&unaryOp{kind: k, rank: opkit.ShapeOf(x).Dims()}, x)
-	if err != nil {
-		return nil, fmt.Errorf("%v: %w", k, err)
-	}
-	return out, nil
+	return opkit.ApplyUnary(k.String(), x, func(rank int) gorgonia.Op { return &unaryOp{kind: k, rank: rank} })
 }
 
 // twoOverSqrtPi is 2/√π, the scale of erf's derivative.
@@ -92,6 +85,7 @@ func (k unaryKind) cost() int {
 
 // unaryOp is y = f(x) elementwise.
 type unaryOp struct {
+	opkit.Plain
 	kind unaryKind
 	rank int
 }
@@ -104,20 +98,10 @@ var (
 
 func (op *unaryOp) Arity() int { return 1 }
 
-func (op *unaryOp) Type() hm.Type {
-	t := opkit.TensorType(op.rank)
-	return hm.NewFnType(t, t)
-}
+func (op *unaryOp) Type() hm.Type { return opkit.FnType(op.rank, op.rank) }
 
 func (op *unaryOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("%v: got %d inputs, want 1", op.kind, len(in))
-	}
-	s, err := opkit.InputShape(op.kind.String(), in[0])
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
+	return opkit.UnaryShape(op.kind.String(), in)
 }
 
 func (op *unaryOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
@@ -125,11 +109,7 @@ func (op *unaryOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *unaryOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	name := op.kind.String()
-	if len(in) != 1 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 1", name, len(in))
-	}
-	x, shape, scalar, err := opkit.Float32Data(name, in[0])
+	x, shape, scalar, err := opkit.UnaryData(op.kind.String(), in)
 	if err != nil {
 		return nil, err
 	}
@@ -138,30 +118,21 @@ func (op *unaryOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) 
 	return out.Value(), nil
 }
 
-func (op *unaryOp) ReturnsPtr() bool     { return false }
-func (op *unaryOp) CallsExtern() bool    { return false }
-func (op *unaryOp) OverwritesInput() int { return -1 }
-func (op *unaryOp) String() string       { return op.kind.String() }
+func (op *unaryOp) String() string { return op.kind.String() }
 func (op *unaryOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.elementwise.%v/%d", op.kind, op.rank)
 }
-func (op *unaryOp) Hashcode() uint32 { return hashOf(op) }
+func (op *unaryOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *unaryOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *unaryOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if len(inputs) != 1 {
-		return nil, fmt.Errorf("%v gradient: got %d inputs, want 1", op.kind, len(inputs))
-	}
-	dx, err := gorgonia.ApplyOp(&unaryGradOp{kind: op.kind, rank: op.rank}, inputs[0], grad)
-	if err != nil {
-		return nil, fmt.Errorf("%v gradient: %w", op.kind, err)
-	}
-	return gorgonia.Nodes{dx}, nil
+	return opkit.UnaryGrad(op.kind.String(), inputs, grad, &unaryGradOp{kind: op.kind, rank: op.rank})
 }
 
 // unaryGradOp is dx = f'(x)·dy.
 type unaryGradOp struct {
+	opkit.Plain
 	kind unaryKind
 	rank int
 }
@@ -175,27 +146,10 @@ func (op *unaryGradOp) name() string { return op.kind.String() + " gradient" }
 
 func (op *unaryGradOp) Arity() int { return 2 }
 
-func (op *unaryGradOp) Type() hm.Type {
-	t := opkit.TensorType(op.rank)
-	return hm.NewFnType(t, t, t)
-}
+func (op *unaryGradOp) Type() hm.Type { return opkit.FnType(op.rank, op.rank, op.rank) }
 
 func (op *unaryGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", op.name(), len(in))
-	}
-	s, err := opkit.InputShape(op.name(), in[0])
-	if err != nil {
-		return nil, err
-	}
-	g, err := opkit.InputShape(op.name(), in[1])
-	if err != nil {
-		return nil, err
-	}
-	if !s.Eq(g) {
-		return nil, fmt.Errorf("%s: output gradient has shape %v, want the input's %v", op.name(), g, s)
-	}
-	return s.Clone(), nil
+	return opkit.ElementwiseGradShape(op.name(), in)
 }
 
 func (op *unaryGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
@@ -203,30 +157,17 @@ func (op *unaryGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *unaryGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", op.name(), len(in))
-	}
-	x, shape, scalar, err := opkit.Float32Data(op.name(), in[0])
+	x, dy, shape, scalar, err := opkit.GradData(op.name(), in)
 	if err != nil {
 		return nil, err
-	}
-	dy, _, _, err := opkit.Float32Data(op.name(), in[1])
-	if err != nil {
-		return nil, err
-	}
-	if len(dy) != len(x) {
-		return nil, fmt.Errorf("%s: output gradient has %d elements, want %d", op.name(), len(dy), len(x))
 	}
 	out := opkit.NewOutput(prealloc, shape, scalar, x, dy)
 	opkit.ParallelFor(len(x), op.kind.cost()*len(x), func(lo, hi int) { op.kind.backward(out.Data[lo:hi], x[lo:hi], dy[lo:hi]) })
 	return out.Value(), nil
 }
 
-func (op *unaryGradOp) ReturnsPtr() bool     { return false }
-func (op *unaryGradOp) CallsExtern() bool    { return false }
-func (op *unaryGradOp) OverwritesInput() int { return -1 }
-func (op *unaryGradOp) String() string       { return op.name() }
+func (op *unaryGradOp) String() string { return op.name() }
 func (op *unaryGradOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.elementwise.%v'/%d", op.kind, op.rank)
 }
-func (op *unaryGradOp) Hashcode() uint32 { return hashOf(op) }
+func (op *unaryGradOp) Hashcode() uint32 { return opkit.Hashcode(op) }

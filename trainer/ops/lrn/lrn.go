@@ -3,12 +3,13 @@ package lrn
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
 // Params are LRN's attributes (ONNX defaults: alpha 1e-4, beta 0.75, bias 1).
@@ -18,6 +19,7 @@ type Params struct {
 }
 
 type lrnOp struct {
+	opkit.Plain
 	p     Params
 	shape tensor.Shape
 	grad  bool // the gradient op: inputs x, dy
@@ -41,16 +43,13 @@ func (op *lrnOp) Arity() int {
 	return 1
 }
 func (op *lrnOp) Type() hm.Type {
-	t := gorgonia.TensorType{Dims: len(op.shape), Of: hm.TypeVariable('a')}
+	r := len(op.shape)
 	if op.grad {
-		return hm.NewFnType(t, t, t)
+		return opkit.FnType(r, r, r)
 	}
-	return hm.NewFnType(t, t)
+	return opkit.FnType(r, r)
 }
 func (op *lrnOp) InferShape(...gorgonia.DimSizer) (tensor.Shape, error) { return op.shape.Clone(), nil }
-func (op *lrnOp) ReturnsPtr() bool                                      { return false }
-func (op *lrnOp) CallsExtern() bool                                     { return false }
-func (op *lrnOp) OverwritesInput() int                                  { return -1 }
 func (op *lrnOp) String() string {
 	if op.grad {
 		return fmt.Sprintf("LRNGrad%+v", op.p)
@@ -60,11 +59,7 @@ func (op *lrnOp) String() string {
 func (op *lrnOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.lrn|%v|%+v|%v", op.grad, op.p, op.shape)
 }
-func (op *lrnOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *lrnOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 // window returns the channel range [lo, hi] that channel c sums over.
 func (op *lrnOp) window(c, channels int) (int, int) {

@@ -15,12 +15,19 @@ import (
 	"testing"
 )
 
-const TorchPrelude = `import os, sys
+// torchImports opens TorchPrelude and TorchPrelude64: the modules the
+// scripts use, and one thread (for repeatable results).
+const torchImports = `import os, sys
 import numpy as np
 import torch
 import torch.nn.functional as F
 torch.set_num_threads(1)
-DIR = sys.argv[1]
+`
+
+// TorchPrelude is what RunTorch runs before a script: load(name, *shape)
+// reads an input as a float32 tensor, save(name, t) writes a result as
+// float32.
+const TorchPrelude = torchImports + `DIR = sys.argv[1]
 def load(name, *shape):
     a = np.fromfile(os.path.join(DIR, name + '.in'), dtype='<f4')
     return torch.from_numpy(a.reshape(shape) if shape else a)
@@ -52,12 +59,19 @@ func PythonWithTorch() string {
 // differences, or use RunTorch64.
 func RunTorch(t *testing.T, script string, inputs map[string][]float32) map[string][]float32 {
 	t.Helper()
-	raw := runTorch(t, TorchPrelude, script, inputs)
-	res := make(map[string][]float32, len(raw))
+	return decode(runTorch(t, TorchPrelude, script, inputs), 4, func(b []byte) float32 {
+		return math.Float32frombits(binary.LittleEndian.Uint32(b))
+	})
+}
+
+// decode turns each file runTorch read into its elements, of size bytes
+// each, read by elem.
+func decode[T any](raw map[string][]byte, size int, elem func([]byte) T) map[string][]T {
+	res := make(map[string][]T, len(raw))
 	for name, buf := range raw {
-		d := make([]float32, len(buf)/4)
+		d := make([]T, len(buf)/size)
 		for i := range d {
-			d[i] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*i:]))
+			d[i] = elem(buf[size*i:])
 		}
 		res[name] = d
 	}
@@ -108,6 +122,12 @@ func runTorch(t *testing.T, prelude, script string, inputs map[string][]float32)
 // wrong length.
 func MustGet(t *testing.T, res map[string][]float32, name string, n int) []float32 {
 	t.Helper()
+	return mustGet(t, res, name, n)
+}
+
+// mustGet is MustGet and MustGet64.
+func mustGet[T any](t *testing.T, res map[string][]T, name string, n int) []T {
+	t.Helper()
 	d, ok := res[name]
 	if !ok {
 		t.Fatalf("the PyTorch script saved no %q", name)
@@ -122,14 +142,29 @@ func MustGet(t *testing.T, res map[string][]float32, name string, n int) []float
 // anywhere (NaN matches NaN, infinities must match exactly).
 func AssertClose(t *testing.T, what string, got, want []float32, atol, rtol float64) {
 	t.Helper()
+	assertClose(t, what, got, want, atol, rtol, func(i int, g, w, _ float64) {
+		t.Errorf("%s[%d] = %.8g, want %.8g (diff %.3g)", what, i, g, w, g-w)
+	})
+}
+
+// assertClose is AssertClose and AssertClose64: it fails when got and want
+// differ by more than atol + rtol·|want| anywhere (NaN matches NaN,
+// infinities must match exactly), reporting the first five finite elements
+// that do with report (given the tolerance tol), and returns the largest
+// ratio of a finite element's error to its tolerance and its index (-1 when
+// there is none).
+func assertClose[W float32 | float64](t *testing.T, what string, got []float32, want []W, atol, rtol float64,
+	report func(i int, g, w, tol float64)) (worst float64, worstAt int) {
+	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%s: %d elements, want %d", what, len(got), len(want))
 	}
 	bad := 0
+	worstAt = -1
 	for i := range got {
 		g, w := float64(got[i]), float64(want[i])
-		if math.IsNaN(w) || math.IsNaN(g) {
-			if math.IsNaN(w) != math.IsNaN(g) {
+		if math.IsNaN(w) || math.IsNaN(g) || math.IsInf(w, 0) || math.IsInf(g, 0) {
+			if !(math.IsNaN(w) && math.IsNaN(g)) && g != w {
 				bad++
 				if bad <= 5 {
 					t.Errorf("%s[%d] = %v, want %v", what, i, g, w)
@@ -137,23 +172,19 @@ func AssertClose(t *testing.T, what string, got, want []float32, atol, rtol floa
 			}
 			continue
 		}
-		if math.IsInf(w, 0) || math.IsInf(g, 0) {
-			if g != w {
-				bad++
-				if bad <= 5 {
-					t.Errorf("%s[%d] = %v, want %v", what, i, g, w)
-				}
-			}
-			continue
+		tol := atol + rtol*math.Abs(w)
+		if r := math.Abs(g-w) / tol; r > worst || (tol == 0 && g != w) {
+			worst, worstAt = r, i
 		}
-		if math.Abs(g-w) > atol+rtol*math.Abs(w) {
+		if math.Abs(g-w) > tol {
 			bad++
 			if bad <= 5 {
-				t.Errorf("%s[%d] = %.8g, want %.8g (diff %.3g)", what, i, g, w, g-w)
+				report(i, g, w, tol)
 			}
 		}
 	}
 	if bad > 0 {
 		t.Fatalf("%s: %d of %d elements differ", what, bad, len(got))
 	}
+	return worst, worstAt
 }

@@ -3,7 +3,6 @@ package reduce
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"slices"
 
 	"github.com/chewxy/hm"
@@ -42,11 +41,7 @@ func applyReduce(name string, x *gorgonia.Node, axes []int, keepDims, mean bool)
 		return nil, err
 	}
 	op := &reduceOp{name: name, axes: norm, keepDims: keepDims, mean: mean, rank: shape.Dims()}
-	out, err := gorgonia.ApplyOp(op, x)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return out, nil
+	return opkit.Apply(name, op, x)
 }
 
 // normaliseAxes checks axes against rank and returns them sorted and
@@ -255,6 +250,7 @@ func (r *reduction) broadcastRec(segs []segment, dy, dx []float32, scale float32
 
 // reduceOp sums or averages over axes.
 type reduceOp struct {
+	opkit.Plain
 	name     string
 	axes     []int // sorted, non-negative
 	keepDims bool
@@ -277,20 +273,24 @@ func (op *reduceOp) outRank() int {
 
 func (op *reduceOp) Arity() int { return 1 }
 
-func (op *reduceOp) Type() hm.Type {
-	return hm.NewFnType(opkit.TensorType(op.rank), opkit.TensorType(op.outRank()))
+func (op *reduceOp) Type() hm.Type { return opkit.FnType(op.rank, op.outRank()) }
+
+// checkRank reports an error naming op unless the input's shape s has the
+// rank the operator was built for.
+func checkRank(op string, s tensor.Shape, rank int) error {
+	if s.Dims() != rank {
+		return fmt.Errorf("%s: input has shape %v, want rank %d", op, s, rank)
+	}
+	return nil
 }
 
 func (op *reduceOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 1", op.name, len(in))
-	}
-	s, err := opkit.InputShape(op.name, in[0])
+	s, err := opkit.UnaryShape(op.name, in)
 	if err != nil {
 		return nil, err
 	}
-	if s.Dims() != op.rank {
-		return nil, fmt.Errorf("%s: input has shape %v, want rank %d", op.name, s, op.rank)
+	if err := checkRank(op.name, s, op.rank); err != nil {
+		return nil, err
 	}
 	r := planReduction(s, op.axes, op.keepDims)
 	return r.outShape, nil
@@ -301,15 +301,12 @@ func (op *reduceOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *reduceOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 1", op.name, len(in))
-	}
-	x, shape, _, err := opkit.Float32Data(op.name, in[0])
+	x, shape, _, err := opkit.UnaryData(op.name, in)
 	if err != nil {
 		return nil, err
 	}
-	if shape.Dims() != op.rank {
-		return nil, fmt.Errorf("%s: input has shape %v, want rank %d", op.name, shape, op.rank)
+	if err := checkRank(op.name, shape, op.rank); err != nil {
+		return nil, err
 	}
 	r := planReduction(shape, op.axes, op.keepDims)
 	out := opkit.NewOutput(prealloc, r.outShape, true, x)
@@ -325,10 +322,6 @@ func (op *reduceOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value)
 	return out.Value(), nil
 }
 
-func (op *reduceOp) ReturnsPtr() bool     { return false }
-func (op *reduceOp) CallsExtern() bool    { return false }
-func (op *reduceOp) OverwritesInput() int { return -1 }
-
 func (op *reduceOp) String() string {
 	return fmt.Sprintf("%s(axes=%v, keepdims=%t)", op.name, op.axes, op.keepDims)
 }
@@ -337,28 +330,20 @@ func (op *reduceOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.reduce.%s%v/%t/%t/%d", op.name, op.axes, op.keepDims, op.mean, op.rank)
 }
 
-func (op *reduceOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *reduceOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *reduceOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *reduceOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if len(inputs) != 1 {
-		return nil, fmt.Errorf("%s gradient: got %d inputs, want 1", op.name, len(inputs))
-	}
-	dx, err := gorgonia.ApplyOp(&reduceGradOp{fwd: *op}, inputs[0], grad)
-	if err != nil {
-		return nil, fmt.Errorf("%s gradient: %w", op.name, err)
-	}
-	return gorgonia.Nodes{dx}, nil
+	return opkit.UnaryGrad(op.name, inputs, grad, &reduceGradOp{fwd: *op})
 }
 
 // reduceGradOp spreads the output gradient back over the reduced axes:
 // (x, dy) → dx. x only gives the shape.
-type reduceGradOp struct{ fwd reduceOp }
+type reduceGradOp struct {
+	opkit.Plain
+	fwd reduceOp
+}
 
 var (
 	_ gorgonia.Op              = (*reduceGradOp)(nil)
@@ -367,26 +352,20 @@ var (
 
 func (op *reduceGradOp) Arity() int { return 2 }
 
+func (op *reduceGradOp) name() string { return op.fwd.name + " gradient" }
+
 func (op *reduceGradOp) Type() hm.Type {
-	t := opkit.TensorType(op.fwd.rank)
-	return hm.NewFnType(t, opkit.TensorType(op.fwd.outRank()), t)
+	r := op.fwd.rank
+	return opkit.FnType(r, op.fwd.outRank(), r)
 }
 
 func (op *reduceGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	name := op.fwd.name + " gradient"
-	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
-	}
-	s, err := opkit.InputShape(name, in[0])
+	s, g, err := opkit.GradShapes(op.name(), in)
 	if err != nil {
 		return nil, err
 	}
-	g, err := opkit.InputShape(name, in[1])
-	if err != nil {
+	if err := opkit.CheckGradShape(op.name(), g, planReduction(s, op.fwd.axes, op.fwd.keepDims).outShape); err != nil {
 		return nil, err
-	}
-	if want := planReduction(s, op.fwd.axes, op.fwd.keepDims).outShape; !g.Eq(want) {
-		return nil, fmt.Errorf("%s: output gradient has shape %v, want %v", name, g, want)
 	}
 	return s.Clone(), nil
 }
@@ -396,25 +375,18 @@ func (op *reduceGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *reduceGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	name := op.fwd.name + " gradient"
-	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
-	}
+	name := op.name()
 	// x gives the shape; its data only guards against writing over it.
-	x, shape, _, err := opkit.Float32Data(name, in[0])
+	x, dy, shape, _, err := opkit.GradValues(name, in)
 	if err != nil {
 		return nil, err
 	}
-	if shape.Dims() != op.fwd.rank {
-		return nil, fmt.Errorf("%s: input has shape %v, want rank %d", name, shape, op.fwd.rank)
-	}
-	dy, _, _, err := opkit.Float32Data(name, in[1])
-	if err != nil {
+	if err := checkRank(name, shape, op.fwd.rank); err != nil {
 		return nil, err
 	}
 	r := planReduction(shape, op.fwd.axes, op.fwd.keepDims)
-	if len(dy) != r.outSize {
-		return nil, fmt.Errorf("%s: output gradient has %d elements, want %d", name, len(dy), r.outSize)
+	if err := opkit.CheckGradSize(name, len(dy), r.outSize); err != nil {
+		return nil, err
 	}
 	out := opkit.NewOutput(prealloc, shape, false, x, dy)
 	scale := float32(1)
@@ -425,18 +397,11 @@ func (op *reduceGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Va
 	return out.Value(), nil
 }
 
-func (op *reduceGradOp) ReturnsPtr() bool     { return false }
-func (op *reduceGradOp) CallsExtern() bool    { return false }
-func (op *reduceGradOp) OverwritesInput() int { return -1 }
-func (op *reduceGradOp) String() string       { return op.fwd.String() + "'" }
+func (op *reduceGradOp) String() string { return op.fwd.String() + "'" }
 
 func (op *reduceGradOp) WriteHash(h hash.Hash) {
 	h.Write([]byte("grad:"))
 	op.fwd.WriteHash(h)
 }
 
-func (op *reduceGradOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *reduceGradOp) Hashcode() uint32 { return opkit.Hashcode(op) }

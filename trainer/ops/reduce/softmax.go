@@ -3,7 +3,6 @@ package reduce
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 
 	"github.com/chewxy/hm"
@@ -53,17 +52,13 @@ func applySoftmax(name string, x *gorgonia.Node, axis int, log, coerce bool) (*g
 	if axis < 0 {
 		axis += rank
 	}
-	op := &softmaxOp{log: log, axis: axis, coerce: coerce, rank: rank}
-	out, err := gorgonia.ApplyOp(op, x)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return out, nil
+	return opkit.Apply(name, &softmaxOp{log: log, axis: axis, coerce: coerce, rank: rank}, x)
 }
 
 // softmaxOp is (log-)softmax along axis; with coerce, along all axes from
 // axis on (opset < 13).
 type softmaxOp struct {
+	opkit.Plain
 	log    bool
 	coerce bool
 	axis   int
@@ -101,23 +96,17 @@ func (op *softmaxOp) layout(s tensor.Shape) (outer, n, inner int) {
 
 func (op *softmaxOp) Arity() int { return 1 }
 
-func (op *softmaxOp) Type() hm.Type {
-	t := opkit.TensorType(op.rank)
-	return hm.NewFnType(t, t)
-}
+func (op *softmaxOp) Type() hm.Type { return opkit.FnType(op.rank, op.rank) }
 
 func (op *softmaxOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 1", op.name(), len(in))
-	}
-	s, err := opkit.InputShape(op.name(), in[0])
+	s, err := opkit.UnaryShape(op.name(), in)
 	if err != nil {
 		return nil, err
 	}
-	if s.Dims() != op.rank {
-		return nil, fmt.Errorf("%s: input has shape %v, want rank %d", op.name(), s, op.rank)
+	if err := checkRank(op.name(), s, op.rank); err != nil {
+		return nil, err
 	}
-	return s.Clone(), nil
+	return s, nil
 }
 
 func (op *softmaxOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
@@ -128,15 +117,12 @@ func (op *softmaxOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 const softmaxChunk = 512
 
 func (op *softmaxOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 1", op.name(), len(in))
-	}
-	x, shape, _, err := opkit.Float32Data(op.name(), in[0])
+	x, shape, _, err := opkit.UnaryData(op.name(), in)
 	if err != nil {
 		return nil, err
 	}
-	if shape.Dims() != op.rank {
-		return nil, fmt.Errorf("%s: input has shape %v, want rank %d", op.name(), shape, op.rank)
+	if err := checkRank(op.name(), shape, op.rank); err != nil {
+		return nil, err
 	}
 	out := opkit.NewOutput(prealloc, shape, false, x)
 	y := out.Data
@@ -241,10 +227,6 @@ func softmaxColumns(y, x []float32, n, inner, c0, c1 int, log bool, mx []float32
 	}
 }
 
-func (op *softmaxOp) ReturnsPtr() bool     { return false }
-func (op *softmaxOp) CallsExtern() bool    { return false }
-func (op *softmaxOp) OverwritesInput() int { return -1 }
-
 func (op *softmaxOp) String() string {
 	if op.coerce {
 		return fmt.Sprintf("%s-11(axis=%d)", op.name(), op.axis)
@@ -256,28 +238,29 @@ func (op *softmaxOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.reduce.softmax/%t/%t/%d/%d", op.log, op.coerce, op.axis, op.rank)
 }
 
-func (op *softmaxOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *softmaxOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *softmaxOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *softmaxOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if len(inputs) != 1 {
-		return nil, fmt.Errorf("%s gradient: got %d inputs, want 1", op.name(), len(inputs))
+	name := op.name() + " gradient"
+	if err := opkit.CheckArity(name, len(inputs), 1); err != nil {
+		return nil, err
 	}
-	dx, err := gorgonia.ApplyOp(&softmaxGradOp{fwd: *op}, output, grad)
+	// The gradient is computed from the forward output, not the input.
+	dx, err := opkit.Apply(name, &softmaxGradOp{fwd: *op}, output, grad)
 	if err != nil {
-		return nil, fmt.Errorf("%s gradient: %w", op.name(), err)
+		return nil, err
 	}
 	return gorgonia.Nodes{dx}, nil
 }
 
 // softmaxGradOp is (y, dy) → dx with y the forward output:
 // softmax: dx = y·(dy - Σ dy·y); log-softmax: dx = dy - exp(y)·Σ dy.
-type softmaxGradOp struct{ fwd softmaxOp }
+type softmaxGradOp struct {
+	opkit.Plain
+	fwd softmaxOp
+}
 
 var (
 	_ gorgonia.Op              = (*softmaxGradOp)(nil)
@@ -286,28 +269,12 @@ var (
 
 func (op *softmaxGradOp) Arity() int { return 2 }
 
-func (op *softmaxGradOp) Type() hm.Type {
-	t := opkit.TensorType(op.fwd.rank)
-	return hm.NewFnType(t, t, t)
-}
+func (op *softmaxGradOp) name() string { return op.fwd.name() + " gradient" }
+
+func (op *softmaxGradOp) Type() hm.Type { return opkit.FnType(op.fwd.rank, op.fwd.rank, op.fwd.rank) }
 
 func (op *softmaxGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	name := op.fwd.name() + " gradient"
-	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
-	}
-	s, err := opkit.InputShape(name, in[0])
-	if err != nil {
-		return nil, err
-	}
-	g, err := opkit.InputShape(name, in[1])
-	if err != nil {
-		return nil, err
-	}
-	if !s.Eq(g) {
-		return nil, fmt.Errorf("%s: output gradient has shape %v, want %v", name, g, s)
-	}
-	return s.Clone(), nil
+	return opkit.ElementwiseGradShape(op.name(), in)
 }
 
 func (op *softmaxGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
@@ -315,20 +282,9 @@ func (op *softmaxGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *softmaxGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	name := op.fwd.name() + " gradient"
-	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(in))
-	}
-	y, shape, _, err := opkit.Float32Data(name, in[0])
+	y, dy, shape, _, err := opkit.GradData(op.name(), in)
 	if err != nil {
 		return nil, err
-	}
-	dy, _, _, err := opkit.Float32Data(name, in[1])
-	if err != nil {
-		return nil, err
-	}
-	if len(dy) != len(y) {
-		return nil, fmt.Errorf("%s: output gradient has %d elements, want %d", name, len(dy), len(y))
 	}
 	out := opkit.NewOutput(prealloc, shape, false, y, dy)
 	dx := out.Data
@@ -378,18 +334,11 @@ func (op *softmaxGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.V
 	return out.Value(), nil
 }
 
-func (op *softmaxGradOp) ReturnsPtr() bool     { return false }
-func (op *softmaxGradOp) CallsExtern() bool    { return false }
-func (op *softmaxGradOp) OverwritesInput() int { return -1 }
-func (op *softmaxGradOp) String() string       { return op.fwd.String() + "'" }
+func (op *softmaxGradOp) String() string { return op.fwd.String() + "'" }
 
 func (op *softmaxGradOp) WriteHash(h hash.Hash) {
 	h.Write([]byte("grad:"))
 	op.fwd.WriteHash(h)
 }
 
-func (op *softmaxGradOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *softmaxGradOp) Hashcode() uint32 { return opkit.Hashcode(op) }

@@ -3,7 +3,6 @@ package resample
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 
 	"github.com/chewxy/hm"
@@ -73,14 +72,11 @@ func Pad(x *gorgonia.Node, p PadParams) (*gorgonia.Node, error) {
 	if _, err := op.InferShape(s); err != nil {
 		return nil, err
 	}
-	out, err := gorgonia.ApplyOp(op, x)
-	if err != nil {
-		return nil, fmt.Errorf("Pad: %w", err)
-	}
-	return out, nil
+	return opkit.Apply("Pad", op, x)
 }
 
 type padOp struct {
+	opkit.Plain
 	pads  []int
 	mode  PadMode
 	value float32
@@ -206,15 +202,12 @@ func (p *padPlan) outerInjective() bool {
 func (op *padOp) Arity() int { return 1 }
 
 func (op *padOp) Type() hm.Type {
-	t := opkit.TensorType(len(op.pads) / 2)
-	return hm.NewFnType(t, t)
+	r := len(op.pads) / 2
+	return opkit.FnType(r, r)
 }
 
 func (op *padOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("Pad: got %d inputs, want 1", len(in))
-	}
-	s, err := opkit.InputShape("Pad", in[0])
+	s, err := opkit.UnaryShape("Pad", in)
 	if err != nil {
 		return nil, err
 	}
@@ -230,10 +223,7 @@ func (op *padOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *padOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("Pad: got %d inputs, want 1", len(in))
-	}
-	x, shape, _, err := opkit.Float32Data("Pad", in[0])
+	x, shape, _, err := opkit.UnaryData("Pad", in)
 	if err != nil {
 		return nil, err
 	}
@@ -282,10 +272,6 @@ func fill(d []float32, v float32) {
 	}
 }
 
-func (op *padOp) ReturnsPtr() bool     { return false }
-func (op *padOp) CallsExtern() bool    { return false }
-func (op *padOp) OverwritesInput() int { return -1 }
-
 func (op *padOp) String() string {
 	if op.mode == Constant {
 		return fmt.Sprintf("Pad(%v, %v, value=%g)", op.mode, op.pads, op.value)
@@ -297,28 +283,20 @@ func (op *padOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.resample.pad/%d/%v/%08x", op.mode, op.pads, math.Float32bits(op.value))
 }
 
-func (op *padOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *padOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *padOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *padOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if len(inputs) != 1 {
-		return nil, fmt.Errorf("Pad gradient: got %d inputs, want 1", len(inputs))
-	}
-	dx, err := gorgonia.ApplyOp(&padGradOp{fwd: *op}, inputs[0], grad)
-	if err != nil {
-		return nil, fmt.Errorf("Pad gradient: %w", err)
-	}
-	return gorgonia.Nodes{dx}, nil
+	return opkit.UnaryGrad("Pad", inputs, grad, &padGradOp{fwd: *op})
 }
 
 // padGradOp sums the output gradient into the input elements each output
 // element copies: (x, dy) → dx, x giving the shape.
-type padGradOp struct{ fwd padOp }
+type padGradOp struct {
+	opkit.Plain
+	fwd padOp
+}
 
 var (
 	_ gorgonia.Op              = (*padGradOp)(nil)
@@ -328,19 +306,12 @@ var (
 func (op *padGradOp) Arity() int { return 2 }
 
 func (op *padGradOp) Type() hm.Type {
-	t := opkit.TensorType(len(op.fwd.pads) / 2)
-	return hm.NewFnType(t, t, t)
+	r := len(op.fwd.pads) / 2
+	return opkit.FnType(r, r, r)
 }
 
 func (op *padGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("Pad gradient: got %d inputs, want 2", len(in))
-	}
-	s, err := opkit.InputShape("Pad gradient", in[0])
-	if err != nil {
-		return nil, err
-	}
-	g, err := opkit.InputShape("Pad gradient", in[1])
+	s, g, err := opkit.GradShapes("Pad gradient", in)
 	if err != nil {
 		return nil, err
 	}
@@ -348,8 +319,8 @@ func (op *padGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !g.Eq(p.out) {
-		return nil, fmt.Errorf("Pad gradient: output gradient has shape %v, want %v", g, p.out)
+	if err := opkit.CheckGradShape("Pad gradient", g, p.out); err != nil {
+		return nil, err
 	}
 	return s.Clone(), nil
 }
@@ -359,15 +330,8 @@ func (op *padGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *padGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("Pad gradient: got %d inputs, want 2", len(in))
-	}
 	// x gives the shape; its data only guards against writing over it.
-	x, shape, _, err := opkit.Float32Data("Pad gradient", in[0])
-	if err != nil {
-		return nil, err
-	}
-	dy, gs, _, err := opkit.Float32Data("Pad gradient", in[1])
+	x, dy, shape, gs, err := opkit.GradValues("Pad gradient", in)
 	if err != nil {
 		return nil, err
 	}
@@ -375,8 +339,8 @@ func (op *padGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 	if err != nil {
 		return nil, err
 	}
-	if !gs.Eq(p.out) {
-		return nil, fmt.Errorf("Pad gradient: output gradient has shape %v, want %v", gs, p.out)
+	if err := opkit.CheckGradShape("Pad gradient", gs, p.out); err != nil {
+		return nil, err
 	}
 	out := opkit.NewOutput(prealloc, shape, false, x, dy)
 	dx := out.Data
@@ -414,18 +378,11 @@ func (op *padGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 	return out.Value(), nil
 }
 
-func (op *padGradOp) ReturnsPtr() bool     { return false }
-func (op *padGradOp) CallsExtern() bool    { return false }
-func (op *padGradOp) OverwritesInput() int { return -1 }
-func (op *padGradOp) String() string       { return op.fwd.String() + "'" }
+func (op *padGradOp) String() string { return op.fwd.String() + "'" }
 
 func (op *padGradOp) WriteHash(h hash.Hash) {
 	h.Write([]byte("grad:"))
 	op.fwd.WriteHash(h)
 }
 
-func (op *padGradOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *padGradOp) Hashcode() uint32 { return opkit.Hashcode(op) }

@@ -118,15 +118,8 @@ func TestPadAgainstNaive(t *testing.T) {
 			p := PadParams{Pads: c.pads, Mode: mode, Value: -1.5}
 			t.Run(fmt.Sprintf("%v_%v_%v", mode, c.shape, c.pads), func(t *testing.T) {
 				x := optest.Uniform(uint64(i), optest.Numel(c.shape), -2, 2)
-				out, err := gradcheck.Forward(padBuild(p), []*tensor.Dense{optest.Dense(x, c.shape...)})
-				if err != nil {
-					t.Fatal(err)
-				}
 				want, wantShape := naivePad(x, c.shape, p)
-				if !out.Shape.Eq(tensor.Shape(wantShape)) {
-					t.Fatalf("shape %v, want %v", out.Shape, wantShape)
-				}
-				optest.AssertClose(t, "Pad", out.Data, want, 0, 0)
+				expectNaive(t, "Pad", padBuild(p), x, c.shape, want, wantShape, 0)
 			})
 		}
 	}
@@ -158,30 +151,12 @@ func TestPadAgainstPyTorch(t *testing.T) {
 		{[]int{2, 3, 5, 6}, PadParams{Pads: []int{0, 0, 2, 3, 0, 0, 1, 4}, Mode: Wrap}, "F.pad(x, (3, 4, 2, 1), mode='circular')"},
 		{[]int{2, 4, 7}, PadParams{Pads: []int{0, 0, 3, 0, 0, 6}, Mode: Reflect}, "F.pad(x, (3, 6), mode='reflect')"},
 	}
-	var script strings.Builder
-	inputs := map[string][]float32{}
-	outs := make([][]int, len(cases))
+	tcs := make([]torchCase, len(cases))
 	for i, c := range cases {
-		x := optest.Uniform(uint64(80+i), optest.Numel(c.shape), -2, 2)
-		_, outs[i] = naivePad(x, c.shape, c.p)
-		inputs[fmt.Sprintf("x%d", i)] = x
-		inputs[fmt.Sprintf("dy%d", i)] = optest.Uniform(uint64(90+i), optest.Numel(outs[i]), -1, 1)
-		fmt.Fprintf(&script, `x = load('x%d', %s).requires_grad_(True)
-y = %s
-y.backward(load('dy%d', *y.shape))
-save('y%d', y)
-save('dx%d', x.grad)
-`, i, shapeList(c.shape), c.torch, i, i, i)
+		tcs[i] = torchCase{name: c.torch, shape: c.shape, torch: c.torch, build: padBuild(c.p),
+			out: func(s []int) []int { _, o := naivePad(make([]float32, optest.Numel(s)), s, c.p); return o }}
 	}
-	ref := optest.RunTorch(t, script.String(), inputs)
-	for i, c := range cases {
-		t.Run(c.torch, func(t *testing.T) {
-			x, dy := inputs[fmt.Sprintf("x%d", i)], inputs[fmt.Sprintf("dy%d", i)]
-			y, grads := optest.RunGraph(t, padBuild(c.p), []*tensor.Dense{optest.Dense(x, c.shape...)}, dy)
-			optest.AssertClose(t, "forward", y, optest.MustGet(t, ref, fmt.Sprintf("y%d", i), optest.Numel(outs[i])), 0, 0)
-			optest.AssertClose(t, "gradient", grads[0], optest.MustGet(t, ref, fmt.Sprintf("dx%d", i), len(x)), 1e-6, 1e-6)
-		})
-	}
+	compareWithTorch(t, tcs, 80, 90, torchTolerances{forward: 0, gradient: 1e-6})
 }
 
 func TestPadErrors(t *testing.T) {

@@ -3,7 +3,6 @@ package resample
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 
 	"github.com/chewxy/hm"
@@ -172,14 +171,11 @@ func Resize(x *gorgonia.Node, p ResizeParams) (*gorgonia.Node, error) {
 	if _, err := op.InferShape(s); err != nil {
 		return nil, err
 	}
-	out, err := gorgonia.ApplyOp(op, x)
-	if err != nil {
-		return nil, fmt.Errorf("Resize: %w", err)
-	}
-	return out, nil
+	return opkit.Apply("Resize", op, x)
 }
 
 type resizeOp struct {
+	opkit.Plain
 	mode    Mode
 	coord   CoordinateMode
 	nearest NearestMode
@@ -288,15 +284,12 @@ func (op *resizeOp) plan(axis, inLen, outLen int) axisPlan {
 func (op *resizeOp) Arity() int { return 1 }
 
 func (op *resizeOp) Type() hm.Type {
-	t := opkit.TensorType(4)
-	return hm.NewFnType(t, t)
+	r := 4
+	return opkit.FnType(r, r)
 }
 
 func (op *resizeOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("Resize: got %d inputs, want 1", len(in))
-	}
-	s, err := opkit.InputShape("Resize", in[0])
+	s, err := opkit.UnaryShape("Resize", in)
 	if err != nil {
 		return nil, err
 	}
@@ -308,10 +301,7 @@ func (op *resizeOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *resizeOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("Resize: got %d inputs, want 1", len(in))
-	}
-	x, shape, _, err := opkit.Float32Data("Resize", in[0])
+	x, shape, _, err := opkit.UnaryData("Resize", in)
 	if err != nil {
 		return nil, err
 	}
@@ -349,10 +339,6 @@ func (op *resizeOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value)
 	return out.Value(), nil
 }
 
-func (op *resizeOp) ReturnsPtr() bool     { return false }
-func (op *resizeOp) CallsExtern() bool    { return false }
-func (op *resizeOp) OverwritesInput() int { return -1 }
-
 func (op *resizeOp) String() string {
 	var size string
 	if op.bySize {
@@ -371,28 +357,20 @@ func (op *resizeOp) WriteHash(h hash.Hash) {
 		math.Float64bits(op.scales[0]), math.Float64bits(op.scales[1]))
 }
 
-func (op *resizeOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *resizeOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *resizeOp) DiffWRT(int) []bool { return []bool{true} }
 
 func (op *resizeOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if len(inputs) != 1 {
-		return nil, fmt.Errorf("Resize gradient: got %d inputs, want 1", len(inputs))
-	}
-	dx, err := gorgonia.ApplyOp(&resizeGradOp{fwd: *op}, inputs[0], grad)
-	if err != nil {
-		return nil, fmt.Errorf("Resize gradient: %w", err)
-	}
-	return gorgonia.Nodes{dx}, nil
+	return opkit.UnaryGrad("Resize", inputs, grad, &resizeGradOp{fwd: *op})
 }
 
 // resizeGradOp scatters the output gradient back: (x, dy) → dx, x giving
 // the shape.
-type resizeGradOp struct{ fwd resizeOp }
+type resizeGradOp struct {
+	opkit.Plain
+	fwd resizeOp
+}
 
 var (
 	_ gorgonia.Op              = (*resizeGradOp)(nil)
@@ -402,19 +380,12 @@ var (
 func (op *resizeGradOp) Arity() int { return 2 }
 
 func (op *resizeGradOp) Type() hm.Type {
-	t := opkit.TensorType(4)
-	return hm.NewFnType(t, t, t)
+	r := 4
+	return opkit.FnType(r, r, r)
 }
 
 func (op *resizeGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("Resize gradient: got %d inputs, want 2", len(in))
-	}
-	s, err := opkit.InputShape("Resize gradient", in[0])
-	if err != nil {
-		return nil, err
-	}
-	g, err := opkit.InputShape("Resize gradient", in[1])
+	s, g, err := opkit.GradShapes("Resize gradient", in)
 	if err != nil {
 		return nil, err
 	}
@@ -422,8 +393,8 @@ func (op *resizeGradOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error
 	if err != nil {
 		return nil, err
 	}
-	if !g.Eq(want) {
-		return nil, fmt.Errorf("Resize gradient: output gradient has shape %v, want %v", g, want)
+	if err := opkit.CheckGradShape("Resize gradient", g, want); err != nil {
+		return nil, err
 	}
 	return s.Clone(), nil
 }
@@ -433,15 +404,8 @@ func (op *resizeGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *resizeGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("Resize gradient: got %d inputs, want 2", len(in))
-	}
 	// x gives the shape; its data only guards against writing over it.
-	x, shape, _, err := opkit.Float32Data("Resize gradient", in[0])
-	if err != nil {
-		return nil, err
-	}
-	dy, gs, _, err := opkit.Float32Data("Resize gradient", in[1])
+	x, dy, shape, gs, err := opkit.GradValues("Resize gradient", in)
 	if err != nil {
 		return nil, err
 	}
@@ -449,8 +413,8 @@ func (op *resizeGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Va
 	if err != nil {
 		return nil, err
 	}
-	if !gs.Eq(os) {
-		return nil, fmt.Errorf("Resize gradient: output gradient has shape %v, want %v", gs, os)
+	if err := opkit.CheckGradShape("Resize gradient", gs, os); err != nil {
+		return nil, err
 	}
 	out := opkit.NewOutput(prealloc, shape, false, x, dy)
 	dx := out.Data
@@ -488,18 +452,11 @@ func (op *resizeGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Va
 	return out.Value(), nil
 }
 
-func (op *resizeGradOp) ReturnsPtr() bool     { return false }
-func (op *resizeGradOp) CallsExtern() bool    { return false }
-func (op *resizeGradOp) OverwritesInput() int { return -1 }
-func (op *resizeGradOp) String() string       { return op.fwd.String() + "'" }
+func (op *resizeGradOp) String() string { return op.fwd.String() + "'" }
 
 func (op *resizeGradOp) WriteHash(h hash.Hash) {
 	h.Write([]byte("grad:"))
 	op.fwd.WriteHash(h)
 }
 
-func (op *resizeGradOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *resizeGradOp) Hashcode() uint32 { return opkit.Hashcode(op) }

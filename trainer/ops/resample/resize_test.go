@@ -167,19 +167,12 @@ func TestResizeAgainstNaive(t *testing.T) {
 	for i, c := range resizeCases() {
 		t.Run(c.String(), func(t *testing.T) {
 			x := optest.Uniform(uint64(i), optest.Numel(c.shape), -2, 2)
-			out, err := gradcheck.Forward(resizeBuild(c.p), []*tensor.Dense{optest.Dense(x, c.shape...)})
-			if err != nil {
-				t.Fatal(err)
-			}
 			want, wantShape := naiveResize(x, c.shape, c.p)
-			if !out.Shape.Eq(tensor.Shape(wantShape)) {
-				t.Fatalf("shape %v, want %v", out.Shape, wantShape)
-			}
 			tol := 0.0
 			if c.p.Mode == Linear {
 				tol = 1e-6
 			}
-			optest.AssertClose(t, "Resize", out.Data, want, tol, tol)
+			expectNaive(t, "Resize", resizeBuild(c.p), x, c.shape, want, wantShape, tol)
 		})
 	}
 }
@@ -222,36 +215,12 @@ func TestResizeAgainstPyTorch(t *testing.T) {
 		{"bilinear_align_corners_down", shape, ResizeParams{Mode: Linear, Coordinate: AlignCorners, Sizes: sizes(2, 4)},
 			"F.interpolate(x, size=(2, 4), mode='bilinear', align_corners=True)"},
 	}
-	var script strings.Builder
-	inputs := map[string][]float32{}
-	outs := make([][]int, len(cases))
+	tcs := make([]torchCase, len(cases))
 	for i, c := range cases {
-		x := optest.Uniform(uint64(50+i), optest.Numel(c.shape), -2, 2)
-		_, outs[i] = naiveResize(x, c.shape, c.p)
-		inputs[fmt.Sprintf("x%d", i)] = x
-		inputs[fmt.Sprintf("dy%d", i)] = optest.Uniform(uint64(70+i), optest.Numel(outs[i]), -1, 1)
-		fmt.Fprintf(&script, `x = load('x%d', %s).requires_grad_(True)
-y = %s
-y.backward(load('dy%d', *y.shape))
-save('y%d', y)
-save('dx%d', x.grad)
-`, i, shapeList(c.shape), c.torch, i, i, i)
+		tcs[i] = torchCase{name: c.name, shape: c.shape, torch: c.torch, build: resizeBuild(c.p),
+			out: func(s []int) []int { _, o := naiveResize(make([]float32, optest.Numel(s)), s, c.p); return o }}
 	}
-	ref := optest.RunTorch(t, script.String(), inputs)
-	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			x, dy := inputs[fmt.Sprintf("x%d", i)], inputs[fmt.Sprintf("dy%d", i)]
-			in := optest.Dense(x, c.shape...)
-			y, grads := optest.RunGraph(t, resizeBuild(c.p), []*tensor.Dense{in}, dy)
-			optest.AssertClose(t, "forward", y, optest.MustGet(t, ref, fmt.Sprintf("y%d", i), optest.Numel(outs[i])), 1e-6, 1e-6)
-			optest.AssertClose(t, "gradient", grads[0], optest.MustGet(t, ref, fmt.Sprintf("dx%d", i), len(x)), 1e-5, 1e-5)
-			optest.AssertClose(t, "input after the run", in.Float32s(), x, 0, 0)
-		})
-	}
-}
-
-func shapeList(s []int) string {
-	return strings.Trim(strings.Join(strings.Fields(fmt.Sprint(s)), ","), "[]")
+	compareWithTorch(t, tcs, 50, 70, torchTolerances{forward: 1e-6, gradient: 1e-5})
 }
 
 func TestResizeErrors(t *testing.T) {

@@ -3,30 +3,15 @@ package spatial
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 
-	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
-// fnType builds a type signature over float tensors of the given ranks; the
-// last rank is the result's.
-func fnType(ranks ...int) hm.Type {
-	a := hm.TypeVariable('a')
-	ts := make([]hm.Type, len(ranks))
-	for i, r := range ranks {
-		ts[i] = gorgonia.TensorType{Dims: r, Of: a}
-	}
-	return hm.NewFnType(ts...)
-}
-
-func hashOf(s fmt.Stringer) uint32 {
-	h := fnv.New32a()
-	fmt.Fprint(h, s.String())
-	return h.Sum32()
-}
-
+// writeHash is the WriteHash of every operator here: its String names every
+// parameter.
 func writeHash(h hash.Hash, s fmt.Stringer) { fmt.Fprint(h, s.String()) }
 
 // shapeOf returns the i-th DimSizer as a tensor.Shape of the given rank.
@@ -44,11 +29,38 @@ func shapeOf(op, what string, ds []gorgonia.DimSizer, i, rank int) (tensor.Shape
 	return s, nil
 }
 
-func checkArity(op string, want int, got int) error {
-	if got != want {
-		return fmt.Errorf("%s: got %d inputs, expected %d", op, got, want)
+// shapesOf checks that InferShape got want inputs, each of the given rank,
+// and returns their shapes.
+func shapesOf(op, what string, ds []gorgonia.DimSizer, want, rank int) ([]tensor.Shape, error) {
+	if err := opkit.CheckArity(op, len(ds), want); err != nil {
+		return nil, err
 	}
-	return nil
+	ss := make([]tensor.Shape, len(ds))
+	for i := range ds {
+		s, err := shapeOf(op, what, ds, i, rank)
+		if err != nil {
+			return nil, err
+		}
+		ss[i] = s
+	}
+	return ss, nil
+}
+
+// f32All checks that Do got want inputs, each of the given rank, and returns
+// their data and shapes (see f32).
+func f32All(op, what string, in []gorgonia.Value, want, rank int) ([][]float32, []tensor.Shape, error) {
+	if err := opkit.CheckArity(op, len(in), want); err != nil {
+		return nil, nil, err
+	}
+	data := make([][]float32, len(in))
+	ss := make([]tensor.Shape, len(in))
+	for i, v := range in {
+		var err error
+		if data[i], ss[i], err = f32(op, what, v, rank); err != nil {
+			return nil, nil, err
+		}
+	}
+	return data, ss, nil
 }
 
 // f32 returns the contiguous float32 data and the shape of a value, copying

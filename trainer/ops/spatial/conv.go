@@ -7,6 +7,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
 // Conv2D is ONNX Conv over NCHW float32 x (N × C × H × W) with weight w
@@ -123,12 +125,61 @@ func apply(op gorgonia.Op, in ...*gorgonia.Node) (*gorgonia.Node, error) {
 	return gorgonia.ApplyOp(op, in...)
 }
 
+// convArity is the number of inputs of a (transposed) convolution: x, w and,
+// with bias, b.
+func convArity(bias bool) int {
+	if bias {
+		return 3
+	}
+	return 2
+}
+
+// convShapes checks the shapes given to the InferShape of a convolution or
+// transposed convolution (name): x and w of rank 4 and, with bias, b of rank
+// 1 (bs is nil without).
+func convShapes(name string, bias bool, ds []gorgonia.DimSizer) (xs, ws, bs tensor.Shape, err error) {
+	if err = opkit.CheckArity(name, len(ds), convArity(bias)); err != nil {
+		return nil, nil, nil, err
+	}
+	if xs, err = shapeOf(name, "input x", ds, 0, 4); err != nil {
+		return nil, nil, nil, err
+	}
+	if ws, err = shapeOf(name, "weight w", ds, 1, 4); err != nil {
+		return nil, nil, nil, err
+	}
+	if bias {
+		if bs, err = shapeOf(name, "bias b", ds, 2, 1); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return xs, ws, bs, nil
+}
+
+// convInputs reads the values given to the Do of a convolution or transposed
+// convolution (name), as convShapes checks their shapes.
+func convInputs(name string, bias bool, in []gorgonia.Value) (x, w, b []float32, xs, ws, bs tensor.Shape, err error) {
+	if err = opkit.CheckArity(name, len(in), convArity(bias)); err != nil {
+		return
+	}
+	if x, xs, err = f32(name, "input x", in[0], 4); err != nil {
+		return
+	}
+	if w, ws, err = f32(name, "weight w", in[1], 4); err != nil {
+		return
+	}
+	if bias {
+		b, bs, err = f32(name, "bias b", in[2], 1)
+	}
+	return
+}
+
 // ---------------------------------------------------------------------------
 // convOp: small = W ⋆ big. Conv's forward pass; also ConvTranspose's input
 // gradient, where crop drops the rows/columns of the natural output that the
 // transposed convolution's input does not have.
 
 type convOp struct {
+	opkit.Plain
 	a    attrs
 	bias bool
 	crop [2]int
@@ -166,37 +217,19 @@ func (op *convOp) geom(xs, ws tensor.Shape, bs tensor.Shape) (geom, error) {
 	return geom{attrs: a, n: n, c: c, h: h, w: w, o: o, oh: oh, ow: ow}, nil
 }
 
-func (op *convOp) Arity() int {
-	if op.bias {
-		return 3
-	}
-	return 2
-}
+func (op *convOp) Arity() int { return convArity(op.bias) }
 
 func (op *convOp) Type() hm.Type {
 	if op.bias {
-		return fnType(4, 4, 1, 4)
+		return opkit.FnType(4, 4, 1, 4)
 	}
-	return fnType(4, 4, 4)
+	return opkit.FnType(4, 4, 4)
 }
 
 func (op *convOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if err := checkArity("Conv", op.Arity(), len(ds)); err != nil {
-		return nil, err
-	}
-	xs, err := shapeOf("Conv", "input x", ds, 0, 4)
+	xs, ws, bs, err := convShapes("Conv", op.bias, ds)
 	if err != nil {
 		return nil, err
-	}
-	ws, err := shapeOf("Conv", "weight w", ds, 1, 4)
-	if err != nil {
-		return nil, err
-	}
-	var bs tensor.Shape
-	if op.bias {
-		if bs, err = shapeOf("Conv", "bias b", ds, 2, 1); err != nil {
-			return nil, err
-		}
 	}
 	g, err := op.geom(xs, ws, bs)
 	if err != nil {
@@ -211,23 +244,9 @@ func (op *convOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 
 // UsePreallocDo writes into prealloc when it has the output's shape.
 func (op *convOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if err := checkArity("Conv", op.Arity(), len(in)); err != nil {
-		return nil, err
-	}
-	x, xs, err := f32("Conv", "input x", in[0], 4)
+	x, w, b, xs, ws, bs, err := convInputs("Conv", op.bias, in)
 	if err != nil {
 		return nil, err
-	}
-	w, ws, err := f32("Conv", "weight w", in[1], 4)
-	if err != nil {
-		return nil, err
-	}
-	var b []float32
-	var bs tensor.Shape
-	if op.bias {
-		if b, bs, err = f32("Conv", "bias b", in[2], 1); err != nil {
-			return nil, err
-		}
 	}
 	g, err := op.geom(xs, ws, bs)
 	if err != nil {
@@ -238,14 +257,11 @@ func (op *convOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (
 	return out, nil
 }
 
-func (op *convOp) ReturnsPtr() bool      { return false }
-func (op *convOp) CallsExtern() bool     { return false }
-func (op *convOp) OverwritesInput() int  { return -1 }
 func (op *convOp) WriteHash(h hash.Hash) { writeHash(h, op) }
-func (op *convOp) Hashcode() uint32      { return hashOf(op) }
+func (op *convOp) Hashcode() uint32      { return opkit.Hashcode(op) }
 func (op *convOp) DiffWRT(n int) []bool  { return diffWRT(n, !op.noDX) }
 func (op *convOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if err := checkArity("Conv", op.Arity(), len(in)); err != nil {
+	if err := opkit.CheckArity("Conv", len(in), op.Arity()); err != nil {
 		return nil, err
 	}
 	x, w := in[0], in[1]
@@ -291,6 +307,7 @@ func diffWRT(n int, dx bool) []bool {
 // also Conv's input gradient.
 
 type convTransposeOp struct {
+	opkit.Plain
 	a      attrs
 	outPad [2]int
 	bias   bool
@@ -324,38 +341,19 @@ func (op *convTransposeOp) geom(xs, ws, bs tensor.Shape) (geom, error) {
 	return geom{attrs: a, n: n, c: co, h: bh, w: bw, o: ci, oh: h, ow: w}, nil
 }
 
-func (op *convTransposeOp) Arity() int {
-	if op.bias {
-		return 3
-	}
-	return 2
-}
+func (op *convTransposeOp) Arity() int { return convArity(op.bias) }
 
 func (op *convTransposeOp) Type() hm.Type {
 	if op.bias {
-		return fnType(4, 4, 1, 4)
+		return opkit.FnType(4, 4, 1, 4)
 	}
-	return fnType(4, 4, 4)
+	return opkit.FnType(4, 4, 4)
 }
 
 func (op *convTransposeOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	const name = "ConvTranspose"
-	if err := checkArity(name, op.Arity(), len(ds)); err != nil {
-		return nil, err
-	}
-	xs, err := shapeOf(name, "input x", ds, 0, 4)
+	xs, ws, bs, err := convShapes("ConvTranspose", op.bias, ds)
 	if err != nil {
 		return nil, err
-	}
-	ws, err := shapeOf(name, "weight w", ds, 1, 4)
-	if err != nil {
-		return nil, err
-	}
-	var bs tensor.Shape
-	if op.bias {
-		if bs, err = shapeOf(name, "bias b", ds, 2, 1); err != nil {
-			return nil, err
-		}
 	}
 	g, err := op.geom(xs, ws, bs)
 	if err != nil {
@@ -370,24 +368,9 @@ func (op *convTransposeOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 
 // UsePreallocDo writes into prealloc when it has the output's shape.
 func (op *convTransposeOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	const name = "ConvTranspose"
-	if err := checkArity(name, op.Arity(), len(in)); err != nil {
-		return nil, err
-	}
-	x, xs, err := f32(name, "input x", in[0], 4)
+	x, w, b, xs, ws, bs, err := convInputs("ConvTranspose", op.bias, in)
 	if err != nil {
 		return nil, err
-	}
-	w, ws, err := f32(name, "weight w", in[1], 4)
-	if err != nil {
-		return nil, err
-	}
-	var b []float32
-	var bs tensor.Shape
-	if op.bias {
-		if b, bs, err = f32(name, "bias b", in[2], 1); err != nil {
-			return nil, err
-		}
 	}
 	g, err := op.geom(xs, ws, bs)
 	if err != nil {
@@ -398,14 +381,11 @@ func (op *convTransposeOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 	return out, nil
 }
 
-func (op *convTransposeOp) ReturnsPtr() bool      { return false }
-func (op *convTransposeOp) CallsExtern() bool     { return false }
-func (op *convTransposeOp) OverwritesInput() int  { return -1 }
 func (op *convTransposeOp) WriteHash(h hash.Hash) { writeHash(h, op) }
-func (op *convTransposeOp) Hashcode() uint32      { return hashOf(op) }
+func (op *convTransposeOp) Hashcode() uint32      { return opkit.Hashcode(op) }
 func (op *convTransposeOp) DiffWRT(n int) []bool  { return diffWRT(n, !op.noDX) }
 func (op *convTransposeOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if err := checkArity("ConvTranspose", op.Arity(), len(in)); err != nil {
+	if err := opkit.CheckArity("ConvTranspose", len(in), op.Arity()); err != nil {
 		return nil, err
 	}
 	x, w := in[0], in[1]
@@ -439,6 +419,7 @@ func (op *convTransposeOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) 
 // weight gradient of Conv (x, dy) and of ConvTranspose (dy, x).
 
 type convWeightGradOp struct {
+	opkit.Plain
 	a attrs
 }
 
@@ -462,10 +443,10 @@ func (op *convWeightGradOp) geom(bs, ss tensor.Shape) (geom, error) {
 }
 
 func (op *convWeightGradOp) Arity() int    { return 2 }
-func (op *convWeightGradOp) Type() hm.Type { return fnType(4, 4, 4) }
+func (op *convWeightGradOp) Type() hm.Type { return opkit.FnType(4, 4, 4) }
 func (op *convWeightGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
 	const name = "ConvWeightGrad"
-	if err := checkArity(name, 2, len(ds)); err != nil {
+	if err := opkit.CheckArity(name, len(ds), 2); err != nil {
 		return nil, err
 	}
 	bs, err := shapeOf(name, "image", ds, 0, 4)
@@ -490,7 +471,7 @@ func (op *convWeightGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 // UsePreallocDo writes into prealloc when it has the output's shape.
 func (op *convWeightGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
 	const name = "ConvWeightGrad"
-	if err := checkArity(name, 2, len(in)); err != nil {
+	if err := opkit.CheckArity(name, len(in), 2); err != nil {
 		return nil, err
 	}
 	big, bs, err := f32(name, "image", in[0], 4)
@@ -510,22 +491,19 @@ func (op *convWeightGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgoni
 	return out, nil
 }
 
-func (op *convWeightGradOp) ReturnsPtr() bool      { return false }
-func (op *convWeightGradOp) CallsExtern() bool     { return false }
-func (op *convWeightGradOp) OverwritesInput() int  { return -1 }
 func (op *convWeightGradOp) WriteHash(h hash.Hash) { writeHash(h, op) }
-func (op *convWeightGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *convWeightGradOp) Hashcode() uint32      { return opkit.Hashcode(op) }
 
 // ---------------------------------------------------------------------------
 // biasGradOp: db[c] = Σ_{n,h,w} dy[n,c,h,w].
 
-type biasGradOp struct{}
+type biasGradOp struct{ opkit.Plain }
 
 func (op biasGradOp) String() string { return "spatial.BiasGrad{}" }
 func (op biasGradOp) Arity() int     { return 1 }
-func (op biasGradOp) Type() hm.Type  { return fnType(4, 1) }
+func (op biasGradOp) Type() hm.Type  { return opkit.FnType(4, 1) }
 func (op biasGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if err := checkArity("BiasGrad", 1, len(ds)); err != nil {
+	if err := opkit.CheckArity("BiasGrad", len(ds), 1); err != nil {
 		return nil, err
 	}
 	s, err := shapeOf("BiasGrad", "gradient", ds, 0, 4)
@@ -540,7 +518,7 @@ func (op biasGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 
 // UsePreallocDo writes into prealloc when it has the output's shape.
 func (op biasGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if err := checkArity("BiasGrad", 1, len(in)); err != nil {
+	if err := opkit.CheckArity("BiasGrad", len(in), 1); err != nil {
 		return nil, err
 	}
 	dy, s, err := f32("BiasGrad", "gradient", in[0], 4)
@@ -551,8 +529,5 @@ func (op biasGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 	channelSums(dy, s[0], s[1], s[2]*s[3], db)
 	return out, nil
 }
-func (op biasGradOp) ReturnsPtr() bool      { return false }
-func (op biasGradOp) CallsExtern() bool     { return false }
-func (op biasGradOp) OverwritesInput() int  { return -1 }
 func (op biasGradOp) WriteHash(h hash.Hash) { writeHash(h, op) }
-func (op biasGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op biasGradOp) Hashcode() uint32      { return opkit.Hashcode(op) }

@@ -92,23 +92,66 @@ func strategies(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
+// biasData is the bias input's data of a case with bias, nil otherwise.
+func biasData(in []*tensor.Dense, bias bool) []float32 {
+	if !bias {
+		return nil
+	}
+	return in[2].Data().([]float32)
+}
+
+// expectForward checks, under every strategy, that build's output on in is
+// want, of shape wantShape.
+func expectForward(t *testing.T, build builder, in []*tensor.Dense, want []float32, wantShape []int) {
+	strategies(t, func(t *testing.T) {
+		got, shape, _ := forwardBackward(t, build, in, nil)
+		if !shape.Eq(tensor.Shape(wantShape)) {
+			t.Fatalf("output shape %v, want %v", shape, wantShape)
+		}
+		expectClose(t, "forward", got, want, 1e-5)
+	})
+}
+
+// torchGrads are the indices, among a torch job's outputs, of a
+// (transposed) convolution's y and of the gradients of Σ y ⊙ r with respect
+// to x, w and (db ≥ 0 only with bias) b.
+type torchGrads struct {
+	y, dx, dw, db int
+	bias          bool
+}
+
+// backwardOutputs has the job, whose script has set y from x, w (and b) and
+// the weights r, backpropagate Σ y ⊙ r and output y and the gradients.
+func backwardOutputs(job *torchJob, bias bool) torchGrads {
+	job.line("(y * r).sum().backward()")
+	e := torchGrads{y: job.output("y"), dx: job.output("x.grad"), dw: job.output("w.grad"), db: -1, bias: bias}
+	if bias {
+		e.db = job.output("b.grad")
+	}
+	return e
+}
+
+// check compares, under every strategy, build's output and gradients of
+// Σ y ⊙ r on in with the job's results res.
+func (e torchGrads) check(t *testing.T, build builder, in []*tensor.Dense, r []float32, res [][]float32) {
+	strategies(t, func(t *testing.T) {
+		y, _, grads := forwardBackward(t, build, in, r)
+		expectClose(t, "y", y, res[e.y], 1e-4)
+		expectClose(t, "dx", grads[0], res[e.dx], 1e-4)
+		expectClose(t, "dw", grads[1], res[e.dw], 1e-4)
+		if e.bias {
+			expectClose(t, "db", grads[2], res[e.db], 1e-4)
+		}
+	})
+}
+
 func TestConvMatchesNaive(t *testing.T) {
 	for i, cc := range convCases {
 		t.Run(cc.name, func(t *testing.T) {
 			in := cc.inputs(uint64(100 + 10*i))
 			xs, _ := cc.shapes()
-			var b []float32
-			if cc.bias {
-				b = in[2].Data().([]float32)
-			}
-			want, wantShape := cc.naive().conv(in[0].Data().([]float32), xs, in[1].Data().([]float32), cc.o, b)
-			strategies(t, func(t *testing.T) {
-				got, shape, _ := forwardBackward(t, cc.build(), in, nil)
-				if !shape.Eq(tensor.Shape(wantShape)) {
-					t.Fatalf("output shape %v, want %v", shape, wantShape)
-				}
-				expectClose(t, "forward", got, want, 1e-5)
-			})
+			want, wantShape := cc.naive().conv(in[0].Data().([]float32), xs, in[1].Data().([]float32), cc.o, biasData(in, cc.bias))
+			expectForward(t, cc.build(), in, want, wantShape)
 		})
 	}
 }
@@ -118,8 +161,7 @@ func TestConvMatchesNaive(t *testing.T) {
 // ones).
 func TestConvMatchesTorch(t *testing.T) {
 	job := newTorchJob(t)
-	type expect struct{ y, dx, dw, db int }
-	exps := make([]expect, len(convCases))
+	exps := make([]torchGrads, len(convCases))
 	ins := make([][]*tensor.Dense, len(convCases))
 	rs := make([][]float32, len(convCases))
 	for i, cc := range convCases {
@@ -141,27 +183,11 @@ func TestConvMatchesTorch(t *testing.T) {
 		p := cc.pads
 		job.line("y = F.conv2d(F.pad(x, (%d, %d, %d, %d)), w, %s, stride=(%d, %d), dilation=(%d, %d), groups=%d)",
 			p[1], p[3], p[0], p[2], bias, nv.sh, nv.sw, nv.dh, nv.dw, nv.group)
-		job.line("(y * r).sum().backward()")
-		e := expect{y: job.output("y"), dx: job.output("x.grad"), dw: job.output("w.grad"), db: -1}
-		if cc.bias {
-			e.db = job.output("b.grad")
-		}
-		exps[i] = e
+		exps[i] = backwardOutputs(job, cc.bias)
 	}
 	res := job.run(t)
 	for i, cc := range convCases {
-		t.Run(cc.name, func(t *testing.T) {
-			strategies(t, func(t *testing.T) {
-				y, _, grads := forwardBackward(t, cc.build(), ins[i], rs[i])
-				e := exps[i]
-				expectClose(t, "y", y, res[e.y], 1e-4)
-				expectClose(t, "dx", grads[0], res[e.dx], 1e-4)
-				expectClose(t, "dw", grads[1], res[e.dw], 1e-4)
-				if cc.bias {
-					expectClose(t, "db", grads[2], res[e.db], 1e-4)
-				}
-			})
-		})
+		t.Run(cc.name, func(t *testing.T) { exps[i].check(t, cc.build(), ins[i], rs[i], res) })
 	}
 }
 

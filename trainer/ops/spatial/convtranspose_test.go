@@ -88,26 +88,15 @@ func TestConvTransposeMatchesNaive(t *testing.T) {
 		t.Run(cc.name, func(t *testing.T) {
 			in := cc.inputs(uint64(1000 + 10*i))
 			xs, _ := cc.shapes()
-			var b []float32
-			if cc.bias {
-				b = in[2].Data().([]float32)
-			}
-			want, wantShape := cc.naive().convTranspose(in[0].Data().([]float32), xs, in[1].Data().([]float32), cc.m, cc.out, b)
-			strategies(t, func(t *testing.T) {
-				got, shape, _ := forwardBackward(t, cc.build(), in, nil)
-				if !shape.Eq(tensor.Shape(wantShape)) {
-					t.Fatalf("output shape %v, want %v", shape, wantShape)
-				}
-				expectClose(t, "forward", got, want, 1e-5)
-			})
+			want, wantShape := cc.naive().convTranspose(in[0].Data().([]float32), xs, in[1].Data().([]float32), cc.m, cc.out, biasData(in, cc.bias))
+			expectForward(t, cc.build(), in, want, wantShape)
 		})
 	}
 }
 
 func TestConvTransposeMatchesTorch(t *testing.T) {
 	job := newTorchJob(t)
-	type expect struct{ y, dx, dw, db int }
-	exps := make([]expect, len(convTCases))
+	exps := make([]torchGrads, len(convTCases))
 	ins := make([][]*tensor.Dense, len(convTCases))
 	rs := make([][]float32, len(convTCases))
 	for i, cc := range convTCases {
@@ -140,27 +129,11 @@ func TestConvTransposeMatchesTorch(t *testing.T) {
 				job.line("y = y + b.view(1, -1, 1, 1)")
 			}
 		}
-		job.line("(y * r).sum().backward()")
-		e := expect{y: job.output("y"), dx: job.output("x.grad"), dw: job.output("w.grad"), db: -1}
-		if cc.bias {
-			e.db = job.output("b.grad")
-		}
-		exps[i] = e
+		exps[i] = backwardOutputs(job, cc.bias)
 	}
 	res := job.run(t)
 	for i, cc := range convTCases {
-		t.Run(cc.name, func(t *testing.T) {
-			strategies(t, func(t *testing.T) {
-				y, _, grads := forwardBackward(t, cc.build(), ins[i], rs[i])
-				e := exps[i]
-				expectClose(t, "y", y, res[e.y], 1e-4)
-				expectClose(t, "dx", grads[0], res[e.dx], 1e-4)
-				expectClose(t, "dw", grads[1], res[e.dw], 1e-4)
-				if cc.bias {
-					expectClose(t, "db", grads[2], res[e.db], 1e-4)
-				}
-			})
-		})
+		t.Run(cc.name, func(t *testing.T) { exps[i].check(t, cc.build(), ins[i], rs[i], res) })
 	}
 }
 

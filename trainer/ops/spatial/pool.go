@@ -8,6 +8,8 @@ import (
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/ops/opkit"
 )
 
 // MaxPool2D is ONNX MaxPool (the Y output) over NCHW float32 x. Padded cells
@@ -257,6 +259,7 @@ func (g *poolGeom) avgBackward(dy, dx []float32, countPad bool) {
 // poolOp: MaxPool and AveragePool.
 
 type poolOp struct {
+	opkit.Plain
 	max      bool
 	a        attrs
 	ceil     bool
@@ -268,13 +271,13 @@ func (op *poolOp) String() string {
 }
 
 func (op *poolOp) Arity() int    { return 1 }
-func (op *poolOp) Type() hm.Type { return fnType(4, 4) }
+func (op *poolOp) Type() hm.Type { return opkit.FnType(4, 4) }
 func (op *poolOp) needCell() bool {
 	return op.max || !op.countPad
 }
 
 func (op *poolOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if err := checkArity(op.name(), 1, len(ds)); err != nil {
+	if err := opkit.CheckArity(op.name(), len(ds), 1); err != nil {
 		return nil, err
 	}
 	xs, err := shapeOf(op.name(), "input x", ds, 0, 4)
@@ -294,7 +297,7 @@ func (op *poolOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 
 // UsePreallocDo writes into prealloc when it has the output's shape.
 func (op *poolOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if err := checkArity(op.name(), 1, len(in)); err != nil {
+	if err := opkit.CheckArity(op.name(), len(in), 1); err != nil {
 		return nil, err
 	}
 	x, xs, err := f32(op.name(), "input x", in[0], 4)
@@ -315,14 +318,11 @@ func (op *poolOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (
 	return out, nil
 }
 
-func (op *poolOp) ReturnsPtr() bool      { return false }
-func (op *poolOp) CallsExtern() bool     { return false }
-func (op *poolOp) OverwritesInput() int  { return -1 }
 func (op *poolOp) WriteHash(h hash.Hash) { writeHash(h, op) }
-func (op *poolOp) Hashcode() uint32      { return hashOf(op) }
+func (op *poolOp) Hashcode() uint32      { return opkit.Hashcode(op) }
 func (op *poolOp) DiffWRT(n int) []bool  { return diffWRT(n, true) }
 func (op *poolOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if err := checkArity(op.name(), 1, len(in)); err != nil {
+	if err := opkit.CheckArity(op.name(), len(in), 1); err != nil {
 		return nil, err
 	}
 	var dx *gorgonia.Node
@@ -343,6 +343,7 @@ func (op *poolOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia
 // which finds the argmax again; (dy) → dx for AveragePool, with the input's
 // spatial size h × w kept in the op.
 type poolGradOp struct {
+	opkit.Plain
 	p    poolOp
 	h, w int
 }
@@ -362,9 +363,9 @@ func (op *poolGradOp) Arity() int {
 
 func (op *poolGradOp) Type() hm.Type {
 	if op.p.max {
-		return fnType(4, 4, 4)
+		return opkit.FnType(4, 4, 4)
 	}
-	return fnType(4, 4)
+	return opkit.FnType(4, 4)
 }
 
 // shapes returns the input shape and checks the gradient's.
@@ -385,16 +386,9 @@ func (op *poolGradOp) shapes(ss []tensor.Shape) (xs tensor.Shape, oh, ow int, er
 }
 
 func (op *poolGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if err := checkArity(op.name(), op.Arity(), len(ds)); err != nil {
+	ss, err := shapesOf(op.name(), "input", ds, op.Arity(), 4)
+	if err != nil {
 		return nil, err
-	}
-	ss := make([]tensor.Shape, len(ds))
-	for i := range ds {
-		s, err := shapeOf(op.name(), "input", ds, i, 4)
-		if err != nil {
-			return nil, err
-		}
-		ss[i] = s
 	}
 	xs, _, _, err := op.shapes(ss)
 	if err != nil {
@@ -409,16 +403,9 @@ func (op *poolGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 
 // UsePreallocDo writes into prealloc when it has the output's shape.
 func (op *poolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if err := checkArity(op.name(), op.Arity(), len(in)); err != nil {
+	data, ss, err := f32All(op.name(), "input", in, op.Arity(), 4)
+	if err != nil {
 		return nil, err
-	}
-	data := make([][]float32, len(in))
-	ss := make([]tensor.Shape, len(in))
-	for i, v := range in {
-		var err error
-		if data[i], ss[i], err = f32(op.name(), "input", v, 4); err != nil {
-			return nil, err
-		}
 	}
 	xs, oh, ow, err := op.shapes(ss)
 	if err != nil {
@@ -434,16 +421,16 @@ func (op *poolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Valu
 	return out, nil
 }
 
-func (op *poolGradOp) ReturnsPtr() bool      { return false }
-func (op *poolGradOp) CallsExtern() bool     { return false }
-func (op *poolGradOp) OverwritesInput() int  { return -1 }
 func (op *poolGradOp) WriteHash(h hash.Hash) { writeHash(h, op) }
-func (op *poolGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op *poolGradOp) Hashcode() uint32      { return opkit.Hashcode(op) }
 
 // ---------------------------------------------------------------------------
 // Global pooling.
 
-type globalPoolOp struct{ max bool }
+type globalPoolOp struct {
+	opkit.Plain
+	max bool
+}
 
 func (op globalPoolOp) name() string {
 	if op.max {
@@ -454,9 +441,9 @@ func (op globalPoolOp) name() string {
 
 func (op globalPoolOp) String() string { return "spatial." + op.name() + "{}" }
 func (op globalPoolOp) Arity() int     { return 1 }
-func (op globalPoolOp) Type() hm.Type  { return fnType(4, 4) }
+func (op globalPoolOp) Type() hm.Type  { return opkit.FnType(4, 4) }
 func (op globalPoolOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if err := checkArity(op.name(), 1, len(ds)); err != nil {
+	if err := opkit.CheckArity(op.name(), len(ds), 1); err != nil {
 		return nil, err
 	}
 	xs, err := shapeOf(op.name(), "input x", ds, 0, 4)
@@ -475,7 +462,7 @@ func (op globalPoolOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 
 // UsePreallocDo writes into prealloc when it has the output's shape.
 func (op globalPoolOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if err := checkArity(op.name(), 1, len(in)); err != nil {
+	if err := opkit.CheckArity(op.name(), len(in), 1); err != nil {
 		return nil, err
 	}
 	x, xs, err := f32(op.name(), "input x", in[0], 4)
@@ -515,14 +502,11 @@ func firstMax(plane []float32) int {
 	return idx
 }
 
-func (op globalPoolOp) ReturnsPtr() bool      { return false }
-func (op globalPoolOp) CallsExtern() bool     { return false }
-func (op globalPoolOp) OverwritesInput() int  { return -1 }
 func (op globalPoolOp) WriteHash(h hash.Hash) { writeHash(h, op) }
-func (op globalPoolOp) Hashcode() uint32      { return hashOf(op) }
+func (op globalPoolOp) Hashcode() uint32      { return opkit.Hashcode(op) }
 func (op globalPoolOp) DiffWRT(n int) []bool  { return diffWRT(n, true) }
 func (op globalPoolOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	if err := checkArity(op.name(), 1, len(in)); err != nil {
+	if err := opkit.CheckArity(op.name(), len(in), 1); err != nil {
 		return nil, err
 	}
 	xs := in[0].Shape()
@@ -542,6 +526,7 @@ func (op globalPoolOp) SymDiff(in gorgonia.Nodes, out, grad *gorgonia.Node) (gor
 // globalPoolGradOp: (x, dy) → dx for GlobalMaxPool; (dy) → dx for
 // GlobalAveragePool, the input's h × w kept in the op.
 type globalPoolGradOp struct {
+	opkit.Plain
 	max  bool
 	h, w int
 }
@@ -563,9 +548,9 @@ func (op globalPoolGradOp) Arity() int {
 
 func (op globalPoolGradOp) Type() hm.Type {
 	if op.max {
-		return fnType(4, 4, 4)
+		return opkit.FnType(4, 4, 4)
 	}
-	return fnType(4, 4)
+	return opkit.FnType(4, 4)
 }
 
 func (op globalPoolGradOp) shapes(ss []tensor.Shape) (tensor.Shape, error) {
@@ -581,16 +566,9 @@ func (op globalPoolGradOp) shapes(ss []tensor.Shape) (tensor.Shape, error) {
 }
 
 func (op globalPoolGradOp) InferShape(ds ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if err := checkArity(op.name(), op.Arity(), len(ds)); err != nil {
+	ss, err := shapesOf(op.name(), "input", ds, op.Arity(), 4)
+	if err != nil {
 		return nil, err
-	}
-	ss := make([]tensor.Shape, len(ds))
-	for i := range ds {
-		s, err := shapeOf(op.name(), "input", ds, i, 4)
-		if err != nil {
-			return nil, err
-		}
-		ss[i] = s
 	}
 	xs, err := op.shapes(ss)
 	if err != nil {
@@ -605,16 +583,9 @@ func (op globalPoolGradOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 
 // UsePreallocDo writes into prealloc when it has the output's shape.
 func (op globalPoolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if err := checkArity(op.name(), op.Arity(), len(in)); err != nil {
+	data, ss, err := f32All(op.name(), "input", in, op.Arity(), 4)
+	if err != nil {
 		return nil, err
-	}
-	data := make([][]float32, len(in))
-	ss := make([]tensor.Shape, len(in))
-	for i, v := range in {
-		var err error
-		if data[i], ss[i], err = f32(op.name(), "input", v, 4); err != nil {
-			return nil, err
-		}
 	}
 	xs, err := op.shapes(ss)
 	if err != nil {
@@ -640,8 +611,5 @@ func (op globalPoolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 	return out, nil
 }
 
-func (op globalPoolGradOp) ReturnsPtr() bool      { return false }
-func (op globalPoolGradOp) CallsExtern() bool     { return false }
-func (op globalPoolGradOp) OverwritesInput() int  { return -1 }
 func (op globalPoolGradOp) WriteHash(h hash.Hash) { writeHash(h, op) }
-func (op globalPoolGradOp) Hashcode() uint32      { return hashOf(op) }
+func (op globalPoolGradOp) Hashcode() uint32      { return opkit.Hashcode(op) }

@@ -3,7 +3,6 @@ package special
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	"gorgonia.org/gorgonia"
@@ -57,19 +56,12 @@ func Polygamma(n int, x *gorgonia.Node) (*gorgonia.Node, error) {
 }
 
 func apply(k int, x *gorgonia.Node) (*gorgonia.Node, error) {
-	name := orderName(k)
-	if err := opkit.CheckFloat32(name, "input", x); err != nil {
-		return nil, err
-	}
-	out, err := gorgonia.ApplyOp(&valueOp{order: k, rank: opkit.ShapeOf(x).Dims()}, x)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return out, nil
+	return opkit.ApplyUnary(orderName(k), x, func(rank int) gorgonia.Op { return &valueOp{order: k, rank: rank} })
 }
 
 // valueOp is y = f_k(x) elementwise, f_{-1} = ln Γ, f_k = ψ⁽ᵏ⁾.
 type valueOp struct {
+	opkit.Plain
 	order int
 	rank  int
 }
@@ -82,20 +74,10 @@ var (
 
 func (op *valueOp) Arity() int { return 1 }
 
-func (op *valueOp) Type() hm.Type {
-	t := opkit.TensorType(op.rank)
-	return hm.NewFnType(t, t)
-}
+func (op *valueOp) Type() hm.Type { return opkit.FnType(op.rank, op.rank) }
 
 func (op *valueOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 1 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 1", orderName(op.order), len(in))
-	}
-	s, err := opkit.InputShape(orderName(op.order), in[0])
-	if err != nil {
-		return nil, err
-	}
-	return s.Clone(), nil
+	return opkit.UnaryShape(orderName(op.order), in)
 }
 
 func (op *valueOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
@@ -103,11 +85,7 @@ func (op *valueOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *valueOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	name := orderName(op.order)
-	if len(in) != 1 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 1", name, len(in))
-	}
-	x, shape, scalar, err := opkit.Float32Data(name, in[0])
+	x, shape, scalar, err := opkit.UnaryData(orderName(op.order), in)
 	if err != nil {
 		return nil, err
 	}
@@ -122,41 +100,27 @@ func (op *valueOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) 
 	return out.Value(), nil
 }
 
-func (op *valueOp) ReturnsPtr() bool     { return false }
-func (op *valueOp) CallsExtern() bool    { return false }
-func (op *valueOp) OverwritesInput() int { return -1 }
-func (op *valueOp) String() string       { return orderName(op.order) }
+func (op *valueOp) String() string { return orderName(op.order) }
 
 func (op *valueOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.special.value/%d/%d", op.order, op.rank)
 }
 
-func (op *valueOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *valueOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *valueOp) DiffWRT(int) []bool { return []bool{op.order < MaxOrder} }
 
 func (op *valueOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
-	name := orderName(op.order) + " gradient"
-	if len(inputs) != 1 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 1", name, len(inputs))
-	}
 	if op.order >= MaxOrder {
-		return nil, fmt.Errorf("%s: derivatives beyond ψ⁽%d⁾ are not implemented", name, MaxOrder)
+		return nil, fmt.Errorf("%s gradient: derivatives beyond ψ⁽%d⁾ are not implemented", orderName(op.order), MaxOrder)
 	}
-	dx, err := gorgonia.ApplyOp(&scaleOp{order: op.order + 1, rank: op.rank}, inputs[0], grad)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return gorgonia.Nodes{dx}, nil
+	return opkit.UnaryGrad(orderName(op.order), inputs, grad, &scaleOp{order: op.order + 1, rank: op.rank})
 }
 
 // scaleOp is y = f_k(x)·v elementwise: the gradient of f_{k-1}, fused. It is
 // differentiable in both inputs: ∂/∂x = f_{k+1}(x)·v·dy, ∂/∂v = f_k(x)·dy.
 type scaleOp struct {
+	opkit.Plain
 	order int
 	rank  int
 }
@@ -171,20 +135,10 @@ func (op *scaleOp) name() string { return orderName(op.order) + "·v" }
 
 func (op *scaleOp) Arity() int { return 2 }
 
-func (op *scaleOp) Type() hm.Type {
-	t := opkit.TensorType(op.rank)
-	return hm.NewFnType(t, t, t)
-}
+func (op *scaleOp) Type() hm.Type { return opkit.FnType(op.rank, op.rank, op.rank) }
 
 func (op *scaleOp) InferShape(in ...gorgonia.DimSizer) (tensor.Shape, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", op.name(), len(in))
-	}
-	s, err := opkit.InputShape(op.name(), in[0])
-	if err != nil {
-		return nil, err
-	}
-	v, err := opkit.InputShape(op.name(), in[1])
+	s, v, err := opkit.GradShapes(op.name(), in)
 	if err != nil {
 		return nil, err
 	}
@@ -199,8 +153,8 @@ func (op *scaleOp) Do(in ...gorgonia.Value) (gorgonia.Value, error) {
 }
 
 func (op *scaleOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (gorgonia.Value, error) {
-	if len(in) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", op.name(), len(in))
+	if err := opkit.CheckArity(op.name(), len(in), 2); err != nil {
+		return nil, err
 	}
 	x, shape, scalar, err := opkit.Float32Data(op.name(), in[0])
 	if err != nil {
@@ -223,27 +177,20 @@ func (op *scaleOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) 
 	return out.Value(), nil
 }
 
-func (op *scaleOp) ReturnsPtr() bool     { return false }
-func (op *scaleOp) CallsExtern() bool    { return false }
-func (op *scaleOp) OverwritesInput() int { return -1 }
-func (op *scaleOp) String() string       { return op.name() }
+func (op *scaleOp) String() string { return op.name() }
 
 func (op *scaleOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "pgaug.special.scale/%d/%d", op.order, op.rank)
 }
 
-func (op *scaleOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *scaleOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
 func (op *scaleOp) DiffWRT(int) []bool { return []bool{op.order < MaxOrder, true} }
 
 func (op *scaleOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	name := op.name() + " gradient"
-	if len(inputs) != 2 {
-		return nil, fmt.Errorf("%s: got %d inputs, want 2", name, len(inputs))
+	if err := opkit.CheckArity(name, len(inputs), 2); err != nil {
+		return nil, err
 	}
 	x, v := inputs[0], inputs[1]
 	dv, err := gorgonia.ApplyOp(&scaleOp{order: op.order, rank: op.rank}, x, grad)
