@@ -178,7 +178,10 @@ func trainAPGACommand() *cli.Command {
 			"samples per image (--samples) each with its own reward and a leave-one-out baseline, so a cell is\n" +
 			"pushed up only when erasing it hurt more than the image's other samples did; the marked share held\n" +
 			"at --keep-target 0.1 by a penalty (--keep-weight, warming down from the policy's start 0.25 over\n" +
-			"--keep-warmup 100 steps), an entropy bonus 0.001, erased pixels filled from a blurred copy\n" +
+			"--keep-warmup 100 steps), an entropy bonus 0.001, the advantages divided by their batch root mean\n" +
+			"square (--advantage-norm) so the rewards' growth does not outweigh the keep penalty, a logit\n" +
+			"penalty 0.003·logit(q)²/2 per cell (--logit-penalty) that holds cells back from saturating at\n" +
+			"exactly 1 (a maximum shared by many cells), erased pixels filled from a blurred copy\n" +
 			"(--fill), the aid mask the 10% most likely cells (--aid-mask), the aid step on its own batch\n" +
 			"statistics; Adam 3e-3 for the policy from scratch, 1e-5 for the converged classifier, both under\n" +
 			"a cosine schedule (the others: constant; --schedule overrides). A step costs\n" +
@@ -214,11 +217,13 @@ func trainAPGACommand() *cli.Command {
 				&cli.BoolFlag{Name: "tta", Usage: "select and report with test-time augmentation (mean softmax of the image and its aid-masked copy)"},
 				&cli.IntFlag{Name: "mask-grid", Usage: "sampled: one action per cell of a G×G grid (0: cells of 4×4 pixels where the side allows)"},
 				&cli.IntFlag{Name: "samples", Usage: "sampled: actions K sampled per image, with the leave-one-out baseline (preset: 4)"},
-				&cli.Float64Flag{Name: "keep-target", Usage: "sampled: the fraction κ of the image the policy should mark (preset: 0.25)"},
+				&cli.Float64Flag{Name: "keep-target", Usage: "sampled: the fraction κ of the image the policy should mark (preset: 0.1)"},
 				&cli.StringFlag{Name: "keep-mode", Usage: "sampled: hold κ by a penalty or a Lagrange multiplier (penalty, lagrange)"},
 				&cli.Float64Flag{Name: "keep-weight", Usage: "sampled: the penalty's weight, or the multiplier's step (preset: 1)"},
 				&cli.IntFlag{Name: "keep-warmup", Usage: "sampled: steps over which the target goes from the first batch's keep to κ"},
 				&cli.Float64Flag{Name: "entropy", Usage: "sampled: weight β of the entropy bonus β·H(q) (preset: 0.001)"},
+				&cli.StringFlag{Name: "advantage-norm", Usage: "sampled: batch (divide each batch's advantages by their root mean square; preset) or none"},
+				&cli.Float64Flag{Name: "logit-penalty", Usage: "sampled: weight λ of λ·logit(q)²/2 per cell, holding cells back from saturation (preset: 0.003; 0: off)"},
 				&cli.StringFlag{Name: "aid-mask", Usage: "sampled: the aid mask: top (the keep target's share of most likely cells) or threshold (q > 0.5)"},
 				&cli.BoolFlag{Name: "aid-sample", Usage: "sampled: the aid step on a sampled mask instead of q > 0.5"},
 				&cli.BoolFlag{Name: "aid-batch-stats", Usage: "train the aid step on the aid batch's BatchNorm statistics without folding them into the running ones"},
@@ -320,13 +325,16 @@ func trainAPGACommand() *cli.Command {
 			for _, f := range []struct {
 				name string
 				dst  *float64
-			}{{"keep-target", &mc.KeepTarget}, {"keep-weight", &mc.KeepWeight}, {"entropy", &mc.Entropy}} {
+			}{{"keep-target", &mc.KeepTarget}, {"keep-weight", &mc.KeepWeight}, {"entropy", &mc.Entropy}, {"logit-penalty", &mc.LogitPenalty}} {
 				if c.IsSet(f.name) {
 					*f.dst = c.Float64(f.name)
 				}
 			}
 			if c.IsSet("keep-mode") {
 				mc.KeepMode = c.String("keep-mode")
+			}
+			if c.IsSet("advantage-norm") {
+				mc.AdvantageNorm = c.String("advantage-norm")
 			}
 			if c.IsSet("policy-start") {
 				mc.PolicyStart = c.Float64("policy-start")

@@ -116,6 +116,8 @@ type APGASection struct {
 	KeepWeight       float64 `toml:"keep_weight" help:"sampled: the keep penalty's weight or the multiplier's step (0: the preset's)"`
 	KeepWarmup       int     `toml:"keep_warmup" help:"sampled: steps from the first keep to the target (0: the preset's)"`
 	Entropy          float64 `toml:"entropy" help:"sampled: entropy bonus β (0: the preset's)"`
+	AdvantageNorm    string  `toml:"advantage_norm" help:"sampled: batch (divide the advantages by their root mean square) or none (\"\": the preset's)"`
+	LogitPenalty     float64 `toml:"logit_penalty" help:"sampled: weight λ of λ·logit(q)²/2 per cell (0: the preset's; negative: off)"`
 	Fill             string  `toml:"fill" help:"sampled: what erased pixels become: zero, black or blur (\"\": the preset's)"`
 	AidMask          string  `toml:"aid_mask" help:"sampled: the aid mask, top or threshold (\"\": the preset's)"`
 	AidSample        bool    `toml:"aid_sample" help:"sampled: the aid step on a sampled mask"`
@@ -164,6 +166,15 @@ func (a APGASection) Method() (apga.Config, error) {
 	}
 	if a.KeepMode != "" {
 		mc.KeepMode = a.KeepMode
+	}
+	if a.AdvantageNorm != "" {
+		mc.AdvantageNorm = a.AdvantageNorm
+	}
+	switch {
+	case a.LogitPenalty > 0:
+		mc.LogitPenalty = a.LogitPenalty
+	case a.LogitPenalty < 0:
+		mc.LogitPenalty = 0
 	}
 	if a.Fill != "" {
 		mc.Fill = a.Fill

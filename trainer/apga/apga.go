@@ -89,6 +89,17 @@ type Config struct {
 	KeepWarmup int
 	// Entropy β adds the bonus β·H(q) to the policy's objective.
 	Entropy float64
+	// AdvantageNorm divides each batch's leave-one-out advantages by their
+	// root mean square (AdvNormBatch; "" or AdvNormNone leaves them as they
+	// are): the REINFORCE term keeps one size as the rewards grow or shrink,
+	// so the keep penalty and the entropy bonus keep theirs beside it.
+	AdvantageNorm string
+	// LogitPenalty λ adds λ·logit(q)²/2 per cell to the policy's loss: a cell
+	// the policy is sure of is pulled back from saturation with a force
+	// that, unlike the entropy bonus's and the keep penalty's, does not
+	// vanish as q → 0 or 1 (a map saturated at exactly 1 on several cells
+	// has no single maximum).
+	LogitPenalty float64
 	// AidMask makes the deterministic aid mask: AidThreshold (q >
 	// Threshold; "" is threshold) or AidTop (the keep target's share of
 	// cells of the largest q).
@@ -252,6 +263,14 @@ func New(cfg Config, classifier, policy *netstep.Net, clsOpt, policyOpt optim.Op
 		case "", FillZero, FillBlack, FillBlur:
 		default:
 			return nil, fmt.Errorf("APGA: fill %q: want %s, %s or %s", cfg.Fill, FillZero, FillBlack, FillBlur)
+		}
+		switch cfg.AdvantageNorm {
+		case "", AdvNormNone, AdvNormBatch:
+		default:
+			return nil, fmt.Errorf("APGA: advantage normalisation %q: want %s or %s", cfg.AdvantageNorm, AdvNormBatch, AdvNormNone)
+		}
+		if cfg.LogitPenalty < 0 {
+			return nil, fmt.Errorf("APGA: logit penalty %v must not be negative", cfg.LogitPenalty)
 		}
 		if cfg.KeepWeight < 0 || cfg.Entropy < 0 || cfg.KeepWarmup < 0 || cfg.MaskGrid < 0 {
 			return nil, fmt.Errorf("APGA: keep weight %v, entropy %v, warm-up %d and mask grid %d must not be negative", cfg.KeepWeight, cfg.Entropy, cfg.KeepWarmup, cfg.MaskGrid)

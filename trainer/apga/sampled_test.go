@@ -424,3 +424,91 @@ func TestMaskRuleTop(t *testing.T) {
 		t.Fatalf("kept %v, want 0.25", kept[0])
 	}
 }
+
+// The leave-one-out advantages: each sample's reward less the mean of its
+// image's other samples; normalised per batch they have root mean square 1
+// and do not change when every reward is multiplied by a constant.
+func TestLeaveOneOutAdvantages(t *testing.T) {
+	// K = 3 samples of n = 2 images, reward j of image i at j*n+i.
+	rewards := []float64{1, 0, 4, 0, 7, 3}
+	// Image 0 has rewards 1, 4, 7; image 1 has 0, 0, 3.
+	want := []float64{1 - 5.5, 0 - 1.5, 0 /* 4 − (1+7)/2 */, 0 - 1.5, 7 - 2.5, 3 - 0}
+	got, rms := looAdvantages(rewards, 3, 2, 1, AdvNormNone)
+	var ms float64
+	for i := range want {
+		ms += want[i] * want[i] / 6
+		if math.Abs(got[i]-want[i]) > 1e-12 {
+			t.Fatalf("advantage %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if math.Abs(rms-math.Sqrt(ms)) > 1e-12 {
+		t.Fatalf("rms %v, want %v", rms, math.Sqrt(ms))
+	}
+	norm, _ := looAdvantages(rewards, 3, 2, 1, AdvNormBatch)
+	scaled := make([]float64, len(rewards))
+	for i, r := range rewards {
+		scaled[i] = 40 * r
+	}
+	norm40, rms40 := looAdvantages(scaled, 3, 2, 1, AdvNormBatch)
+	if math.Abs(rms40-40*rms) > 1e-9 {
+		t.Fatalf("rms of 40× rewards %v, want %v", rms40, 40*rms)
+	}
+	var ss float64
+	for i := range norm {
+		ss += norm[i] * norm[i] / 6
+		if math.Abs(norm[i]-want[i]/rms) > 1e-12 || math.Abs(norm40[i]-norm[i]) > 1e-12 {
+			t.Fatalf("normalised advantage %d = %v (40×: %v), want %v", i, norm[i], norm40[i], want[i]/rms)
+		}
+	}
+	if math.Abs(ss-1) > 1e-12 {
+		t.Fatalf("normalised advantages have mean square %v, want 1", ss)
+	}
+	zero, _ := looAdvantages([]float64{2, 2, 2, 2}, 2, 2, 1, AdvNormBatch)
+	for _, a := range zero {
+		if a != 0 {
+			t.Fatalf("equal rewards give advantages %v, want 0", zero)
+		}
+	}
+}
+
+// Where the rewards say nothing (a classifier that reads no pixel), a
+// saturated policy stays saturated under the keep penalty and the entropy
+// bonus, whose forces vanish as q → 1; the logit penalty pulls it back.
+func TestLogitPenaltyPullsASaturatedPolicyBack(t *testing.T) {
+	final := func(lambda float64) float64 {
+		rng := rand.New(rand.NewPCG(3, 4))
+		init := make([]float32, side*side)
+		for i := range init {
+			init[i] = 9
+		}
+		cfg := SampledPreset()
+		cfg.Classes, cfg.ClassifierLR, cfg.PolicyLR, cfg.Seed, cfg.Fill = 2, 0, 0.05, 3, FillZero
+		cfg.LogitPenalty = lambda
+		cls := netstep.New(linearClassifier(t, 0), netstep.CrossEntropy)
+		pol := netstep.New(positionalPolicy(t, init), netstep.BinaryCrossEntropy)
+		defer cls.Close()
+		defer pol.Close()
+		m, err := New(cfg, cls, pol, &optim.SGD{}, &optim.SGD{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for step := 0; step < 50; step++ {
+			if _, err := m.TrainStep(context.Background(), synthBatch(rng, 8), 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var mean float64
+		for _, v := range pol.Model.Param("logit").Value.Data().([]float32) {
+			mean += float64(v) / float64(side*side)
+		}
+		return mean
+	}
+	off, on := final(0), final(0.1)
+	t.Logf("mean logit after 50 steps: %.3f without the penalty, %.3f with λ = 0.1", off, on)
+	if off < 8.99 {
+		t.Errorf("without the logit penalty the saturated logits moved to %.3f; want them near 9", off)
+	}
+	if on > off-0.1 {
+		t.Errorf("with the logit penalty the logits are %.3f, want well below %.3f", on, off)
+	}
+}
