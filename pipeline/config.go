@@ -206,6 +206,12 @@ type NoiseMaskSection struct {
 	PolicyClip     float64 `toml:"policy_clip" help:"clip the policy's gradient norm (0: off)"`
 	ParamBound     float64 `toml:"param_bound" help:"bound L of log α, log β (policy outputs → L·tanh(a/L), α, β ∈ [e^−L, e^L]); 0: unbounded; negative: the loss's default (3 for scaled, 0 for paper and reinforce)"`
 	BaselineDecay  float64 `toml:"baseline_decay" help:"EMA decay of the CE baseline (reinforce) and of S̄ (scaled)"`
+	// Start is what heating starts from: the classifier as imported
+	// (models.classifier, "" or "import": a pretrained backbone, as the
+	// method is meant) or the converge stage's classifier ("converged": for
+	// a classifier that starts untrained, so that heating compares with
+	// the other methods from the same converged start).
+	Start string `toml:"start" fingerprint:",omitempty" help:"heat the classifier as imported (import, the default) or the converged one (converged)"`
 }
 
 // FinetuneSection configures fine-tuning of the heated model.
@@ -419,8 +425,12 @@ func (c RunConfig) check() error {
 			return fmt.Errorf("config: method %q listed twice", m)
 		}
 		seen[m] = true
-		if _, err := c.ForMethod(m); err != nil {
+		mc, err := c.ForMethod(m)
+		if err != nil {
 			return err
+		}
+		if st := mc.NoiseMask.Start; kind == "noisemask" && st != "" && st != "import" && st != "converged" {
+			return fmt.Errorf("config: method %q: noisemask.start %q: want import or converged", m, st)
 		}
 	}
 	return nil

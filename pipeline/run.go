@@ -276,9 +276,17 @@ func (r *runner) method(ctx context.Context, method string, cfg RunConfig, imp, 
 		})
 	case "noisemask":
 		n := cfg.NoiseMask
+		start := imp
+		switch n.Start {
+		case "", "import":
+		case "converged":
+			start = base
+		default:
+			return mr, fmt.Errorf("noisemask.start %q: want import or converged", n.Start)
+		}
 		var heated StageRecord
-		heated, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("noisemask", "models.noise_policy"), imp), func(rec *StageRecord) error {
-			res, err := TrainNoiseMask(ctx, NoiseMaskConfig{Common: r.common(n.TrainSection, rec.Dir), Classifier: imp.Outputs["classifier"],
+		heated, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("noisemask", "models.noise_policy"), start), func(rec *StageRecord) error {
+			res, err := TrainNoiseMask(ctx, NoiseMaskConfig{Common: r.common(n.TrainSection, rec.Dir), Classifier: start.Outputs["classifier"],
 				Policy: cfg.Models.NoisePolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: optimOf(n.TrainSection),
 				PolicyOpt: Optim{Name: "sgd", LR: n.PolicyLR, Momentum: n.PolicyMomentum}, PolicySchedule: n.PolicySchedule,
 				Loss: n.Loss, Noise: n.Noise, Grid: n.Grid, Upsample: n.Upsample, BlurKernel: n.BlurKernel, BlurSigma: n.BlurSigma,

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -262,5 +263,52 @@ func TestMethodVariants(t *testing.T) {
 	back, err := LoadRunConfig(filepath.Join(cfg.Dir, "config.toml"))
 	if err != nil || back.Variants["big"]["augment.cutout_size"] != "12" {
 		t.Fatalf("config.toml's variants: %v, %v", back.Variants, err)
+	}
+}
+
+// noisemask.start converged heats the converge stage's classifier: the
+// heated stage consumes converge (a changed converge setting runs it
+// again), where by default it consumes only the import and is untouched by
+// converge's settings. A bad value is refused before anything runs.
+func TestNoiseMaskStart(t *testing.T) {
+	if _, err := ort.Init(""); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	data := filepath.Join(root, "d.arrow")
+	for _, start := range []string{"", "converged"} {
+		cfg := tinyRunConfig(t, filepath.Join(root, "run"+start), data, "noisemask")
+		cfg.NoiseMask.Epochs, cfg.NoiseMask.Batch, cfg.NoiseMask.Grid = 1, 16, "4"
+		cfg.Finetune.Epochs, cfg.Finetune.Warmup, cfg.Finetune.AverageLast = 1, 0, 0
+		cfg.NoiseMask.Start = start
+		sum, _ := runTiny(t, cfg)
+		var heated StageRecord
+		for _, s := range sum.Stages {
+			if s.Name == "noisemask" {
+				heated = s
+			}
+		}
+		_, consumesConverge := heated.Inputs["stage.converge"]
+		if consumesConverge != (start == "converged") {
+			t.Fatalf("start %q: the heated stage's inputs %v (consumes converge: %v)", start, heated.Inputs, consumesConverge)
+		}
+		if _, ok := heated.Inputs["noisemask.start"]; ok != (start != "") {
+			t.Fatalf("start %q: noisemask.start in the fingerprint: %v, want %v (unset, it leaves older fingerprints as they were)", start, ok, start != "")
+		}
+		changed := cfg
+		changed.Baseline.LR = 0.0123
+		_, log := runTiny(t, changed)
+		want := "skipped"
+		if start == "converged" {
+			want = "re-run"
+		}
+		if got := stageActions(log)["noisemask"]; got != want {
+			t.Fatalf("start %q, converge changed: noisemask %s, want %s\n%s", start, got, want, log)
+		}
+	}
+	bad := tinyRunConfig(t, filepath.Join(root, "bad"), data, "noisemask")
+	bad.NoiseMask.Start = "pretrained"
+	if _, err := RunPipeline(context.Background(), bad, io.Discard); err == nil || !strings.Contains(err.Error(), `noisemask.start "pretrained"`) {
+		t.Fatalf("a bad noisemask.start: %v", err)
 	}
 }

@@ -7,7 +7,10 @@
 // `fingerprint:"-"`: output paths, worker counts, log sinks, resume flags)
 // and replacing the fields that name input files (tagged
 // `fingerprint:"input"`) by the SHA-256 of their content, so that a moved
-// file is the same input and an edited one is not. Sum hashes a record;
+// file is the same input and an edited one is not. A field tagged
+// `fingerprint:",omitempty"` is left out while it holds its zero value: a
+// setting added later, whose zero value is what the code did before, leaves
+// the results made before it their fingerprints. Sum hashes a record;
 // Diff says which keys differ between two records, for the messages that
 // explain why work is (or cannot be) reused.
 //

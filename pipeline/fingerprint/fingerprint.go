@@ -48,17 +48,23 @@ func Of(v any, prefix string, resolve Resolver) (Settings, error) {
 }
 
 // tagOf parses a field's fingerprint tag: its key name ("" for the default),
-// whether it is left out and whether it names an input.
-func tagOf(f reflect.StructField) (name string, skip, input bool) {
+// whether it is left out, whether it names an input, and whether it is left
+// out when it holds its zero value ("omitempty": a setting added later whose
+// zero value means what the code did before it existed, so that results made
+// before it keep their fingerprints).
+func tagOf(f reflect.StructField) (name string, skip, input, omitEmpty bool) {
 	tag, ok := f.Tag.Lookup("fingerprint")
 	if ok && tag == "-" {
-		return "", true, false
+		return "", true, false, false
 	}
 	parts := strings.Split(tag, ",")
 	name = parts[0]
 	for _, p := range parts[1:] {
-		if p == "input" {
+		switch p {
+		case "input":
 			input = true
+		case "omitempty":
+			omitEmpty = true
 		}
 	}
 	if name == "" {
@@ -68,18 +74,18 @@ func tagOf(f reflect.StructField) (name string, skip, input bool) {
 			name = KeyName(f.Name)
 		}
 	}
-	return name, false, input
+	return name, false, input, omitEmpty
 }
 
 func (s Settings) addStruct(rv reflect.Value, prefix string, resolve Resolver) error {
 	t := rv.Type()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name, skip, input := tagOf(f)
-		if skip {
+		name, skip, input, omitEmpty := tagOf(f)
+		fv := rv.Field(i)
+		if skip || omitEmpty && fv.IsZero() {
 			continue
 		}
-		fv := rv.Field(i)
 		if f.Anonymous && fv.Kind() == reflect.Struct {
 			if err := s.addStruct(fv, prefix, resolve); err != nil {
 				return err

@@ -211,3 +211,31 @@ func TestContentIdentifiesFilesAndDirectoriesByTheirBytes(t *testing.T) {
 		t.Fatalf("an empty directory must be an error, got %v", err)
 	}
 }
+
+// A setting added later with `fingerprint:",omitempty"` leaves the sum of
+// results made before it as it was while it holds its zero value, and
+// changes it as soon as it is set.
+func TestOmitEmptyKeepsOlderSums(t *testing.T) {
+	type before struct {
+		Epochs int `toml:"epochs"`
+	}
+	type after struct {
+		Epochs int    `toml:"epochs"`
+		Start  string `toml:"start" fingerprint:",omitempty"`
+	}
+	old, err := Of(before{Epochs: 3}, "noisemask.", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unset, err := Of(after{Epochs: 3}, "noisemask.", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old.Sum() != unset.Sum() {
+		t.Fatalf("an unset omitempty field changed the sum: %v", Diff(old, unset))
+	}
+	set, _ := Of(after{Epochs: 3, Start: "converged"}, "noisemask.", nil)
+	if d := Diff(old, set); len(d) != 1 || !strings.Contains(d[0].String(), "noisemask.start") {
+		t.Fatalf("setting the field: Diff = %v, want one change of noisemask.start", d)
+	}
+}
