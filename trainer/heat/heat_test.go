@@ -268,9 +268,12 @@ func equal(a, b []float32) bool {
 // cross-entropy, so the REINFORCE policy learns them: its Beta means end up
 // higher on the left than on the right, and the loss under its masks falls.
 //
-// The estimate is noisy (one advantage per batch): with the data seeds 5,6
-// and 7,8 the means also favour the left (0.553 vs 0.505, 0.582 vs 0.459)
-// but the loss does not fall within 3000 steps; this seed is deterministic.
+// The estimate is noisy (one advantage per batch): with batches of 4 it held
+// for one data seed only, and not in the pure-Go build (another float32
+// rounding: left 0.540, right 0.509). With batches of 16 and 1500 steps it
+// holds with margin in both builds on the data seeds tried (21,22: left
+// 0.61/0.60 against right 0.37/0.43, pure Go/OpenBLAS; 5,6; 7,8; 11,12: left
+// 0.55–0.69 against 0.27–0.31, the loss falling by 0.3–0.8).
 func TestLearnedMaskHelpsOnASyntheticTask(t *testing.T) {
 	const g = 2 // 2×2 cells of 4×4 pixels: the left column is signal, the right noise
 	rng := rand.New(rand.NewPCG(21, 22))
@@ -308,7 +311,7 @@ func TestLearnedMaskHelpsOnASyntheticTask(t *testing.T) {
 		ds.A[i], ds.B[i] = 0, 0
 	}
 	cfg := Config{Classes: 2, Loss: LossReinforce, Noise: noisemask.Beta{}, Mask: noisemask.MaskConfig{Grid: g, Mode: "nearest"},
-		TauImage: 0.5, TauDataset: 0.9, BaselineDecay: 0.9, ClassifierLR: 0, PolicyLR: 0.02, TotalSteps: 3000, PolicyClipNorm: 1, Seed: 8}
+		TauImage: 0.5, TauDataset: 0.9, BaselineDecay: 0.9, ClassifierLR: 0, PolicyLR: 0.02, TotalSteps: 1500, PolicyClipNorm: 1, Seed: 8}
 	m, err := New(cfg, netstep.New(cls, netstep.CrossEntropy), netstep.New(linear(t, "pol", 2*g*g, 0.001, 9), netstep.CrossEntropy),
 		&optim.SGD{}, &optim.SGD{Momentum: 0.9}, ds)
 	if err != nil {
@@ -330,9 +333,9 @@ func TestLearnedMaskHelpsOnASyntheticTask(t *testing.T) {
 		return b
 	}
 	var first, last float64
-	const steps, window = 3000, 300
+	const steps, window = 1500, 150
 	for s := 0; s < steps; s++ {
-		vals, err := m.TrainStep(context.Background(), batch(4), 1)
+		vals, err := m.TrainStep(context.Background(), batch(16), 1)
 		if err != nil {
 			t.Fatal(err)
 		}
