@@ -508,3 +508,22 @@ func TestBarChart(t *testing.T) {
 		t.Errorf("negative bars: %v, y axis [%g, %g]", err, f.p.Y.Min, f.p.Y.Max)
 	}
 }
+
+// wrap joins words greedily up to the line's width in characters and cuts
+// words longer than a line.
+func TestWrapCutsLongWordsAndJoinsShortOnes(t *testing.T) {
+	for _, c := range []struct {
+		s     string
+		chars int
+		want  []string
+	}{
+		{"ab cdefghij k", 4, []string{"ab", "cdef", "ghij", "k"}},
+		{"a b c de", 3, []string{"a b", "c", "de"}},
+		{"  ", 5, nil},
+	} {
+		got := wrap(c.s, c.chars*charW)
+		if strings.Join(got, "|") != strings.Join(c.want, "|") || len(got) != len(c.want) {
+			t.Errorf("wrap(%q, %d chars) = %q, want %q", c.s, c.chars, got, c.want)
+		}
+	}
+}

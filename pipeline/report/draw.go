@@ -93,21 +93,27 @@ func truncate(s string, maxW int) string {
 // possible; words longer than a line are cut.
 func wrap(s string, maxW int) []string {
 	maxC := max(maxW/charW, 1)
-	var lines []string
-	var cur string
+	var words []string
 	for _, w := range strings.Fields(s) {
 		for len(w) > maxC {
-			if cur != "" {
-				lines = append(lines, cur)
-				cur = ""
-			}
-			lines = append(lines, w[:maxC])
+			words = append(words, w[:maxC])
 			w = w[maxC:]
 		}
+		words = append(words, w)
+	}
+	return wrapWords(words, func(line string) bool { return len(line) <= maxC })
+}
+
+// wrapWords joins words greedily into lines, each as long as fits allows
+// (a word that does not fit alone stands on its own line).
+func wrapWords(words []string, fits func(line string) bool) []string {
+	var lines []string
+	cur := ""
+	for _, w := range words {
 		switch {
 		case cur == "":
 			cur = w
-		case len(cur)+1+len(w) <= maxC:
+		case fits(cur + " " + w):
 			cur += " " + w
 		default:
 			lines = append(lines, cur)

@@ -175,22 +175,7 @@ func fitText(sty text.Style, s string, maxW vg.Length) string {
 // wrapText breaks s into lines of at most maxW in style sty, at spaces
 // where possible, and at most maxLines lines (the last ends in "…" if cut).
 func wrapText(sty text.Style, s string, maxW vg.Length, maxLines int) string {
-	var lines []string
-	cur := ""
-	for _, w := range strings.Fields(s) {
-		switch {
-		case cur == "":
-			cur = w
-		case sty.Width(cur+" "+w) <= maxW:
-			cur += " " + w
-		default:
-			lines = append(lines, cur)
-			cur = w
-		}
-	}
-	if cur != "" {
-		lines = append(lines, cur)
-	}
+	lines := wrapWords(strings.Fields(s), func(line string) bool { return sty.Width(line) <= maxW })
 	if len(lines) > maxLines {
 		lines = lines[:maxLines]
 		lines[maxLines-1] += " …"
