@@ -214,6 +214,19 @@ type NoiseMaskSection struct {
 	Start string `toml:"start" fingerprint:",omitempty" help:"heat the classifier as imported (import, the default) or the converged one (converged)"`
 }
 
+// HeatsConverged says whether heating starts from the converge stage's
+// classifier (Start "converged") rather than the imported one ("" or
+// "import"); any other Start is an error.
+func (n NoiseMaskSection) HeatsConverged() (bool, error) {
+	switch n.Start {
+	case "", "import":
+		return false, nil
+	case "converged":
+		return true, nil
+	}
+	return false, fmt.Errorf("noisemask.start %q: want import or converged", n.Start)
+}
+
 // FinetuneSection configures fine-tuning of the heated model.
 type FinetuneSection struct {
 	TrainSection
@@ -429,8 +442,8 @@ func (c RunConfig) check() error {
 		if err != nil {
 			return err
 		}
-		if st := mc.NoiseMask.Start; kind == "noisemask" && st != "" && st != "import" && st != "converged" {
-			return fmt.Errorf("config: method %q: noisemask.start %q: want import or converged", m, st)
+		if _, err := mc.NoiseMask.HeatsConverged(); kind == "noisemask" && err != nil {
+			return fmt.Errorf("config: method %q: %w", m, err)
 		}
 	}
 	return nil

@@ -277,12 +277,10 @@ func (r *runner) method(ctx context.Context, method string, cfg RunConfig, imp, 
 	case "noisemask":
 		n := cfg.NoiseMask
 		start := imp
-		switch n.Start {
-		case "", "import":
-		case "converged":
+		if converged, err := n.HeatsConverged(); err != nil {
+			return mr, err
+		} else if converged {
 			start = base
-		default:
-			return mr, fmt.Errorf("noisemask.start %q: want import or converged", n.Start)
 		}
 		var heated StageRecord
 		heated, err = r.stage(method, filepath.Join(cfg.Dir, method), inputs(method, trainKeys("noisemask", "models.noise_policy"), start), func(rec *StageRecord) error {
