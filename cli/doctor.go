@@ -12,6 +12,7 @@ import (
 
 	"github.com/pgaug/pgaug/onnx/ort"
 	"github.com/pgaug/pgaug/trainer/blas"
+	"github.com/pgaug/pgaug/trainer/executor"
 )
 
 func doctorCommand() *cli.Command {
@@ -64,8 +65,8 @@ func runChecks(c *cli.Context, w io.Writer) error {
 }
 
 // checkGorgonia builds loss = sum(W·x + b)² style graph on a 2×3 weight,
-// runs forward and backward on a tape machine and compares with the values
-// computed by hand.
+// runs forward and backward with the executor the training steps use and
+// compares with the values computed by hand.
 func checkGorgonia() (string, error) {
 	g := gorgonia.NewGraph()
 	wv := []float32{1, 2, 3, 4, 5, 6}
@@ -86,20 +87,27 @@ func checkGorgonia() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("building sum: %w", err)
 	}
-	if _, err := gorgonia.Grad(loss, w); err != nil {
+	grads, err := gorgonia.Grad(loss, w)
+	if err != nil {
 		return "", fmt.Errorf("symbolic gradient: %w", err)
 	}
-	vm := gorgonia.NewTapeMachine(g)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
+	prog, err := executor.Compile(nil, loss, grads[0])
+	if err != nil {
+		return "", fmt.Errorf("planning the graph: %w", err)
+	}
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
 		return "", fmt.Errorf("running the graph: %w", err)
 	}
 	// y = [1-2+6, 4-5+12] = [5, 11]; loss = 25+121 = 146; dL/dW = 2·y·xᵀ.
-	got := loss.Value().Data().(float32)
-	if got != 146 {
-		return "", fmt.Errorf("loss = %v, want 146", got)
+	lv, err := prog.Value(loss)
+	if err != nil {
+		return "", fmt.Errorf("reading the loss: %w", err)
 	}
-	gv, err := w.Grad()
+	if got, ok := lv.Data().(float32); !ok || got != 146 {
+		return "", fmt.Errorf("loss = %v, want 146", lv.Data())
+	}
+	gv, err := prog.Value(grads[0])
 	if err != nil {
 		return "", fmt.Errorf("reading dL/dW: %w", err)
 	}

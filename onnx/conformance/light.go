@@ -7,11 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/onnx/importer"
 	"github.com/pgaug/pgaug/onnx/onnxio"
+	"github.com/pgaug/pgaug/trainer/executor"
 )
 
 // RunLight runs one of the ONNX project's "light" whole-network models
@@ -101,12 +101,17 @@ func illConditionedSoftmax(r Result, m *importer.Model, g *importer.Graph, want 
 	if err != nil {
 		return r
 	}
-	// Forward already ran: read the logits through a fresh run with a Read.
-	var v gorgonia.Value
-	gorgonia.Read(node, &v)
-	vm := gorgonia.NewTapeMachine(g.G)
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil || v == nil {
+	// Forward already ran: compute the logits with a run of their own.
+	prog, err := executor.Compile(nil, node)
+	if err != nil {
+		return r
+	}
+	defer prog.Close()
+	if err := prog.Run(); err != nil {
+		return r
+	}
+	v, err := prog.Value(node)
+	if err != nil {
 		return r
 	}
 	d := v.Data().([]float32)

@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/onnx/onnxio"
+	"github.com/pgaug/pgaug/trainer/executor"
 )
 
 // value is an ONNX value during a build: a graph node, or a constant known
@@ -41,8 +42,7 @@ type Graph struct {
 	ParamNodes map[string]*gorgonia.Node
 	values     map[string]value
 
-	vm    gorgonia.VM // Forward's machine
-	reads []gorgonia.Value
+	prog *executor.Program // Forward's plan
 }
 
 // Value returns the node computing the ONNX value called name (for example a

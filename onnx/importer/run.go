@@ -5,22 +5,24 @@ import (
 
 	"gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/pgaug/pgaug/trainer/executor"
 )
 
 // Forward runs the graph once on the given inputs (in Graph.InputNames
-// order, float32) and returns copies of the outputs. It keeps one tape machine per
-// graph; it is meant for inference and verification (training loops build
-// their own machine over the loss).
+// order, float32) and returns copies of the outputs. It keeps one
+// executor.Program per graph; it is meant for inference and verification
+// (training loops plan their own program over the loss).
 func (g *Graph) Forward(inputs ...*tensor.Dense) ([]*tensor.Dense, error) {
 	if len(inputs) != len(g.Inputs) {
 		return nil, fmt.Errorf("%s: %d inputs given, the model has %d", g.Model.Source, len(inputs), len(g.Inputs))
 	}
-	if g.vm == nil {
-		g.reads = make([]gorgonia.Value, len(g.Outputs))
-		for i, o := range g.Outputs {
-			gorgonia.Read(o, &g.reads[i])
+	if g.prog == nil {
+		p, err := executor.Compile(nil, g.Outputs...)
+		if err != nil {
+			return nil, fmt.Errorf("%s: planning the forward pass: %w", g.Model.Source, err)
 		}
-		g.vm = gorgonia.NewTapeMachine(g.G)
+		g.prog = p
 	}
 	for i, in := range inputs {
 		if !in.Shape().Eq(g.Inputs[i].Shape()) && !(in.Shape().IsScalar() && g.Inputs[i].Shape().IsScalar()) {
@@ -30,12 +32,15 @@ func (g *Graph) Forward(inputs ...*tensor.Dense) ([]*tensor.Dense, error) {
 			return nil, fmt.Errorf("setting input %q: %w", g.InputNames[i], err)
 		}
 	}
-	g.vm.Reset()
-	if err := g.vm.RunAll(); err != nil {
+	if err := g.prog.Run(); err != nil {
 		return nil, fmt.Errorf("%s: forward pass: %w", g.Model.Source, err)
 	}
-	out := make([]*tensor.Dense, len(g.reads))
-	for i, v := range g.reads {
+	out := make([]*tensor.Dense, len(g.Outputs))
+	for i, o := range g.Outputs {
+		v, err := g.prog.Value(o)
+		if err != nil {
+			return nil, fmt.Errorf("output %q: %w", g.Model.Outputs[i].Name, err)
+		}
 		d, err := denseCopy(v)
 		if err != nil {
 			return nil, fmt.Errorf("output %q: %w", g.Model.Outputs[i].Name, err)
@@ -45,11 +50,11 @@ func (g *Graph) Forward(inputs ...*tensor.Dense) ([]*tensor.Dense, error) {
 	return out, nil
 }
 
-// Close releases the graph's machine.
+// Close releases the graph's buffers.
 func (g *Graph) Close() {
-	if g.vm != nil {
-		g.vm.Close()
-		g.vm = nil
+	if g.prog != nil {
+		g.prog.Close()
+		g.prog = nil
 	}
 }
 

@@ -25,7 +25,7 @@
 // several consumers is the sum of their contributions, computed once.
 // Each call runs the network twice: a forward pass to find the top-1
 // classes, then forward and backward with the one-hot selection. Each input
-// shape keeps its graph and two tape machines until Close.
+// shape keeps its graph and two executor programs (with their buffers) until Close.
 //
 // An Explainer uses the model it is given: if the model trains meanwhile,
 // the maps follow its current weights. Use [FrozenCopy] for an independent

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pgaug/pgaug/onnx/exporter"
 	"github.com/pgaug/pgaug/onnx/importer"
+	"github.com/pgaug/pgaug/trainer/executor"
 )
 
 // DefaultThreshold is the mask threshold of the APGA paper's Grad-CAM
@@ -31,12 +32,12 @@ type Explainer struct {
 }
 
 type camGraph struct {
-	g                        *importer.Graph
-	x, onehot                *gorgonia.Node
-	fwd, full                gorgonia.VM
-	logitsVal, actVal, dAVal gorgonia.Value
-	k                        int    // classes
-	act                      [4]int // N, C, h', w' of the layer
+	g                   *importer.Graph
+	x, onehot           *gorgonia.Node
+	fwd, full           *executor.Program
+	logits, actNode, dA *gorgonia.Node
+	k                   int    // classes
+	act                 [4]int // N, C, h', w' of the layer
 }
 
 // New prepares Grad-CAM at the named ONNX value of m (a layer's output:
@@ -187,13 +188,16 @@ func (e *Explainer) rawCAMs(x []float32, n, c, h, w int) ([]float64, int, int, [
 	if err := gorgonia.Let(cg.x, xt); err != nil {
 		return nil, 0, 0, nil, fmt.Errorf("gradcam: setting the input: %w", err)
 	}
-	cg.fwd.Reset()
-	if err := cg.fwd.RunAll(); err != nil {
+	if err := cg.fwd.Run(); err != nil {
 		return nil, 0, 0, nil, fmt.Errorf("gradcam: %s: forward pass: %w", e.m.Source, err)
 	}
-	logits, ok := cg.logitsVal.Data().([]float32)
+	lv, err := cg.fwd.Value(cg.logits)
+	if err != nil {
+		return nil, 0, 0, nil, fmt.Errorf("gradcam: %s: %w", e.m.Source, err)
+	}
+	logits, ok := lv.Data().([]float32)
 	if !ok || len(logits) != n*cg.k {
-		return nil, 0, 0, nil, fmt.Errorf("gradcam: %s: the logits are %T of shape %v, want %d×%d float32", e.m.Source, cg.logitsVal.Data(), cg.logitsVal.Shape(), n, cg.k)
+		return nil, 0, 0, nil, fmt.Errorf("gradcam: %s: the logits are %T of shape %v, want %d×%d float32", e.m.Source, lv.Data(), lv.Shape(), n, cg.k)
 	}
 	top1 := make([]int, n)
 	oh := make([]float32, n*cg.k)
@@ -214,12 +218,19 @@ func (e *Explainer) rawCAMs(x []float32, n, c, h, w int) ([]float64, int, int, [
 	if err := gorgonia.Let(cg.onehot, tensor.New(tensor.WithShape(n, cg.k), tensor.WithBacking(oh))); err != nil {
 		return nil, 0, 0, nil, fmt.Errorf("gradcam: setting the one-hot classes: %w", err)
 	}
-	cg.full.Reset()
-	if err := cg.full.RunAll(); err != nil {
+	if err := cg.full.Run(); err != nil {
 		return nil, 0, 0, nil, fmt.Errorf("gradcam: %s: backward pass to %q: %w", e.m.Source, e.layer, err)
 	}
-	a, _ := cg.actVal.Data().([]float32)
-	da, _ := cg.dAVal.Data().([]float32)
+	av, err := cg.full.Value(cg.actNode)
+	if err != nil {
+		return nil, 0, 0, nil, fmt.Errorf("gradcam: %s: %w", e.m.Source, err)
+	}
+	dav, err := cg.full.Value(cg.dA)
+	if err != nil {
+		return nil, 0, 0, nil, fmt.Errorf("gradcam: %s: %w", e.m.Source, err)
+	}
+	a, _ := av.Data().([]float32)
+	da, _ := dav.Data().([]float32)
 	_, kc, ah, aw := cg.act[0], cg.act[1], cg.act[2], cg.act[3]
 	if len(a) != n*kc*ah*aw || len(da) != len(a) {
 		return nil, 0, 0, nil, fmt.Errorf("gradcam: %s: activation and gradient of %q have %d and %d values, want %d", e.m.Source, e.layer, len(a), len(da), n*kc*ah*aw)
@@ -293,15 +304,17 @@ func (e *Explainer) graphFor(shape []int) (*camGraph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gradcam: %s: backward pass from the logits to %q: %w", e.m.Source, e.layer, err)
 	}
-	rl := gorgonia.Read(logits, &cg.logitsVal)
-	ra := gorgonia.Read(act, &cg.actVal)
-	rg := gorgonia.Read(grads[0], &cg.dAVal)
-	// Two machines on exact sub-graphs: the forward pass alone (to find the
-	// top-1 classes), then forward and backward to the layer. The sub-graphs
-	// leave out the nodes that Backpropagate adds below the layer (the
-	// pull-back of the layer's own operator), which nothing reads.
-	cg.fwd = gorgonia.NewTapeMachine(g.G.ExactSubgraphRoots(rl))
-	cg.full = gorgonia.NewTapeMachine(g.G.ExactSubgraphRoots(ra, rg))
+	cg.logits, cg.actNode, cg.dA = logits, act, grads[0]
+	// Two programs: the forward pass alone (to find the top-1 classes), then
+	// forward and backward to the layer. A program computes only what its
+	// roots need, which leaves out the nodes that Backpropagate adds below
+	// the layer (the pull-back of the layer's own operator).
+	if cg.fwd, err = executor.Compile(nil, logits); err != nil {
+		return nil, fmt.Errorf("gradcam: %s: %w", e.m.Source, err)
+	}
+	if cg.full, err = executor.Compile(nil, act, grads[0]); err != nil {
+		return nil, fmt.Errorf("gradcam: %s: %w", e.m.Source, err)
+	}
 	e.graphs[key] = cg
 	return cg, nil
 }

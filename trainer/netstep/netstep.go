@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/onnx/importer"
+	"github.com/pgaug/pgaug/trainer/executor"
 	"github.com/pgaug/pgaug/trainer/loss"
 	"github.com/pgaug/pgaug/trainer/ops/batchnorm"
 	"github.com/pgaug/pgaug/trainer/optim"
@@ -55,16 +56,15 @@ func New(m *importer.Model, kind LossKind) *Net {
 }
 
 type trainGraph struct {
-	g       *importer.Graph
-	input   *gorgonia.Node
-	extra   []*gorgonia.Node // the loss's inputs (targets, weights)
-	loss    *gorgonia.Node
-	out     *gorgonia.Node
-	learn   gorgonia.Nodes
-	names   []string
-	vm      gorgonia.VM
-	lossVal gorgonia.Value
-	outVal  gorgonia.Value
+	g     *importer.Graph
+	input *gorgonia.Node
+	extra []*gorgonia.Node // the loss's inputs (targets, weights)
+	loss  *gorgonia.Node
+	out   *gorgonia.Node
+	learn gorgonia.Nodes
+	grads gorgonia.Nodes // the gradient node of each of learn
+	names []string
+	prog  *executor.Program
 }
 
 func shapeKey(s []int) string { return fmt.Sprint(s) }
@@ -111,12 +111,12 @@ func (n *Net) trainGraphFor(shape []int) (*trainGraph, error) {
 	if len(tg.learn) == 0 {
 		return nil, fmt.Errorf("%s has no trainable parameters (all frozen?)", n.Model.Source)
 	}
-	if _, err := gorgonia.Grad(tg.loss, tg.learn...); err != nil {
+	if tg.grads, err = gorgonia.Grad(tg.loss, tg.learn...); err != nil {
 		return nil, fmt.Errorf("%s: building the backward pass: %w", n.Model.Source, err)
 	}
-	gorgonia.Read(tg.loss, &tg.lossVal)
-	gorgonia.Read(tg.out, &tg.outVal)
-	tg.vm = gorgonia.NewTapeMachine(g.G, gorgonia.BindDualValues(tg.learn...))
+	if tg.prog, err = executor.Compile(nil, append(gorgonia.Nodes{tg.loss, tg.out}, tg.grads...)...); err != nil {
+		return nil, fmt.Errorf("%s: planning the training pass: %w", n.Model.Source, err)
+	}
 	n.train[key] = tg
 	return tg, nil
 }
@@ -172,9 +172,6 @@ func (n *Net) ForwardBackward(x *tensor.Dense, inputs ...*tensor.Dense) (Result,
 		mode = batchnorm.Recount
 	}
 	n.Model.SetMode(mode)
-	if err := zeroGrads(tg.learn); err != nil {
-		return Result{}, err
-	}
 	if err := gorgonia.Let(tg.input, x); err != nil {
 		return Result{}, err
 	}
@@ -187,15 +184,25 @@ func (n *Net) ForwardBackward(x *tensor.Dense, inputs ...*tensor.Dense) (Result,
 			return Result{}, err
 		}
 	}
-	tg.vm.Reset()
-	if err := tg.vm.RunAll(); err != nil {
+	if err := tg.prog.Run(); err != nil {
 		return Result{}, fmt.Errorf("%s: training pass: %w", n.Model.Source, err)
 	}
-	l := tg.lossVal.Data().(float32)
+	lv, err := tg.prog.Value(tg.loss)
+	if err != nil {
+		return Result{}, err
+	}
+	l, ok := scalarOf(lv)
+	if !ok {
+		return Result{}, fmt.Errorf("%s: the loss is a %T, want a float32 scalar", n.Model.Source, lv.Data())
+	}
 	if math.IsNaN(float64(l)) || math.IsInf(float64(l), 0) {
 		return Result{Loss: l}, fmt.Errorf("%s: the loss is %v", n.Model.Source, l)
 	}
-	out, err := copyDense(tg.outVal)
+	ov, err := tg.prog.Value(tg.out)
+	if err != nil {
+		return Result{}, err
+	}
+	out, err := copyDense(ov)
 	return Result{Loss: l, Output: out}, err
 }
 
@@ -208,7 +215,7 @@ func (n *Net) Params(shape []int) ([]optim.Param, error) {
 	}
 	out := make([]optim.Param, len(tg.learn))
 	for i, node := range tg.learn {
-		gv, err := node.Grad()
+		gv, err := tg.prog.Value(tg.grads[i])
 		if err != nil {
 			return nil, fmt.Errorf("gradient of %q: %w", tg.names[i], err)
 		}
@@ -298,19 +305,19 @@ func NewWithLoss(m *importer.Model, f LossFunc) *Net {
 	return n
 }
 
-// Close releases the machines.
+// Close releases the graphs' buffers.
 func (n *Net) Close() {
 	for _, tg := range n.train {
-		tg.vm.Close()
+		tg.prog.Close()
 	}
 	for _, g := range n.eval {
 		g.Close()
 	}
 }
 
-// scalarOf returns the value of a one-element float32 tensor.
-func scalarOf(t *tensor.Dense) (float32, bool) {
-	switch d := t.Data().(type) {
+// scalarOf returns the value of a float32 scalar or one-element tensor.
+func scalarOf(v gorgonia.Value) (float32, bool) {
+	switch d := v.Data().(type) {
 	case float32:
 		return d, true
 	case []float32:
@@ -319,19 +326,6 @@ func scalarOf(t *tensor.Dense) (float32, bool) {
 		}
 	}
 	return 0, false
-}
-
-func zeroGrads(nodes gorgonia.Nodes) error {
-	for _, node := range nodes {
-		gv, err := node.Grad()
-		if err != nil || gv == nil {
-			continue // not computed yet: nothing accumulated
-		}
-		if d, ok := gv.Data().([]float32); ok {
-			clear(d)
-		}
-	}
-	return nil
 }
 
 func copyDense(v gorgonia.Value) (*tensor.Dense, error) {
