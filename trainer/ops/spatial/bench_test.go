@@ -13,8 +13,12 @@ import (
 )
 
 // SPATIAL_STRATEGY=1 or 2 forces a parallel strategy in benchmarks (see
-// splitBatch); SPATIAL_BAND sets the column-matrix band size in bytes.
+// splitBatch); SPATIAL_BAND sets the column-matrix band size in bytes;
+// SPATIAL_GEMM_COLS sets minGemmCols (0: one image per SGEMM).
 func init() {
+	if s, err := strconv.Atoi(os.Getenv("SPATIAL_GEMM_COLS")); err == nil {
+		minGemmCols, batchingDisable = s, s == 0
+	}
 	if s, err := strconv.Atoi(os.Getenv("SPATIAL_STRATEGY")); err == nil {
 		strategyOverride = s
 	}
@@ -212,5 +216,21 @@ func BenchmarkMaxPool3x3s2ForwardBackward(b *testing.B) {
 		if dx, err = gop.UsePreallocDo(dx, x, y); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkConvResNet18Stages is the 3×3 stride-1 convolution of each stage
+// of ResNet-18 at the training benchmark's size (batch 16, 112×112 input:
+// the stages run at 28², 14², 7² and 4²), forward and both gradients: the
+// rate falls with the spatial size, where each image's SGEMM is a thin one.
+func BenchmarkConvResNet18Stages(b *testing.B) {
+	for _, s := range []struct{ c, side int }{{64, 28}, {128, 14}, {256, 7}, {512, 4}} {
+		b.Run(strconv.Itoa(s.c)+"ch-"+strconv.Itoa(s.side)+"px", func(b *testing.B) {
+			a, err := resolveConv("Conv", ConvParams{Pads: [4]int{1, 1, 1, 1}}, [2]int{s.side, s.side}, [2]int{3, 3})
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchConvOps(b, geom{attrs: a, n: 16, c: s.c, h: s.side, w: s.side, o: s.c, oh: s.side, ow: s.side}, passAll)
+		})
 	}
 }

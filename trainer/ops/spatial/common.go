@@ -87,21 +87,12 @@ func f32(op, what string, v gorgonia.Value, rank int) ([]float32, tensor.Shape, 
 	return data[:s.TotalSize()], s.Clone(), nil
 }
 
-// output returns a float32 tensor of the given shape, reusing prealloc when it
-// is a plain tensor of exactly that shape. Its contents are unspecified.
-func output(prealloc gorgonia.Value, shape ...int) (*tensor.Dense, []float32) {
-	if d, ok := prealloc.(*tensor.Dense); ok && d.Dtype() == tensor.Float32 && !d.IsMaterializable() &&
-		!d.IsMasked() && d.Shape().Eq(tensor.Shape(shape)) {
-		if data, ok := d.Data().([]float32); ok && len(data) == d.Shape().TotalSize() {
-			return d, data
-		}
-	}
-	n := 1
-	for _, s := range shape {
-		n *= s
-	}
-	data := make([]float32, n)
-	return tensor.New(tensor.WithShape(shape...), tensor.WithBacking(data)), data
+// output returns the destination of an operator's result: prealloc when
+// it is a float32 tensor of the shape that shares no memory with the
+// inputs (opkit.NewOutput), a new tensor otherwise.
+func output(prealloc gorgonia.Value, inputs [][]float32, shape ...int) (*tensor.Dense, []float32) {
+	o := opkit.NewOutput(prealloc, tensor.Shape(shape), false, inputs...)
+	return o.Dense, o.Data
 }
 
 // nodeShape checks a node's rank and dtype before an op is applied to it.

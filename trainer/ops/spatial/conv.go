@@ -252,7 +252,7 @@ func (op *convOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (
 	if err != nil {
 		return nil, err
 	}
-	out, y := output(prealloc, g.n, g.o, g.oh, g.ow)
+	out, y := output(prealloc, [][]float32{x, w, b}, g.n, g.o, g.oh, g.ow)
 	convForward(&g, x, w, b, y)
 	return out, nil
 }
@@ -376,7 +376,7 @@ func (op *convTransposeOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 	if err != nil {
 		return nil, err
 	}
-	out, y := output(prealloc, g.n, g.c, g.h, g.w)
+	out, y := output(prealloc, [][]float32{x, w, b}, g.n, g.c, g.h, g.w)
 	convBackwardData(&g, x, w, b, y)
 	return out, nil
 }
@@ -486,7 +486,7 @@ func (op *convWeightGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgoni
 	if err != nil {
 		return nil, err
 	}
-	out, dw := output(prealloc, g.o, g.cg(), g.kh, g.kw)
+	out, dw := output(prealloc, [][]float32{big, small}, g.o, g.cg(), g.kh, g.kw)
 	convBackwardWeight(&g, big, small, dw)
 	return out, nil
 }
@@ -525,7 +525,7 @@ func (op biasGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value
 	if err != nil {
 		return nil, err
 	}
-	out, db := output(prealloc, s[1])
+	out, db := output(prealloc, [][]float32{dy}, s[1])
 	channelSums(dy, s[0], s[1], s[2]*s[3], db)
 	return out, nil
 }

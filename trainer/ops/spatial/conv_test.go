@@ -80,14 +80,21 @@ var convCases = []convCase{
 }
 
 // strategies runs f with each parallel strategy forced, with whole-image
-// column matrices and with bands of a single output row, then restores the
-// defaults.
+// column matrices (one image per SGEMM, and the batch's images sharing one
+// column matrix: imagesPerGemm) and with bands of a single output row, then
+// restores the defaults.
 func strategies(t *testing.T, f func(t *testing.T)) {
-	defer func(b int) { strategyOverride, colsBandBytes = 0, b }(colsBandBytes)
+	defer func(b, m int) { strategyOverride, colsBandBytes, minGemmCols, batchingDisable = 0, b, m, false }(colsBandBytes, minGemmCols)
 	for _, band := range []int{1 << 30, 1} {
 		for _, s := range []int{1, 2} {
-			strategyOverride, colsBandBytes = s, band
-			t.Run(fmt.Sprintf("strategy%d/band%d", s, band), f)
+			for _, batched := range []bool{false, true} {
+				if batched && band == 1 {
+					continue // banded images never share a column matrix
+				}
+				strategyOverride, colsBandBytes = s, band
+				batchingDisable, minGemmCols = !batched, 1<<30
+				t.Run(fmt.Sprintf("strategy%d/band%d/batched=%t", s, band, batched), f)
+			}
 		}
 	}
 }

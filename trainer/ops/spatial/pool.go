@@ -309,7 +309,7 @@ func (op *poolOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Value) (
 		return nil, err
 	}
 	g := newPoolGeom(op.a, xs, oh, ow)
-	out, y := output(prealloc, xs[0], xs[1], oh, ow)
+	out, y := output(prealloc, [][]float32{x}, xs[0], xs[1], oh, ow)
 	if op.max {
 		g.maxForward(x, y)
 	} else {
@@ -412,7 +412,7 @@ func (op *poolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Valu
 		return nil, err
 	}
 	g := newPoolGeom(op.p.a, xs, oh, ow)
-	out, dx := output(prealloc, xs...)
+	out, dx := output(prealloc, data, xs...)
 	if op.p.max {
 		g.maxBackward(data[0], data[1], dx)
 	} else {
@@ -472,7 +472,7 @@ func (op globalPoolOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia.Val
 	if _, err := op.InferShape(xs); err != nil {
 		return nil, err
 	}
-	out, y := output(prealloc, xs[0], xs[1], 1, 1)
+	out, y := output(prealloc, [][]float32{x}, xs[0], xs[1], 1, 1)
 	hw := xs[2] * xs[3]
 	parallel(len(y), func(_, lo, hi int) {
 		for p := lo; p < hi; p++ {
@@ -591,7 +591,7 @@ func (op globalPoolGradOp) UsePreallocDo(prealloc gorgonia.Value, in ...gorgonia
 	if err != nil {
 		return nil, err
 	}
-	out, dx := output(prealloc, xs...)
+	out, dx := output(prealloc, data, xs...)
 	dy := data[len(data)-1]
 	hw := xs[2] * xs[3]
 	parallel(len(dy), func(_, lo, hi int) {
