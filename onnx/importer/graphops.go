@@ -7,6 +7,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/pgaug/pgaug/trainer/ops/activation"
+	"github.com/pgaug/pgaug/trainer/ops/concat"
 	"github.com/pgaug/pgaug/trainer/ops/elementwise"
 )
 
@@ -306,5 +307,11 @@ func buildConcat(b *builder, n *nodeCtx, in []value) ([]value, error) {
 	if len(x) == 1 {
 		return []value{{node: x[0]}}, nil
 	}
-	return nodeValue(gorgonia.Concat(axis, x...))
+	for _, xi := range x {
+		if xi.Dtype() != tensor.Float32 {
+			return nodeValue(gorgonia.Concat(axis, x...))
+		}
+	}
+	// block copies in both directions (gorgonia's copies through iterators)
+	return nodeValue(concat.Concat(axis, x...))
 }
