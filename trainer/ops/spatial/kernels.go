@@ -528,16 +528,7 @@ func convBackwardWeightBatched(g *geom, big, small, dw []float32, ib int, split 
 			gemm(gblas.NoTrans, gblas.Trans, og, kg, ld, dyb[gi*og*ld:], ld, cols[gi*kg*ld:], ld, beta, acc[gi*og*kg:], kg, nw)
 		}
 	})
-	for _, p := range parts {
-		if p == nil {
-			continue
-		}
-		s := (*p)[:len(dw)]
-		for j := range dw {
-			dw[j] += s[j]
-		}
-		putScratch(p)
-	}
+	addParts(dw, parts)
 }
 
 // convBackwardData computes big = col2im(Wᵀ · small) (+ bias per big
@@ -667,6 +658,12 @@ func convBackwardWeight(g *geom, big, small, dw []float32) {
 			one(i, acc, *sp, i == lo, 1)
 		}
 	})
+	addParts(dw, parts)
+}
+
+// addParts adds the workers' partial weight gradients into dw and returns
+// their buffers to the pool.
+func addParts(dw []float32, parts []*[]float32) {
 	for _, p := range parts {
 		if p == nil {
 			continue
