@@ -326,7 +326,7 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 				}
 			}
 			if cfg.EvalEvery > 0 && lt.step%int64(cfg.EvalEvery) == 0 && bi+1 < nb {
-				if _, err := lt.evaluate(ctx, epoch, bi+1, "every"); err != nil {
+				if _, err := lt.evaluate(ctx, epoch, bi+1, "every", nil); err != nil {
 					it.Close()
 					return sum, err
 				}
@@ -346,7 +346,10 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 				return sum, fmt.Errorf("epoch %d: %w", epoch+1, err)
 			}
 		}
-		ev, err := lt.evaluate(ctx, epoch, nb, "epoch")
+		ev, err := lt.evaluate(ctx, epoch, nb, "epoch", func(ev Eval) any {
+			rec.Val = ev.Val
+			return rec
+		})
 		if err != nil {
 			return sum, err
 		}
@@ -361,11 +364,6 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 				}
 			}
 			fmt.Fprintln(cfg.Progress, line)
-		}
-		if cfg.Metrics != nil {
-			if err := writeJSON(cfg.Metrics, rec); err != nil {
-				return sum, err
-			}
 		}
 		if cfg.OnEpoch != nil {
 			if err := cfg.OnEpoch(rec); err != nil {
@@ -464,9 +462,13 @@ func (lt *loopState) stepError(epoch, bi int, err error) error {
 	return fmt.Errorf("%s: %w; training stopped (no checkpoint was written yet)", where, err)
 }
 
-// evaluate scores the model, tracks the best one and writes a checkpoint
-// positioned after batch `next` of epoch.
-func (lt *loopState) evaluate(ctx context.Context, epoch, next int, reason string) (Eval, error) {
+// evaluate scores the model, tracks the best one, writes the eval record
+// (and then the records more makes of it: the epoch's) to the metrics log
+// and then a checkpoint positioned after batch `next` of epoch. The records
+// go first: a run killed between the two resumes from the checkpoint before,
+// drops the records after it and writes them again, whereas a checkpoint
+// written before its records would lose them for good.
+func (lt *loopState) evaluate(ctx context.Context, epoch, next int, reason string, more func(Eval) any) (Eval, error) {
 	ev := Eval{Kind: "eval", Step: lt.step, Epoch: epoch + 1, Reason: reason}
 	if lt.val != nil {
 		rep, err := lt.m.Evaluate(ctx, lt.val)
@@ -488,6 +490,16 @@ func (lt *loopState) evaluate(ctx context.Context, epoch, next int, reason strin
 			lt.bestScore = ev.Score
 			lt.lastImproved = epoch + 1
 			lt.sum.BestScore, lt.sum.BestStep, lt.sum.BestEpoch = ev.Score, lt.step, epoch+1
+		}
+	}
+	if lt.cfg.Metrics != nil {
+		if err := writeJSON(lt.cfg.Metrics, ev); err != nil {
+			return ev, err
+		}
+		if more != nil {
+			if err := writeJSON(lt.cfg.Metrics, more(ev)); err != nil {
+				return ev, err
+			}
 		}
 	}
 	if lt.cfg.CheckpointDir != "" {
@@ -526,11 +538,6 @@ func (lt *loopState) evaluate(ctx context.Context, epoch, next int, reason strin
 		lt.lastSaved = path
 	}
 	lt.sum.Evals = append(lt.sum.Evals, ev)
-	if lt.cfg.Metrics != nil {
-		if err := writeJSON(lt.cfg.Metrics, ev); err != nil {
-			return ev, err
-		}
-	}
 	if lt.cfg.OnEval != nil {
 		if err := lt.cfg.OnEval(ctx, ev); err != nil {
 			return ev, fmt.Errorf("after the evaluation at step %d: %w", lt.step, err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -452,5 +453,49 @@ func TestBestRestorer(t *testing.T) {
 	}
 	if m.best != 1 || m.restored != 0 {
 		t.Fatalf("RestoreBest called %d times, RestoreState %d; want 1 and 0", m.best, m.restored)
+	}
+}
+
+// checkpointWatch is a metrics log that, at each record, notes the records
+// whose step a checkpoint already covers: a SIGKILL between such a
+// checkpoint and the record would lose the record, since the resumed run
+// continues after the checkpoint's step.
+type checkpointWatch struct {
+	dir  string
+	late []string
+}
+
+func (w *checkpointWatch) Write(p []byte) (int, error) {
+	var rec struct {
+		Kind string `json:"kind"`
+		Step int64  `json:"step"`
+	}
+	if err := json.Unmarshal(p, &rec); err != nil {
+		return 0, err
+	}
+	ckpts, err := checkpoint.List(w.dir)
+	if err != nil {
+		return 0, err
+	}
+	for _, c := range ckpts {
+		var step int64
+		if _, err := fmt.Sscanf(filepath.Base(c), "ckpt-%d.pgck", &step); err == nil && step >= rec.Step {
+			w.late = append(w.late, fmt.Sprintf("%s record of step %d written after %s", rec.Kind, rec.Step, filepath.Base(c)))
+		}
+	}
+	return len(p), nil
+}
+
+// Every eval and epoch record is in the metrics log before the checkpoint
+// of its step is written.
+func TestRecordsPrecedeTheirCheckpoint(t *testing.T) {
+	train, val := loaders(t)
+	dir := t.TempDir()
+	w := &checkpointWatch{dir: dir}
+	if _, err := fit.Run(context.Background(), newNoisy(t), train, val, fit.LoopConfig{Epochs: 2, EvalEvery: 5, CheckpointDir: dir, Keep: 10, Metrics: w}); err != nil {
+		t.Fatal(err)
+	}
+	if len(w.late) > 0 {
+		t.Fatalf("%d records came after the checkpoint that covers them, e.g. %s", len(w.late), w.late[0])
 	}
 }
