@@ -166,16 +166,6 @@ func im2col(g *geom, img, cols []float32, ld, off, c0, c1, oy0, oy1 int) {
 					dst := row[(oy-oy0)*g.ow:][:g.ow]
 					iy := oy*g.sh + y0
 					src := plane[iy*g.w : (iy+1)*g.w]
-					if g.ow <= 8 { // short rows: one loop beats three calls
-						for ox := range dst {
-							if ox >= xlo && ox < xhi {
-								dst[ox] = src[ox*g.sw+x0]
-							} else {
-								dst[ox] = 0
-							}
-						}
-						continue
-					}
 					clear(dst[:xlo])
 					clear(dst[xhi:])
 					if g.sw == 1 {
