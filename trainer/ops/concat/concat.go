@@ -150,13 +150,7 @@ func (op *concatOp) WriteHash(h hash.Hash) {
 
 func (op *concatOp) Hashcode() uint32 { return opkit.Hashcode(op) }
 
-func (op *concatOp) DiffWRT(inputs int) []bool {
-	d := make([]bool, inputs)
-	for i := range d {
-		d[i] = true
-	}
-	return d
-}
+func (op *concatOp) DiffWRT(inputs int) []bool { return opkit.DiffAll(inputs) }
 
 // SymDiff gives each input its slice of the output gradient.
 func (op *concatOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {

@@ -125,13 +125,7 @@ func (op *extremumOp) UsePreallocDo(prealloc gorgonia.Value, vals ...gorgonia.Va
 	return out.Value(), nil
 }
 
-func (op *extremumOp) DiffWRT(n int) []bool {
-	d := make([]bool, n)
-	for i := range d {
-		d[i] = true
-	}
-	return d
-}
+func (op *extremumOp) DiffWRT(n int) []bool { return opkit.DiffAll(n) }
 
 func (op *extremumOp) SymDiff(inputs gorgonia.Nodes, output, grad *gorgonia.Node) (gorgonia.Nodes, error) {
 	if len(inputs) != len(op.fr.in) {

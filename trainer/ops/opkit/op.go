@@ -54,6 +54,16 @@ func Hashcode(op HashWriter) uint32 {
 	return h.Sum32()
 }
 
+// DiffAll is the DiffWRT of an operator differentiable in each of its n
+// inputs.
+func DiffAll(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
+
 // CheckArity reports an error naming op unless it got want inputs (of
 // InferShape, Do or SymDiff).
 func CheckArity(op string, got, want int) error {
