@@ -347,8 +347,9 @@ func Run(ctx context.Context, m Method, train, val *loader.Loader, cfg LoopConfi
 			}
 		}
 		ev, err := lt.evaluate(ctx, epoch, nb, "epoch", func(ev Eval) any {
-			rec.Val = ev.Val
-			return rec
+			r := rec
+			r.Val = ev.Val
+			return r
 		})
 		if err != nil {
 			return sum, err
