@@ -93,7 +93,9 @@ type LoopConfig struct {
 	// one (e.g. to drop the log records a killed run wrote after its last
 	// checkpoint, which the resumed run writes again).
 	OnStart func(fromStep int64) error
-	// OnEval is called after each evaluation (e.g. to draw mask grids).
+	// OnEval is called after each evaluation, before its checkpoint is
+	// written (e.g. to draw mask grids); it must not change the method's
+	// state.
 	OnEval func(ctx context.Context, ev Eval) error
 	// OnEpochEnd is called after each epoch's training steps, before its
 	// evaluation and checkpoint (e.g. to add the weights to an average,
@@ -503,6 +505,14 @@ func (lt *loopState) evaluate(ctx context.Context, epoch, next int, reason strin
 			}
 		}
 	}
+	lt.sum.Evals = append(lt.sum.Evals, ev)
+	// What OnEval writes (mask grids) precedes the checkpoint too: a run
+	// killed between the two draws them again when it resumes.
+	if lt.cfg.OnEval != nil {
+		if err := lt.cfg.OnEval(ctx, ev); err != nil {
+			return ev, fmt.Errorf("after the evaluation at step %d: %w", lt.step, err)
+		}
+	}
 	if lt.cfg.CheckpointDir != "" {
 		s := checkpoint.NewState()
 		s.Step, s.Epoch, s.BatchInEpoch = lt.step, int64(epoch), int64(next)
@@ -537,12 +547,6 @@ func (lt *loopState) evaluate(ctx context.Context, epoch, next int, reason strin
 			return ev, err
 		}
 		lt.lastSaved = path
-	}
-	lt.sum.Evals = append(lt.sum.Evals, ev)
-	if lt.cfg.OnEval != nil {
-		if err := lt.cfg.OnEval(ctx, ev); err != nil {
-			return ev, fmt.Errorf("after the evaluation at step %d: %w", lt.step, err)
-		}
 	}
 	return ev, nil
 }

@@ -486,14 +486,23 @@ func (w *checkpointWatch) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Every eval and epoch record is in the metrics log before the checkpoint
-// of its step is written.
+// Every eval and epoch record is in the metrics log, and OnEval has run,
+// before the checkpoint of its step is written.
 func TestRecordsPrecedeTheirCheckpoint(t *testing.T) {
 	train, val := loaders(t)
 	dir := t.TempDir()
 	w := &checkpointWatch{dir: dir}
-	if _, err := fit.Run(context.Background(), newNoisy(t), train, val, fit.LoopConfig{Epochs: 2, EvalEvery: 5, CheckpointDir: dir, Keep: 10, Metrics: w}); err != nil {
+	calls := 0
+	onEval := func(_ context.Context, ev fit.Eval) error {
+		calls++
+		_, err := w.Write([]byte(fmt.Sprintf(`{"kind": "OnEval", "step": %d}`, ev.Step)))
+		return err
+	}
+	if _, err := fit.Run(context.Background(), newNoisy(t), train, val, fit.LoopConfig{Epochs: 2, EvalEvery: 5, CheckpointDir: dir, Keep: 10, Metrics: w, OnEval: onEval}); err != nil {
 		t.Fatal(err)
+	}
+	if calls == 0 {
+		t.Fatal("OnEval was never called")
 	}
 	if len(w.late) > 0 {
 		t.Fatalf("%d records came after the checkpoint that covers them, e.g. %s", len(w.late), w.late[0])
