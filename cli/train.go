@@ -391,7 +391,11 @@ func trainNoiseMaskCommand() *cli.Command {
 			"overflow. 0 is unbounded; the default is 3 with --loss scaled, 0 with paper and reinforce.\n" +
 			"The metrics log's step records show a_img_mean, b_img_mean (log space), a_dataset_mean,\n" +
 			"b_dataset_mean, alpha_mean, beta_mean, objective (S), classifier_grad_scale and s_bar, and\n" +
-			"RUNDIR/noise-params.png draws the first four over the steps: a run heating away shows there.\n\n" +
+			"RUNDIR/noise-params.png draws the first four over the steps: a run heating away shows there.\n" +
+			"--noise-start-mean m --noise-start-std s start every cell's noise at that mean and standard\n" +
+			"deviation (the dataset-level parameters and the policy's output bias are set to them; for Beta\n" +
+			"α+β = m(1−m)/s² − 1) in place of the paper's random start (a, b ~ N(0, 1): noise of mean about\n" +
+			"0.5 that darkens half of every image). They must lie inside --param-bound.\n\n" +
 			"The classifier that comes out is the heated model: fine-tune it with 'pgaug train finetune'.\n" +
 			"Outputs: RUNDIR/classifier.onnx (the heated model, its metadata says how it was heated),\n" +
 			"RUNDIR/policy.onnx, dataset_params.json (a/b of the dataset), grids/step-N.png (image | noise\n" +
@@ -415,6 +419,8 @@ func trainNoiseMaskCommand() *cli.Command {
 				&cli.Float64Flag{Name: "policy-clip", Usage: "clip the policy's gradient to this L2 norm (0: off, as the papers; a guard against exp(a) overflowing)"},
 				&cli.Float64Flag{Name: "param-bound", DefaultText: "3 with --loss scaled, else 0", Usage: "bound L of log α, log β: the policy's outputs become L·tanh(a/L), α, β ∈ [e^−L, e^L] (0: unbounded)"},
 				&cli.IntFlag{Name: "grid-images", Value: 6, Usage: "validation images per noise grid (negative: none)"},
+				&cli.Float64Flag{Name: "noise-start-mean", Usage: "start the noise at this mean in every cell, with --noise-start-std (0: the paper's random start)"},
+				&cli.Float64Flag{Name: "noise-start-std", Usage: "start the noise at this standard deviation in every cell (with --noise-start-mean)"},
 			},
 			commonFlags(loopDefaults{epochs: 90, batch: 32, schedule: "step", stepEvery: 30, gamma: 0.1}),
 			optimFlags(optimDefaults{name: "sgd", lr: 0.1, momentum: 0.9, wd: 1e-4}),
@@ -432,7 +438,7 @@ func trainNoiseMaskCommand() *cli.Command {
 				Loss: c.String("loss"), Noise: c.String("noise"), Grid: c.String("grid"), Upsample: c.String("upsample"),
 				BlurKernel: c.Int("blur-kernel"), BlurSigma: c.Float64("blur-sigma"), TauImage: c.Float64("tau-image"),
 				TauDataset: c.Float64("tau-dataset"), BaselineDecay: c.Float64("baseline-decay"), PolicyClip: c.Float64("policy-clip"), GridImages: c.Int("grid-images"),
-				ParamBound: bound,
+				ParamBound: bound, NoiseStartMean: c.Float64("noise-start-mean"), NoiseStartStd: c.Float64("noise-start-std"),
 			})
 			if err != nil {
 				return fmt.Errorf("train noisemask: %w", err)

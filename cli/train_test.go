@@ -152,6 +152,77 @@ func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
 	}
 }
 
+// --noise-start-mean/--noise-start-std start every cell's noise at that
+// mean and spread: the first step samples noise of that mean, the
+// dataset-level parameters start at the Beta's (log α, log β), and starts
+// the bound cannot hold, or that no Beta has, are refused naming the flag's
+// values.
+func TestTrainNoiseMaskNoiseStart(t *testing.T) {
+	dir := t.TempDir()
+	ds, model := filepath.Join(dir, "d.arrow"), filepath.Join(dir, "m.onnx")
+	if _, errOut, err := runApp("data", "import", "synthetic", "-o", ds, "--count", "120", "--size", "16", "--classes", "2", "--seed", "5"); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	if _, errOut, err := runApp("model", "zoo", "smallcnn", "--classes", "2", "--in-channels", "1", "--size", "16", "-o", model); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	args := func(out string, extra ...string) []string {
+		return append([]string{"train", "noisemask", "--classifier", model, "--data", ds, "-o", out, "--epochs", "1", "--batch", "8",
+			"--policy", "zoo:smallcnn", "--grid", "4", "--blur-kernel", "0", "--grid-images", "-1"}, extra...)
+	}
+	run := filepath.Join(dir, "start")
+	if stdout, errOut, err := runApp(args(run, "--noise-start-mean", "0.8", "--noise-start-std", "0.1")...); err != nil {
+		t.Fatalf("train noisemask --noise-start-mean 0.8: %v\n%s%s", err, stdout, errOut)
+	}
+	// Beta with mean 0.8, std 0.1: α+β = 0.16/0.01 − 1 = 15, α = 12, β = 3.
+	wantA, wantB := math.Log(12), math.Log(3)
+	var first map[string]any
+	for _, rec := range readJSONL(t, filepath.Join(run, "metrics.jsonl")) {
+		if rec["kind"] == "step" {
+			first, _ = rec["values"].(map[string]any)
+			break
+		}
+	}
+	if first == nil {
+		t.Fatal("no step record")
+	}
+	for k, want := range map[string]float64{"a_dataset_mean": wantA, "b_dataset_mean": wantB, "mask_mean": 0.8} {
+		if v, ok := first[k].(float64); !ok || math.Abs(v-want) > 0.05 {
+			t.Errorf("first step: %s = %v, want %.3f ± 0.05", k, first[k], want)
+		}
+	}
+	mp, err := onnxio.Load(filepath.Join(run, "classifier.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := onnxio.MetadataValue(mp, "pgaug.heating"); !strings.Contains(h, "noise_start=0.8/0.1") {
+		t.Errorf("heating metadata %q: want noise_start=0.8/0.1", h)
+	}
+	// Without the flags: the paper's random start, mask mean near 0.5.
+	plain := filepath.Join(dir, "plain")
+	if stdout, errOut, err := runApp(args(plain)...); err != nil {
+		t.Fatalf("train noisemask: %v\n%s%s", err, stdout, errOut)
+	}
+	for _, rec := range readJSONL(t, filepath.Join(plain, "metrics.jsonl")) {
+		if rec["kind"] == "step" {
+			if v, _ := rec["values"].(map[string]any)["mask_mean"].(float64); math.Abs(v-0.5) > 0.15 {
+				t.Errorf("the random start's first mask mean is %v, want about 0.5", v)
+			}
+			break
+		}
+	}
+	for _, c := range []struct{ mean, std, want string }{
+		{"0.95", "0.02", "outside the bound ±3"},
+		{"0.8", "0.5", "std < √(mean·(1−mean))"},
+		{"1.5", "0.1", "mean in (0, 1)"},
+	} {
+		_, _, err := runApp(args(filepath.Join(dir, "bad"), "--noise-start-mean", c.mean, "--noise-start-std", c.std)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "noise start (mean "+c.mean) {
+			t.Errorf("--noise-start-mean %s --noise-start-std %s: err = %v, want one naming the start and saying %q", c.mean, c.std, err, c.want)
+		}
+	}
+}
+
 // The reference preset feeds a classifier what it takes: the transform a
 // pgaug-trained classifier records, the published code's 3-channel input
 // only to a 3-channel classifier, the dataset's input otherwise.

@@ -206,6 +206,10 @@ type NoiseMaskSection struct {
 	PolicyClip     float64 `toml:"policy_clip" help:"clip the policy's gradient norm (0: off)"`
 	ParamBound     float64 `toml:"param_bound" help:"bound L of log α, log β (policy outputs → L·tanh(a/L), α, β ∈ [e^−L, e^L]); 0: unbounded; negative: the loss's default (3 for scaled, 0 for paper and reinforce)"`
 	BaselineDecay  float64 `toml:"baseline_decay" help:"EMA decay of the CE baseline (reinforce) and of S̄ (scaled)"`
+	// NoiseStartMean and NoiseStartStd start the noise at that mean and
+	// standard deviation in every cell (both 0: the paper's random start).
+	NoiseStartMean float64 `toml:"noise_start_mean" fingerprint:",omitempty" help:"start the noise at this mean in every cell (with noise_start_std; 0: the paper's random start)"`
+	NoiseStartStd  float64 `toml:"noise_start_std" fingerprint:",omitempty" help:"start the noise at this standard deviation (with noise_start_mean)"`
 	// Start is what heating starts from: the classifier as imported
 	// (models.classifier, "" or "import": a pretrained backbone, as the
 	// method is meant) or the converge stage's classifier ("converged": for

@@ -54,6 +54,13 @@ type NoiseMaskConfig struct {
 	// (heat.DefaultBound: 3 for scaled, 0 for paper and reinforce).
 	ParamBound float64
 	GridImages int `fingerprint:"-"` // images per figure (0: 6; negative: none)
+	// NoiseStartMean and NoiseStartStd, when the mean is not 0, start the
+	// noise at that mean and standard deviation in every cell: the
+	// dataset-level parameters and the policy's output bias are set to the
+	// noise model's parameters for them (noisemask.Model.ParamsFor), in
+	// place of the paper's random start (dataset-level a, b ~ N(0, 1)).
+	NoiseStartMean float64 `fingerprint:",omitempty"`
+	NoiseStartStd  float64 `fingerprint:",omitempty"`
 }
 
 // DatasetParamsFile holds the dataset-level α/β parameters of a heating run.
@@ -94,7 +101,11 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 	if err != nil {
 		return res, fmt.Errorf("classifier: %w", err)
 	}
-	pm, psrc, err := policySource(orDefault(cfg.Policy, "zoo:resnet10t"), 2*g*g, d.c, d.h, cfg.Seed+1, cfg.PolicyFreeze)
+	start, err := noiseStart(noise, cfg.NoiseStartMean, cfg.NoiseStartStd, cfg.ParamBound, g)
+	if err != nil {
+		return res, err
+	}
+	pm, psrc, err := policySource(orDefault(cfg.Policy, "zoo:resnet10t"), 2*g*g, d.c, d.h, cfg.Seed+1, cfg.PolicyFreeze, start.bias)
 	if err != nil {
 		return res, fmt.Errorf("policy: %w", err)
 	}
@@ -110,7 +121,7 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 	if err != nil {
 		return res, fmt.Errorf("policy schedule: %w", err)
 	}
-	ds, err := noisemask.NewDatasetParams(g, cfg.Seed+2)
+	ds, err := start.datasetParams(g, cfg.Seed+2)
 	if err != nil {
 		return res, err
 	}
@@ -184,6 +195,9 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 	if mc.Bound > 0 {
 		heating += fmt.Sprintf(" param_bound=%g", mc.Bound)
 	}
+	if start.bias != nil {
+		heating += fmt.Sprintf(" noise_start=%g/%g", cfg.NoiseStartMean, cfg.NoiseStartStd)
+	}
 	meta := baseMeta("noisemask", cfg.Common, d, csrc)
 	meta["pgaug.optimizer"] = cfg.ClassifierOpt.String()
 	meta["pgaug.heated"] = "true"
@@ -198,6 +212,49 @@ func TrainNoiseMask(ctx context.Context, cfg NoiseMaskConfig) (RunResult, error)
 		return res, err
 	}
 	return res, writeJSONFile(filepath.Join(cfg.OutDir, SummaryFile), res)
+}
+
+// noiseStartParams is where heating starts the noise: a and b in every cell
+// (and the policy's output bias that gives them through the bound), or the
+// paper's random start when bias is nil.
+type noiseStartParams struct {
+	a, b float64
+	bias []float32 // a's G² raw outputs then b's; nil: the random start
+}
+
+// noiseStart resolves NoiseStartMean/NoiseStartStd (mean 0: the paper's
+// random start) for the noise model under the bound l.
+func noiseStart(model noisemask.Model, mean, std, l float64, grid int) (noiseStartParams, error) {
+	if mean == 0 && std == 0 {
+		return noiseStartParams{}, nil
+	}
+	a, b, err := model.ParamsFor(mean, std)
+	if err != nil {
+		return noiseStartParams{}, fmt.Errorf("noise start (mean %g, std %g): %w", mean, std, err)
+	}
+	ra, err := heat.RawFor(a, l)
+	if err != nil {
+		return noiseStartParams{}, fmt.Errorf("noise start (mean %g, std %g: a = %.4g, b = %.4g): %w", mean, std, a, b, err)
+	}
+	rb, err := heat.RawFor(b, l)
+	if err != nil {
+		return noiseStartParams{}, fmt.Errorf("noise start (mean %g, std %g: a = %.4g, b = %.4g): %w", mean, std, a, b, err)
+	}
+	cells := grid * grid
+	bias := make([]float32, 2*cells)
+	for i := range cells {
+		bias[i], bias[cells+i] = float32(ra), float32(rb)
+	}
+	return noiseStartParams{a: a, b: b, bias: bias}, nil
+}
+
+// datasetParams are the start's dataset-level parameters, or the paper's
+// random ones drawn from seed.
+func (s noiseStartParams) datasetParams(grid int, seed uint64) (*noisemask.DatasetParams, error) {
+	if s.bias == nil {
+		return noisemask.NewDatasetParams(grid, seed)
+	}
+	return noisemask.NewDatasetParamsAt(grid, float32(s.a), float32(s.b))
 }
 
 func boundText(l float64) string {
@@ -221,8 +278,9 @@ func orDefault(s, def string) string {
 
 // policySource imports a policy network with outputs outputs wide: a zoo
 // network built with that width, or a file whose head is replaced if its
-// width differs.
-func policySource(spec string, outputs, channels, size int, seed uint64, freeze []string) (*importer.Model, string, error) {
+// width differs. A non-nil bias (outputs values) becomes the output layer's
+// bias, so that the policy starts at those outputs.
+func policySource(spec string, outputs, channels, size int, seed uint64, freeze []string, bias []float32) (*importer.Model, string, error) {
 	mp, desc, err := ModelSource(spec, outputs, channels, size, seed)
 	if err != nil {
 		return nil, "", err
@@ -231,14 +289,26 @@ func policySource(spec string, outputs, channels, size int, seed uint64, freeze 
 	if err != nil {
 		return nil, "", err
 	}
+	changed := false
 	if len(m.Outputs) != 1 || len(m.Outputs[0].Dims) != 2 || m.Outputs[0].Dims[1] != int64(outputs) {
 		if _, err := modelops.ReplaceHead(mp, outputs, seed); err != nil {
 			return nil, "", fmt.Errorf("giving %s a %d-way head (a and b of the noise grid): %w", desc, outputs, err)
 		}
+		desc += fmt.Sprintf(" (head replaced: %d outputs)", outputs)
+		changed = true
+	}
+	if bias != nil {
+		name, err := modelops.SetOutputBias(mp, bias)
+		if err != nil {
+			return nil, "", fmt.Errorf("starting %s at the chosen noise: %w", desc, err)
+		}
+		desc += fmt.Sprintf(" (%s set to the noise start)", name)
+		changed = true
+	}
+	if changed {
 		if m, err = importer.Import(mp, importer.Options{Source: desc}); err != nil {
 			return nil, "", err
 		}
-		desc += fmt.Sprintf(" (head replaced: %d outputs)", outputs)
 	}
 	if len(freeze) > 0 {
 		if _, err := m.Freeze(freeze...); err != nil {

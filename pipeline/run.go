@@ -288,7 +288,8 @@ func (r *runner) method(ctx context.Context, method string, cfg RunConfig, imp, 
 				Policy: cfg.Models.NoisePolicy, Freeze: cfg.Models.Freeze, ClassifierOpt: optimOf(n.TrainSection),
 				PolicyOpt: Optim{Name: "sgd", LR: n.PolicyLR, Momentum: n.PolicyMomentum}, PolicySchedule: n.PolicySchedule,
 				Loss: n.Loss, Noise: n.Noise, Grid: n.Grid, Upsample: n.Upsample, BlurKernel: n.BlurKernel, BlurSigma: n.BlurSigma,
-				TauImage: n.TauImage, TauDataset: n.TauDataset, BaselineDecay: n.BaselineDecay, PolicyClip: n.PolicyClip, ParamBound: n.ParamBound})
+				TauImage: n.TauImage, TauDataset: n.TauDataset, BaselineDecay: n.BaselineDecay, PolicyClip: n.PolicyClip, ParamBound: n.ParamBound,
+				NoiseStartMean: n.NoiseStartMean, NoiseStartStd: n.NoiseStartStd})
 			if err != nil {
 				return err
 			}

@@ -34,15 +34,57 @@ func SetOutputProbability(m *onnxpb.ModelProto, p float64) (string, error) {
 		}
 		return "", fmt.Errorf("output %q is produced by %s; an output bias needs a Sigmoid there", outs[0].GetName(), what)
 	}
-	layer := ix.producer[sig.GetInput()[0]]
+	c, biasName, err := layerBias(ix, sig.GetInput()[0], "the Sigmoid")
+	if err != nil {
+		return "", err
+	}
+	data := make([]float32, len(c.data))
+	for i := range data {
+		data[i] = float32(math.Log(p / (1 - p)))
+	}
+	ix.set(c, c.dims, data)
+	return biasName, nil
+}
+
+// SetOutputBias sets the bias of the layer that produces a network's one
+// output (a Conv, ConvTranspose or Gemm with a bias, or an Add of an
+// initializer) to values, one per output: the way a network is made to
+// start at chosen outputs (a noise policy at chosen noise parameters). The
+// bias must have exactly len(values) elements and belong to that layer
+// alone. It returns the bias tensor's name.
+func SetOutputBias(m *onnxpb.ModelProto, values []float32) (string, error) {
+	ix, err := indexGraph(m)
+	if err != nil {
+		return "", err
+	}
+	outs := m.GetGraph().GetOutput()
+	if len(outs) != 1 {
+		return "", fmt.Errorf("the model has %d outputs; an output bias needs exactly one", len(outs))
+	}
+	c, biasName, err := layerBias(ix, outs[0].GetName(), fmt.Sprintf("output %q", outs[0].GetName()))
+	if err != nil {
+		return "", err
+	}
+	if len(c.data) != len(values) {
+		return "", fmt.Errorf("the bias %q of output %q has %d elements, %d values given", biasName, outs[0].GetName(), len(c.data), len(values))
+	}
+	ix.set(c, c.dims, append([]float32(nil), values...))
+	return biasName, nil
+}
+
+// layerBias finds the bias of the layer producing value (what names the
+// value's consumer in errors): the third input of a Conv, ConvTranspose or
+// Gemm, or the initializer an Add adds; it must belong to that layer alone.
+func layerBias(ix *graphIndex, value, consumer string) (*constTensor, string, error) {
+	layer := ix.producer[value]
 	if layer == nil {
-		return "", fmt.Errorf("the Sigmoid's input %q is a graph input", sig.GetInput()[0])
+		return nil, "", fmt.Errorf("%s's input %q is a graph input", consumer, value)
 	}
 	var biasName string
 	switch layer.GetOpType() {
 	case "Conv", "ConvTranspose", "Gemm":
 		if len(layer.GetInput()) < 3 || layer.GetInput()[2] == "" {
-			return "", fmt.Errorf("%s before the Sigmoid has no bias", nodeLabel(layer))
+			return nil, "", fmt.Errorf("%s before %s has no bias", nodeLabel(layer), consumer)
 		}
 		biasName = layer.GetInput()[2]
 	case "Add":
@@ -52,22 +94,17 @@ func SetOutputProbability(m *onnxpb.ModelProto, p float64) (string, error) {
 			}
 		}
 		if biasName == "" {
-			return "", fmt.Errorf("%s before the Sigmoid adds no initializer", nodeLabel(layer))
+			return nil, "", fmt.Errorf("%s before %s adds no initializer", nodeLabel(layer), consumer)
 		}
 	default:
-		return "", fmt.Errorf("the Sigmoid follows %s; an output bias needs a Conv, ConvTranspose, Gemm or Add there", nodeLabel(layer))
+		return nil, "", fmt.Errorf("%s follows %s; an output bias needs a Conv, ConvTranspose, Gemm or Add there", consumer, nodeLabel(layer))
 	}
 	c, err := ix.constant(biasName, "the bias of "+nodeLabel(layer))
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	if err := ix.exclusive(c, layer); err != nil {
-		return "", err
+		return nil, "", err
 	}
-	data := make([]float32, len(c.data))
-	for i := range data {
-		data[i] = float32(math.Log(p / (1 - p)))
-	}
-	ix.set(c, c.dims, data)
-	return biasName, nil
+	return c, biasName, nil
 }

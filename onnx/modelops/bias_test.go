@@ -68,3 +68,59 @@ func TestSetOutputProbability(t *testing.T) {
 		t.Error("p = 1 must be refused")
 	}
 }
+
+// A Gemm with zero weights then outputs exactly the values set; the zoo's
+// classifiers (the noise policy's feature extractors) take the bias of
+// their last Gemm.
+func TestSetOutputBias(t *testing.T) {
+	b := onnxio.NewGraphBuilder("head")
+	b.AddInput("x", onnxio.DTypeFloat32, "N", 3)
+	b.AddOutput("y", onnxio.DTypeFloat32, "N", 4)
+	b.AddInitializer(onnxio.Float32Tensor("fc.weight", []int64{4, 3}, make([]float32, 12)))
+	b.AddInitializer(onnxio.Float32Tensor("fc.bias", []int64{4}, []float32{9, 9, 9, 9}))
+	b.AddNode("Gemm", []string{"x", "fc.weight", "fc.bias"}, []string{"y"}, onnxio.AttrInt("transB", 1))
+	mp, err := b.Model(17, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []float32{2.5, -1, 0.25, 3}
+	name, err := SetOutputBias(mp, want)
+	if err != nil || name != "fc.bias" {
+		t.Fatalf("SetOutputBias: %q, %v", name, err)
+	}
+	m, err := importer.Import(mp, importer.Options{Source: "head"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	net := netstep.New(m, netstep.CrossEntropy)
+	defer net.Close()
+	out, err := net.Forward(tensor.New(tensor.WithShape(2, 3), tensor.WithBacking([]float32{1, 2, 3, -4, 5, 6})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range out.Data().([]float32) {
+		if v != want[i%4] {
+			t.Fatalf("output %d is %v, want %v", i, v, want[i%4])
+		}
+	}
+	if _, err := SetOutputBias(mp, []float32{1, 2}); err == nil || !strings.Contains(err.Error(), "has 4 elements, 2 values given") {
+		t.Errorf("2 values for a bias of 4: %v", err)
+	}
+
+	for _, arch := range []string{"smallcnn", "resnet10t"} {
+		zm, err := zoo.Build(arch, zoo.Options{Classes: 8, InChannels: 1, Size: 32})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name, err := SetOutputBias(zm, make([]float32, 8)); err != nil || !strings.Contains(name, "bias") {
+			t.Errorf("%s: %q, %v", arch, name, err)
+		}
+	}
+	seg, err := zoo.Build("unet-small", zoo.Options{Classes: 1, InChannels: 1, Size: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := SetOutputBias(seg, []float32{0}); err == nil || !strings.Contains(err.Error(), "Sigmoid") {
+		t.Errorf("a network ending in a Sigmoid: %v", err)
+	}
+}

@@ -234,6 +234,23 @@ func bound(v float32, l float64) float32 {
 	return math32.Tanh(v*float32(1/l)) * float32(l)
 }
 
+// RawFor returns the raw policy output v that the bound L maps to t:
+// L·atanh(t/L), so that L·tanh(v/L) = t (v = t when L is 0, unbounded). It
+// is how a policy is made to start at chosen parameters (through its output
+// bias). |t| must lie inside the bound.
+func RawFor(t, l float64) (float64, error) {
+	if math.IsNaN(t) || math.IsInf(t, 0) {
+		return 0, fmt.Errorf("noise mask: parameter %v is not finite", t)
+	}
+	if l == 0 {
+		return t, nil
+	}
+	if !(math.Abs(t) < l) {
+		return 0, fmt.Errorf("noise mask: parameter %.4g lies outside the bound ±%g (--param-bound): choose a milder start or a wider bound", t, l)
+	}
+	return l * math.Atanh(t/l), nil
+}
+
 // imageParams splits the policy's output o (B×2G²) into a_img and b_img,
 // bounded when Cfg.Bound > 0; aRaw and bRaw are then the outputs before the
 // bound (nil without one).

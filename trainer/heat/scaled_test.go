@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gorgonia.org/gorgonia"
@@ -296,5 +297,34 @@ func TestScaledRunStaysFinite(t *testing.T) {
 		if vals["alpha_mean"] > math.Exp(3) || vals["beta_mean"] > math.Exp(3) || vals["alpha_mean"] < math.Exp(-3) {
 			t.Fatalf("step %d: α mean %v, β mean %v", step, vals["alpha_mean"], vals["beta_mean"])
 		}
+	}
+}
+
+// TestRawFor checks that the bound maps RawFor's value back to the target,
+// and that targets outside the bound are refused.
+func TestRawFor(t *testing.T) {
+	for _, l := range []float64{0, 1, 3, 5} {
+		for _, target := range []float64{-2.7, -0.4, 0, 0.69, 2.48} {
+			if l > 0 && math.Abs(target) >= l {
+				if _, err := RawFor(target, l); err == nil || !strings.Contains(err.Error(), "outside the bound") {
+					t.Errorf("RawFor(%v, %v): err = %v, want one saying it lies outside the bound", target, l, err)
+				}
+				continue
+			}
+			v, err := RawFor(target, l)
+			if err != nil {
+				t.Fatalf("RawFor(%v, %v): %v", target, l, err)
+			}
+			got := v
+			if l > 0 {
+				got = float64(bound(float32(v), l))
+			}
+			if math.Abs(got-target) > 1e-5 {
+				t.Errorf("L %v: bound(RawFor(%v)) = %v", l, target, got)
+			}
+		}
+	}
+	if _, err := RawFor(math.NaN(), 3); err == nil {
+		t.Error("RawFor(NaN): no error")
 	}
 }

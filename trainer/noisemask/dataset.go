@@ -49,6 +49,24 @@ func NewDatasetParams(grid int, seed uint64) (*DatasetParams, error) {
 	return p, nil
 }
 
+// NewDatasetParamsAt returns parameters for a G×G grid with a and b in
+// every cell: a start chosen by the user (see [Model.ParamsFor]) in place
+// of the paper's random one.
+func NewDatasetParamsAt(grid int, a, b float32) (*DatasetParams, error) {
+	if grid < 1 {
+		return nil, fmt.Errorf("noisemask: grid %d, want >= 1", grid)
+	}
+	if math.IsNaN(float64(a)) || math.IsInf(float64(a), 0) || math.IsNaN(float64(b)) || math.IsInf(float64(b), 0) {
+		return nil, fmt.Errorf("noisemask: dataset-level start a = %v, b = %v: want finite values", a, b)
+	}
+	n := grid * grid
+	p := &DatasetParams{Grid: grid, A: make([]float32, n), B: make([]float32, n)}
+	for i := range p.A {
+		p.A[i], p.B[i] = a, b
+	}
+	return p, nil
+}
+
 // Cells is G².
 func (p *DatasetParams) Cells() int { return p.Grid * p.Grid }
 

@@ -32,6 +32,10 @@ type Model interface {
 	LogDensity(a, b, m *gorgonia.Node) (*gorgonia.Node, error)
 	// LogDensityF64 is the same log-density on the host, in float64.
 	LogDensityF64(a, b, x float64) float64
+	// ParamsFor returns the parameters (a, b) of the noise whose mean and
+	// standard deviation (before the clamp into [Eps, 1−Eps]) are mean and
+	// std, or an error naming the range that model allows.
+	ParamsFor(mean, std float64) (a, b float64, err error)
 }
 
 // ParseModel returns the noise model named "beta" (the default; "" also
@@ -161,6 +165,44 @@ func (Gaussian) LogDensityF64(a, b, x float64) float64 {
 // LogDensityF64 implements [Model]: −log(2·exp(b)), regardless of x (see
 // [Uniform]).
 func (Uniform) LogDensityF64(a, b, x float64) float64 { return -math.Ln2 - b }
+
+// ParamsFor implements [Model]: Beta(α, β) with mean m = α/(α+β) and
+// variance s² = m(1−m)/(α+β+1), so α+β = m(1−m)/s² − 1; it needs
+// 0 < m < 1 and 0 < s² < m(1−m).
+func (Beta) ParamsFor(mean, std float64) (a, b float64, err error) {
+	if !(mean > 0 && mean < 1) {
+		return 0, 0, fmt.Errorf("noisemask: beta noise with mean %v: want a mean in (0, 1)", mean)
+	}
+	if !(std > 0 && std*std < mean*(1-mean)) {
+		return 0, 0, fmt.Errorf("noisemask: beta noise with mean %v and std %v: want 0 < std < √(mean·(1−mean)) = %.4g", mean, std, math.Sqrt(mean*(1-mean)))
+	}
+	c := mean*(1-mean)/(std*std) - 1
+	return math.Log(c * mean), math.Log(c * (1 - mean)), nil
+}
+
+// ParamsFor implements [Model]: a = mean, b = log std.
+func (Gaussian) ParamsFor(mean, std float64) (a, b float64, err error) {
+	if err := locationScale("gaussian", mean, std); err != nil {
+		return 0, 0, err
+	}
+	return mean, math.Log(std), nil
+}
+
+// ParamsFor implements [Model]: a = mean, b = log(√3·std) (the half-width
+// of a uniform with that standard deviation).
+func (Uniform) ParamsFor(mean, std float64) (a, b float64, err error) {
+	if err := locationScale("uniform", mean, std); err != nil {
+		return 0, 0, err
+	}
+	return mean, math.Log(math.Sqrt(3) * std), nil
+}
+
+func locationScale(name string, mean, std float64) error {
+	if math.IsNaN(mean) || math.IsInf(mean, 0) || !(std > 0) || math.IsInf(std, 0) {
+		return fmt.Errorf("noisemask: %s noise with mean %v and std %v: want a finite mean and a finite std > 0", name, mean, std)
+	}
+	return nil
+}
 
 func lgamma(x float64) float64 {
 	v, _ := math.Lgamma(x)

@@ -255,3 +255,71 @@ func TestLogDensityF64(t *testing.T) {
 		}
 	}
 }
+
+// TestParamsForMoments samples each model at the parameters ParamsFor gives
+// and compares the samples' mean and standard deviation with what was asked.
+func TestParamsForMoments(t *testing.T) {
+	const n = 200000
+	for i, c := range []struct {
+		model     Model
+		mean, std float64
+	}{
+		{Beta{}, 0.8, 0.1}, {Beta{}, 0.5, 0.2}, {Beta{}, 0.95, 0.03}, {Beta{}, 0.2, 0.3},
+		{Gaussian{}, 0.6, 0.1}, {Uniform{}, 0.5, 0.1}, {Uniform{}, 0.7, 0.05},
+	} {
+		a, b, err := c.model.ParamsFor(c.mean, c.std)
+		if err != nil {
+			t.Fatalf("%s.ParamsFor(%g, %g): %v", c.model.Name(), c.mean, c.std, err)
+		}
+		as := slices.Repeat([]float32{float32(a)}, n)
+		bs := slices.Repeat([]float32{float32(b)}, n)
+		out := make([]float32, n)
+		if err := c.model.Sample(rand.New(rand.NewPCG(uint64(i), 11)), as, bs, out); err != nil {
+			t.Fatal(err)
+		}
+		mean, variance := momentsOf(out)
+		if d := math.Abs(mean - c.mean); d > 5*c.std/math.Sqrt(n) {
+			t.Errorf("%s at ParamsFor(%g, %g) = (%.4f, %.4f): sample mean %.5f", c.model.Name(), c.mean, c.std, a, b, mean)
+		}
+		if d := math.Abs(math.Sqrt(variance) - c.std); d > 0.01*c.std {
+			t.Errorf("%s at ParamsFor(%g, %g) = (%.4f, %.4f): sample std %.5f", c.model.Name(), c.mean, c.std, a, b, math.Sqrt(variance))
+		}
+	}
+}
+
+func TestParamsForErrors(t *testing.T) {
+	for _, c := range []struct {
+		model     Model
+		mean, std float64
+		want      string
+	}{
+		{Beta{}, 1, 0.1, "mean in (0, 1)"}, {Beta{}, 0, 0.1, "mean in (0, 1)"}, {Beta{}, math.NaN(), 0.1, "mean in (0, 1)"},
+		{Beta{}, 0.8, 0.4, "std < √(mean·(1−mean)) = 0.4"}, {Beta{}, 0.8, 0, "0 < std"},
+		{Gaussian{}, 0.5, -1, "std > 0"}, {Uniform{}, math.Inf(1), 0.1, "finite mean"},
+	} {
+		if _, _, err := c.model.ParamsFor(c.mean, c.std); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s.ParamsFor(%v, %v): err = %v, want one saying %q", c.model.Name(), c.mean, c.std, err, c.want)
+		}
+	}
+}
+
+func TestNewDatasetParamsAt(t *testing.T) {
+	p, err := NewDatasetParamsAt(3, 2.5, -0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Cells() != 9 || len(p.A) != 9 || len(p.B) != 9 {
+		t.Fatalf("grid 3: %d cells, %d/%d values", p.Cells(), len(p.A), len(p.B))
+	}
+	for i := range p.A {
+		if p.A[i] != 2.5 || p.B[i] != -0.5 {
+			t.Fatalf("cell %d: a = %v, b = %v, want 2.5, -0.5", i, p.A[i], p.B[i])
+		}
+	}
+	if _, err := NewDatasetParamsAt(0, 1, 1); err == nil {
+		t.Error("grid 0: no error")
+	}
+	if _, err := NewDatasetParamsAt(2, float32(math.NaN()), 1); err == nil || !strings.Contains(err.Error(), "finite") {
+		t.Errorf("a = NaN: err = %v", err)
+	}
+}
