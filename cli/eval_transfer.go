@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/pgaug/pgaug/datasets/atomicfile"
 	"github.com/pgaug/pgaug/onnx/onnxio"
 	"github.com/pgaug/pgaug/pipeline/transfer"
 	"github.com/pgaug/pgaug/trainer/probe"
@@ -16,7 +17,8 @@ import (
 
 func evalTransferCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "transfer",
+		Name:        "transfer",
+		Subcommands: []*cli.Command{transferCompareCommand()},
 		Usage:     "probe an ONNX model's frozen features: MLP / logistic regression and the few-shot table",
 		ArgsUsage: "--model M.onnx --data D [--layer NAME] [-o report.json]",
 		Description: "Extracts features at a layer of the model with ONNX Runtime (default: the input of the final\n" +
@@ -28,7 +30,9 @@ func evalTransferCommand() *cli.Command {
 			"Student-t interval. A k above the smallest class's size is skipped, with a note.\n" +
 			"--list-layers prints the layers --layer accepts.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "model", Required: true, Usage: "ONNX classifier"},
+			// Not Required: urfave/cli would then demand it of the compare
+			// subcommand as well; the Action checks it.
+			&cli.StringFlag{Name: "model", Usage: "ONNX classifier (required)"},
 			&cli.StringFlag{Name: "data", Usage: "Arrow dataset (required unless --list-layers)"},
 			&cli.StringFlag{Name: "layer", Usage: "feature layer (default: the input of the final Gemm/MatMul)"},
 			&cli.BoolFlag{Name: "list-layers", Usage: "print the candidate layers and exit"},
@@ -51,6 +55,9 @@ func evalTransferCommand() *cli.Command {
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.String("model") == "" {
+				return cli.Exit("eval transfer: --model is required (see --help)", 2)
+			}
 			if c.Bool("list-layers") {
 				return listLayers(c.App.Writer, c.String("model"))
 			}
@@ -92,6 +99,49 @@ func evalTransferCommand() *cli.Command {
 }
 
 // parseShots reads "8,16,32"; "none" (or "") gives an empty list.
+func transferCompareCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "compare",
+		Usage:     "one table of several models' transfer reports, each group summarised over its seeds",
+		ArgsUsage: "NAME=R1.json,R2.json[,...] [NAME=...]",
+		Description: "Reads the JSON reports of 'pgaug eval transfer -o' (e.g. one per seed for the normally trained\n" +
+			"and for the heated and fine-tuned models) and prints one Markdown table: a row per NAME, the\n" +
+			"probes' test accuracy and each few-shot k's mean accuracy, as the mean over the group's reports\n" +
+			"with its 95% Student-t interval. Reports must score the same dataset and splits with the same\n" +
+			"k; a group needs at least two. -o also writes the table to a file.",
+		Flags: []cli.Flag{&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "Markdown file to write (atomically)"}},
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.Exit("want at least one NAME=R1.json,R2.json", 2)
+			}
+			var groups []transfer.Group
+			for _, a := range c.Args().Slice() {
+				name, list, ok := strings.Cut(a, "=")
+				if !ok || name == "" || list == "" {
+					return cli.Exit(fmt.Sprintf("%q: want NAME=R1.json,R2.json", a), 2)
+				}
+				g, err := transfer.LoadGroup(name, strings.Split(list, ","))
+				if err != nil {
+					return err
+				}
+				groups = append(groups, g)
+			}
+			cmp, err := transfer.Compare(groups)
+			if err != nil {
+				return err
+			}
+			md := cmp.Markdown()
+			fmt.Fprint(c.App.Writer, md)
+			if out := c.String("output"); out != "" {
+				if err := atomicfile.WriteBytes(out, []byte(md)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
 func parseShots(s string) ([]int, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || strings.EqualFold(s, "none") {

@@ -102,3 +102,40 @@ func TestEvalTransferErrors(t *testing.T) {
 		t.Error("a failed run wrote a report")
 	}
 }
+
+// eval transfer compare summarises reports over seeds, through the binary's
+// commands: two reports per group, one table with intervals.
+func TestEvalTransferCompare(t *testing.T) {
+	dir, data, model := transferFixture(t)
+	var reports []string
+	for _, seed := range []string{"1", "2", "3"} {
+		r := filepath.Join(dir, "r"+seed+".json")
+		if _, errOut, err := runApp("eval", "transfer", "--model", model, "--data", data, "--shots", "4,8", "--trials", "2",
+			"--seed", seed, "--epochs", "5", "--threads", "1", "-q", "-o", r); err != nil {
+			t.Fatalf("%v\n%s", err, errOut)
+		}
+		reports = append(reports, r)
+	}
+	table := filepath.Join(dir, "table.md")
+	stdout, errOut, err := runApp("eval", "transfer", "compare", "a="+reports[0]+","+reports[1], "b="+reports[1]+","+reports[2], "-o", table)
+	if err != nil {
+		t.Fatalf("%v\n%s%s", err, stdout, errOut)
+	}
+	for _, want := range []string{"| model | reports | MLP probe | logistic regression | 4-shot | 8-shot |", "| a | 2 | 0.", "| b | 2 | 0."} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+	if b, err := os.ReadFile(table); err != nil || string(b) != stdout {
+		t.Errorf("-o wrote %q (%v), want the printed table", b, err)
+	}
+	if _, _, err := runApp("eval", "transfer", "compare", "a="+reports[0]); err == nil || !strings.Contains(err.Error(), "at least 2") {
+		t.Errorf("one report: %v", err)
+	}
+	if _, _, err := runApp("eval", "transfer", "compare", "a"); err == nil || !strings.Contains(err.Error(), "NAME=") {
+		t.Errorf("no NAME=: %v", err)
+	}
+	if _, _, err := runApp("eval", "transfer", "--data", data); err == nil || !strings.Contains(err.Error(), "--model is required") {
+		t.Errorf("no --model: %v", err)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pgaug/pgaug/pipeline/fingerprint"
 )
 
 // The noise-parameter chart is drawn from a heating run's step records
@@ -66,5 +68,43 @@ func TestNoiseMaskBoundKeys(t *testing.T) {
 	}
 	if c.NoiseMask.ParamBound != 2.5 || c.NoiseMask.BaselineDecay != 0.99 {
 		t.Fatalf("set: %+v", c.NoiseMask)
+	}
+}
+
+// The noise start keys: unset, they stay out of the stage fingerprint (so
+// the stages of older runs are not re-run), set, they enter it; both reach
+// TrainNoiseMask's fingerprint the same way.
+func TestNoiseStartKeys(t *testing.T) {
+	c := DefaultRunConfig()
+	before, err := fingerprint.Of(c.NoiseMask, "noisemask.", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"noisemask.noise_start_mean", "noisemask.noise_start_std"} {
+		if _, ok := before[k]; ok {
+			t.Errorf("%s is in the default fingerprint", k)
+		}
+	}
+	for k, v := range map[string]string{"noisemask.noise_start_mean": "0.95", "noisemask.noise_start_std": "0.05"} {
+		if err := c.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := c.Get(k); got != v {
+			t.Fatalf("%s = %q, want %q", k, got, v)
+		}
+	}
+	after, err := fingerprint.Of(c.NoiseMask, "noisemask.", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after["noisemask.noise_start_mean"] != "0.95" || after["noisemask.noise_start_std"] != "0.05" {
+		t.Errorf("set keys missing from the fingerprint: %v", after)
+	}
+	nm, err := fingerprint.Of(NoiseMaskConfig{}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := nm["NoiseStartMean"]; ok {
+		t.Errorf("an unset NoiseStartMean is in TrainNoiseMask's fingerprint: %v", nm)
 	}
 }
