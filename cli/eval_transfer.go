@@ -19,8 +19,8 @@ func evalTransferCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "transfer",
 		Subcommands: []*cli.Command{transferCompareCommand()},
-		Usage:     "probe an ONNX model's frozen features: MLP / logistic regression and the few-shot table",
-		ArgsUsage: "--model M.onnx --data D [--layer NAME] [-o report.json]",
+		Usage:       "probe an ONNX model's frozen features: MLP / logistic regression and the few-shot table",
+		ArgsUsage:   "--model M.onnx --data D [--layer NAME] [-o report.json]",
 		Description: "Extracts features at a layer of the model with ONNX Runtime (default: the input of the final\n" +
 			"Gemm/MatMul, the penultimate features; a feature map N×C×H×W is global-average pooled to N×C)\n" +
 			"for the train and test splits, fits an MLP and/or logistic-regression probe on the full\n" +
