@@ -27,7 +27,7 @@ func demoCommand() *cli.Command {
 			&cli.StringFlag{Name: "seeds", Value: "1,2", Usage: "seeds, comma-separated (one pipeline run each)"},
 			&cli.IntFlag{Name: "images", Value: 1000, Usage: "synthetic images"},
 			&cli.IntFlag{Name: "size", Value: 32, Usage: "image side (a multiple of 8)"},
-			&cli.IntFlag{Name: "epochs", Value: 8, Usage: "epochs of training to convergence (the methods get half)"},
+			&cli.IntFlag{Name: "epochs", Value: 8, Usage: "epochs of training to convergence (the baseline and APGA then get 1.5×, heating and fine-tuning as many)"},
 		},
 		Action: func(c *cli.Context) error {
 			w := c.App.Writer

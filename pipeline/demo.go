@@ -18,7 +18,7 @@ type DemoConfig struct {
 	Seeds   []uint64 // one experiment run per seed
 	Images  int      // synthetic images
 	Size    int      // image side (a multiple of 8, for the U-Net policy)
-	Epochs  int      // epochs of plain training to convergence; the methods get half each
+	Epochs  int      // epochs of plain training to convergence (see DemoConfigFor for the methods')
 	Version string
 	Out     io.Writer
 }
@@ -33,20 +33,32 @@ func DemoConfigFor(cfg DemoConfig, data string) RunConfig {
 	rc.Methods = []string{"baseline", "apga", "noisemask"}
 	rc.Data = DataSection{Path: data, Workers: 2}
 	rc.Models = ModelsSection{Classifier: "zoo:smallcnn", APGAPolicy: "zoo:unet-small", NoisePolicy: "zoo:smallcnn"}
-	half := max(cfg.Epochs/2, 1)
+	// After convergence the baseline and APGA get 1.5× its epochs: APGA's
+	// policy starts from scratch and needed 5-8 epochs to find the planted
+	// structure (pointing 0.79 on seed 2 after 8 epochs, 0.98 after 12;
+	// its classifier learns at 1e-5, so the epochs do not favour it).
+	after := max(cfg.Epochs*3/2, 1)
 	rc.Baseline.Epochs, rc.Baseline.LR = cfg.Epochs, 0.05
-	rc.Augment.Epochs, rc.Augment.LR = half, 1e-3
+	rc.Augment.Epochs, rc.Augment.LR = after, 1e-3
 	// APGA's sampled preset (its own learning rates and collapse guard):
 	// the one whose policy learns from scratch what the label depends on.
 	// No test-time augmentation: its aid mask keeps a tenth of each image,
 	// and averaging in that copy cost the demo 40 points of accuracy.
-	rc.APGA.Epochs, rc.APGA.Preset = half, "sampled"
+	rc.APGA.Epochs, rc.APGA.Preset = after, "sampled"
+	// The noise mask heats the untrained backbone for as many epochs as
+	// convergence, then fine-tunes as long. Its noise starts mild (mean
+	// 0.95, std 0.05 in every cell): from the paper's random start (noise
+	// of mean 0.5) the demo's heated models scored 0.933 ± 0.012 against
+	// the baseline's 0.967 over seeds 1-4, from the mild start 0.975 ±
+	// 0.006 (the label is a structure of 2% of the image, which heavy
+	// multiplicative noise erases).
 	rc.NoiseMask.Epochs, rc.NoiseMask.StepEvery, rc.NoiseMask.Grid = cfg.Epochs, float64(max(cfg.Epochs*2/3, 1)), "4"
 	rc.NoiseMask.BlurKernel, rc.NoiseMask.BlurSigma = 3, 1
 	rc.NoiseMask.Loss = "scaled"
+	rc.NoiseMask.NoiseStartMean, rc.NoiseMask.NoiseStartStd = 0.95, 0.05
 	// Fine-tuning at the published 1e-3 (the default): at 0.01 the heated
 	// model's accuracy fell from 0.98 to 0.65 in its second epoch.
-	rc.Finetune.Epochs, rc.Finetune.Warmup, rc.Finetune.AverageLast = half, float64(max(half/2, 1)), min(2, half)
+	rc.Finetune.Epochs, rc.Finetune.Warmup, rc.Finetune.AverageLast = cfg.Epochs, float64(max(cfg.Epochs/2, 1)), min(2, cfg.Epochs)
 	rc.Infer.Threads = 2
 	return rc
 }

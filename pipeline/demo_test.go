@@ -21,7 +21,7 @@ func TestDemoEndToEndAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cfg := DemoConfig{Dir: dir, Seeds: []uint64{2}, Images: 600, Size: 32, Epochs: 6, Version: "test"}
+	cfg := DemoConfig{Dir: dir, Seeds: []uint64{2}, Images: 600, Size: 32, Epochs: 4, Version: "test"}
 	var out bytes.Buffer
 	cfg.Out = &out
 	res, err := Demo(context.Background(), cfg)
@@ -61,6 +61,9 @@ func TestDemoEndToEndAndResume(t *testing.T) {
 	}
 	if onnxio.MetadataValue(mp, "pgaug.method") != "finetune" || onnxio.MetadataValue(mp, "pgaug.heating") == "" {
 		t.Errorf("the fine-tuned model does not record its heating")
+	}
+	if h := onnxio.MetadataValue(mp, "pgaug.heating"); !strings.Contains(h, "noise_start=0.95/0.05") {
+		t.Errorf("the demo's heating %q: want the mild noise start 0.95/0.05", h)
 	}
 
 	// Re-run: every stage is skipped and the table is the same.

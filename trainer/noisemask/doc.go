@@ -47,6 +47,10 @@
 // mixed as a = τ_i·a_dataset + (1−τ_i)·a_img (τ_i = 0.9) and updated as
 // a_dataset ← τ_d·a_dataset + (1−τ_d)·mean_batch(a_img) (τ_d = 0.99, no
 // gradient). It serialises to JSON for checkpoints and export.
+// [NewDatasetParamsAt] starts every cell at chosen parameters instead, e.g.
+// those [Model.ParamsFor] gives for a noise of a chosen mean and standard
+// deviation (a mild noise, mean 0.95, rather than the random start's noise
+// of mean about 0.5).
 //
 // # Mask
 //
