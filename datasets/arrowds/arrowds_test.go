@@ -247,6 +247,8 @@ func TestWriterRejectsBadSamples(t *testing.T) {
 		{"channels", func(s *Sample) { s.Channels = 3 }, "3 channels"},
 		{"id", func(s *Sample) { s.ID = "" }, "empty id"},
 		{"mask", func(s *Sample) { s.Mask = []uint8{1} }, "no mask column"},
+		{"id utf8", func(s *Sample) { s.ID = "scan\xff" }, `id "scan\xff" is not valid UTF-8`},
+		{"source utf8", func(s *Sample) { s.Source = "\xc3(" }, "source"},
 	} {
 		w, err := Create(filepath.Join(dir, tc.name), WriterOptions{Meta: meta})
 		if err != nil {

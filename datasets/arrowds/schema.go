@@ -2,6 +2,7 @@ package arrowds
 
 import (
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v15/arrow"
 )
@@ -130,6 +131,13 @@ func ColumnsOf(s *arrow.Schema) Columns {
 func checkSample(meta *Metadata, cols Columns, s *Sample) error {
 	if s.ID == "" {
 		return fmt.Errorf("empty id")
+	}
+	// Arrow's utf8 columns hold UTF-8 only; readers in other languages
+	// (pyarrow) refuse or mangle anything else.
+	for _, f := range []struct{ name, v string }{{"id", s.ID}, {"source", s.Source}, {"group", s.Group}} {
+		if !utf8.ValidString(f.v) {
+			return fmt.Errorf("%s %q is not valid UTF-8 (Arrow's utf8 columns hold UTF-8 only)", f.name, f.v)
+		}
 	}
 	okSplit := false
 	for _, sp := range Splits {
