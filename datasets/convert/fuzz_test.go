@@ -280,3 +280,51 @@ func TestCSVLabelsMustBeUTF8(t *testing.T) {
 		t.Fatalf("Create: %v", err)
 	}
 }
+
+// FuzzMURA imports an arbitrary train_image_paths.csv of a MURA tree (of its
+// images, truncated ones included, or of anything else). The import must
+// succeed or fail with an error naming the CSV file, never panic, and a
+// failed import must leave no output. Listings with ".." or an absolute
+// path are skipped, so that the target reads only its own files.
+func FuzzMURA(f *testing.F) {
+	gray, gray16, _, jpg := fuzzImages(f)
+	root := f.TempDir()
+	mura := filepath.Join(root, "MURA-v1.1")
+	files := map[string][]byte{
+		"train/XR_WRIST/patient00001/study1_positive/image1.png": gray,
+		"train/XR_WRIST/patient00001/study1_positive/image2.png": gray16,
+		"train/XR_ELBOW/patient00002/study1_negative/image1.png": jpg,
+		"train/XR_HAND/patient00003/study2_negative/image1.png":  gray[:30],
+	}
+	for name, data := range files {
+		p := filepath.Join(mura, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			f.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			f.Fatal(err)
+		}
+	}
+	fuzzcorpus.Add(f, "header-crlf", []byte("path\r\nMURA-v1.1/train/XR_WRIST/patient00001/study1_positive/image1.png\r\n"+
+		"MURA-v1.1/train/XR_ELBOW/patient00002/study1_negative/image1.png\r\n"), false)
+	fuzzcorpus.Add(f, "relative-with-labels", []byte("train/XR_WRIST/patient00001/study1_positive/image2.png,1\n"+
+		"train/XR_ELBOW/patient00002/study1_negative/image1.png,0\n"), false)
+	fuzzcorpus.Add(f, "bad-rows-skipped", []byte("MURA-v1.1/train/XR_WRIST/patient00001/study1_positive/image1.png\n"+
+		"MURA-v1.1/train/XR_HAND/patient00003/study2_negative/image1.png\nMURA-v1.1/train/XR_HAND/oops.png\n"), true)
+	f.Add([]byte(""), false)
+	f.Add([]byte("path\n"), true)
+	csvPath := filepath.Join(mura, "train_image_paths.csv")
+	f.Fuzz(func(t *testing.T, data []byte, skipBad bool) {
+		if bytes.Contains(data, []byte("..")) || bytes.HasPrefix(data, []byte("/")) || bytes.Contains(data, []byte("\n/")) ||
+			bytes.Contains(data, []byte(",/")) || bytes.Contains(data, []byte("\r/")) {
+			t.Skip("outside the MURA tree")
+		}
+		if err := os.WriteFile(csvPath, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		outDir := t.TempDir()
+		out := filepath.Join(outDir, "out.arrow")
+		res, err := MURA(csvPath, MURAOptions{}, Options{Out: out, SkipBad: skipBad, Workers: 1})
+		checkImport(t, outDir, out, res, err, csvPath)
+	})
+}
