@@ -180,6 +180,15 @@ func TestExperimentClusterFiles(t *testing.T) {
 	if err != nil || !strings.Contains(string(cells), "--array=0-5") || !strings.Contains(string(cells), "--cpus-per-task=3") {
 		t.Fatalf("cells.sbatch: %v\n%s", err, cells)
 	}
+	// --reuse-from reaches the tasks, relative directories made absolute
+	// against --workdir.
+	sl2 := filepath.Join(dir, "slurm-reuse")
+	if _, errOut, err := runApp("experiment", conf, "--slurm", sl2, "--workdir", "/shared/work", "--reuse-from", "runs/paper", "--reuse-from", "/abs/other"); err != nil {
+		t.Fatalf("%v %s", err, errOut)
+	}
+	if cells, err := os.ReadFile(filepath.Join(sl2, "cells.sbatch")); err != nil || !strings.Contains(string(cells), "'--reuse-from' '/shared/work/runs/paper' '--reuse-from' '/abs/other'") {
+		t.Errorf("cells.sbatch with --reuse-from: %v\n%s", err, cells)
+	}
 	saved, err := os.ReadFile(filepath.Join(sl, "experiment.toml"))
 	if err != nil || !strings.Contains(string(saved), "epochs = 7") {
 		t.Fatalf("the scripts' configuration lacks the override: %v\n%s", err, saved)

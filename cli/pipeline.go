@@ -296,6 +296,14 @@ func writeClusterFiles(c *cli.Context, cfg pipeline.RunConfig) error {
 		ORTLib: ortLib, CPUs: c.Int("cpus"), Partition: c.String("partition"), Time: c.String("time"), Mem: c.String("mem"),
 		Image: c.String("image"), Volume: c.String("volume"),
 	}
+	for _, d := range cfg.ReuseFrom {
+		// The nodes run in workdir: relative directories are made absolute
+		// against it, as the commands would resolve them there.
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(workdir, d)
+		}
+		job.ReuseFrom = append(job.ReuseFrom, d)
+	}
 	w := c.App.Writer
 	if c.String("slurm") != "" {
 		f, err := cluster.WriteSlurm(dir, job)

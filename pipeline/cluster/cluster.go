@@ -34,6 +34,18 @@ type Job struct {
 	// Kubernetes: the container image holding pgaug and the persistent
 	// volume claim mounted at WorkDir.
 	Image, Volume string
+	// ReuseFrom are run directories whose finished stages every task may
+	// take (the experiment's --reuse-from), as the nodes see them.
+	ReuseFrom []string
+}
+
+// reuseArgs are the --reuse-from arguments of every task's command.
+func (j *Job) reuseArgs() []string {
+	var args []string
+	for _, d := range j.ReuseFrom {
+		args = append(args, "--reuse-from", d)
+	}
+	return args
 }
 
 func (j *Job) defaults() error {
@@ -121,11 +133,15 @@ func WriteSlurm(dir string, j Job) (SlurmFiles, error) {
 	if err != nil {
 		return SlurmFiles{}, err
 	}
+	var reuse string
+	for _, a := range j.reuseArgs() {
+		reuse += " " + quote(a)
+	}
 	script := func(step, array, args string) string {
 		return j.sbatchHeader(absDir, step, step, array,
 			fmt.Sprintf("pgaug experiment, %s: written by `pgaug experiment --slurm`", step),
 			"A requeued or restarted task resumes its stage from the checkpoints; finished stages are skipped.") +
-			fmt.Sprintf("exec %s experiment %s %s --infer.threads \"$cpus\" --data.workers \"$cpus\"\n", quote(j.Binary), quote(j.Config), args)
+			fmt.Sprintf("exec %s experiment %s %s%s --infer.threads \"$cpus\" --data.workers \"$cpus\"\n", quote(j.Binary), quote(j.Config), args, reuse)
 	}
 	f := SlurmFiles{
 		Shared: filepath.Join(dir, "shared.sbatch"), Cells: filepath.Join(dir, "cells.sbatch"),
@@ -176,6 +192,7 @@ func WriteK8s(dir string, j Job) (manifest, run string, err error) {
 		fmt.Fprintf(&b, "        - name: pgaug\n          image: %q\n          workingDir: %q\n", j.Image, j.WorkDir)
 		cmd := []string{j.Binary, "experiment", j.Config}
 		cmd = append(cmd, args...)
+		cmd = append(cmd, j.reuseArgs()...)
 		cmd = append(cmd, "--infer.threads", strconv.Itoa(j.CPUs), "--data.workers", strconv.Itoa(j.CPUs))
 		b.WriteString("          command: [")
 		for i, c := range cmd {

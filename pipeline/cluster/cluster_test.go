@@ -114,3 +114,30 @@ func TestWriteSlurmInfer(t *testing.T) {
 		}
 	}
 }
+
+// The experiment's --reuse-from directories reach every task's command.
+func TestReuseFromReachesEveryTask(t *testing.T) {
+	j := job()
+	j.ReuseFrom = []string{"/shared/runs/paper", "/shared/it's here"}
+	dir := t.TempDir()
+	f, err := WriteSlurm(dir, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{f.Shared, f.Cells, f.Collect} {
+		text := read(t, path)
+		if !strings.Contains(text, `'--reuse-from' '/shared/runs/paper' '--reuse-from' '/shared/it'\''s here'`) {
+			t.Errorf("%s lacks the --reuse-from arguments:\n%s", filepath.Base(path), text)
+		}
+		if out, err := exec.Command("bash", "-n", path).CombinedOutput(); err != nil {
+			t.Errorf("bash -n %s: %v %s", path, err, out)
+		}
+	}
+	manifest, _, err := WriteK8s(t.TempDir(), j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := read(t, manifest); strings.Count(m, `"--reuse-from", "/shared/runs/paper", "--reuse-from", "/shared/it's here"`) != 3 {
+		t.Errorf("experiment.yaml: want the --reuse-from arguments in each of the 3 Jobs:\n%s", m)
+	}
+}
