@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: setup (with the reference tools the tests use), gofmt, go mod
 # tidy (must change nothing), go vet, staticcheck,
-# go test (OpenBLAS build), and the race detector on the packages where it is affordable.
+# go test (OpenBLAS build; the pure-Go BLAS package too), and the race detector on the packages where it is affordable.
 # Extra arguments go to `go test` (e.g. scripts/test.sh -run Conv -v).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -38,6 +38,10 @@ echo "test: staticcheck (staticcheck.conf says which checks are off and why)"
 
 echo "test: go test"
 go test -tags "$tags" -timeout 60m "$@" ./...
+# The pure-Go build (no OpenBLAS) is vetted above; its SGEMM, the one kernel that differs, is
+# tested here against the same references.
+echo "test: go test (pure-Go BLAS)"
+go test -timeout 10m "$@" ./trainer/blas/
 
 # The race detector multiplies run time by 5-10x: run it on the packages with concurrency
 # (CLI plumbing, ONNX Runtime loading, data loading), not on the numeric kernels.
