@@ -98,9 +98,11 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 		}
 	}
 	contrasted := false // a sampled policy's map had a contrast in some epoch
+	pointing := map[int]float64{} // epoch → its last evaluation's mask_pointing
 	hook := func(lc *fit.LoopConfig) {
 		lc.OnEpoch = func(rec fit.EpochRecord) error {
-			kind, what := apga.Collapsed(rec.Mean)
+			p, ok := pointing[rec.Epoch]
+			kind, what := epochVerdict(rec.Mean, p, ok)
 			switch {
 			case kind == apga.NoCollapse:
 				contrasted = true
@@ -112,10 +114,13 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 			}
 			return nil
 		}
-		if sample == nil {
-			return
-		}
 		lc.OnEval = func(ctx context.Context, ev fit.Eval) error {
+			if p, ok := ev.Extra[saliency.KeyPointing]; ok {
+				pointing[ev.Epoch] = p
+			}
+			if sample == nil {
+				return nil
+			}
 			prob, masked, err := method.Masks(sample)
 			if err != nil {
 				return err
@@ -263,11 +268,32 @@ func policyInit(ctx context.Context, cfg APGAConfig, d *runData, classifier *imp
 // DefaultPolicyInitEpochs is how long the Grad-CAM start trains the policy.
 const DefaultPolicyInitEpochs = 2
 
+// PointingLearned is the pointing score (on the val split, where the data
+// have known regions) at which a policy counts as having learned what
+// matters, whatever its map's contrast: a soft map whose maximum lies in
+// the region is not flat.
+const PointingLearned = 0.8
+
+// epochVerdict is apga.Collapsed for an epoch's step means, except that a
+// flat map (low contrast) whose evaluation pointed at the known regions
+// (pointing ≥ PointingLearned, when hasPointing) counts as learned: the
+// logit penalty keeps maps soft, and a soft map that points is not one that
+// marks nothing in particular.
+func epochVerdict(mean map[string]float64, pointing float64, hasPointing bool) (apga.Collapse, string) {
+	kind, what := apga.Collapsed(mean)
+	if kind == apga.FlatMap && hasPointing && pointing >= PointingLearned {
+		return apga.NoCollapse, ""
+	}
+	return kind, what
+}
+
 // collapseNotes reads a run's epoch records and says in words in which
 // epochs the policy collapsed: marked nothing or everything, or, once its
 // map had a contrast, went flat again. Flat epochs before its first
 // contrast are named as not yet learned, and a policy flat throughout as
-// never having learned. nil when every epoch was fine.
+// never having learned; an epoch whose evaluation pointed at the known
+// regions is never called flat (epochVerdict). nil when every epoch was
+// fine.
 func collapseNotes(metricsLog string) ([]string, error) {
 	rows, err := report.ReadJSONLines(metricsLog)
 	if err != nil {
@@ -289,7 +315,15 @@ func collapseNotes(metricsLog string) ([]string, error) {
 		g.epochs = append(g.epochs, epoch)
 	}
 	contrasted, epochs := false, 0
+	pointing := map[int]float64{} // epoch → its last evaluation's mask_pointing
 	for _, r := range rows {
+		if r["kind"] == "eval" {
+			e, _ := r["epoch"].(float64)
+			if p, ok := r[saliency.KeyPointing].(float64); ok {
+				pointing[int(e)] = p
+			}
+			continue
+		}
 		if r["kind"] != "epoch" {
 			continue
 		}
@@ -302,7 +336,8 @@ func collapseNotes(metricsLog string) ([]string, error) {
 		}
 		e, _ := r["epoch"].(float64)
 		epochs++
-		kind, what := apga.Collapsed(mean)
+		p, ok := pointing[int(e)]
+		kind, what := epochVerdict(mean, p, ok)
 		switch {
 		case kind == apga.NoCollapse:
 			contrasted = true

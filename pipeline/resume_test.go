@@ -178,6 +178,24 @@ func TestCollapseNotes(t *testing.T) {
 	if notes, _ := collapseNotes(path); len(notes) != 1 || !strings.Contains(notes[0], "never learned") || !strings.Contains(notes[0], "1-2") {
 		t.Errorf("a policy flat throughout: %q", notes)
 	}
+
+	// With known regions: a soft map whose evaluation pointed at them
+	// (epoch 2, 0.93) is not flat; one that did not (epoch 4, 0.5) still is.
+	eval := func(e int, pointing float64) string {
+		return fmt.Sprintf(`{"kind":"eval","epoch":%d,"step":%d,"mask_pointing":%g}`+"\n", e, 10*e, pointing)
+	}
+	log = epoch(1, 0.1, 0.01) + eval(2, 0.93) + epoch(2, 0.1, 0.003) + eval(3, 0.95) + epoch(3, 0.1, 0.3) + eval(4, 0.5) + epoch(4, 0.1, 0.01)
+	if err := os.WriteFile(path, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notes, _ = collapseNotes(path)
+	got = strings.Join(notes, " | ")
+	if !strings.Contains(got, "had not learned yet in epochs 1 (") || !strings.Contains(got, "collapsed in epochs 4 (") || strings.Contains(got, "1-2") {
+		t.Errorf("with pointing: notes %q, want epoch 1 not learned yet, epoch 2 fine, epoch 4 collapsed", got)
+	}
+	if kind, _ := epochVerdict(map[string]float64{"mask_keep": 0.001, "map_contrast": 0.001}, 0.99, true); kind != apga.MarkedNothing {
+		t.Errorf("a mask that keeps nothing is a collapse whatever the pointing: %v", kind)
+	}
 }
 
 func TestPointingNote(t *testing.T) {
