@@ -97,7 +97,7 @@ func TrainAPGA(ctx context.Context, cfg APGAConfig) (RunResult, error) {
 			return res, err
 		}
 	}
-	contrasted := false // a sampled policy's map had a contrast in some epoch
+	contrasted := false           // a sampled policy's map had a contrast in some epoch
 	pointing := map[int]float64{} // epoch → its last evaluation's mask_pointing
 	hook := func(lc *fit.LoopConfig) {
 		lc.OnEpoch = func(rec fit.EpochRecord) error {
