@@ -36,18 +36,26 @@ func TestTrainBaselineAndEvalCommands(t *testing.T) {
 	}
 }
 
-// The three policy-gradient trainers through the CLI on a tiny synthetic
-// dataset: APGA (unet-small policy), noise-mask heating, then fine-tuning of
-// the heated model; each writes its run directory and records its method.
-func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
-	dir := t.TempDir()
-	ds, model := filepath.Join(dir, "d.arrow"), filepath.Join(dir, "m.onnx")
-	if _, errOut, err := runApp("data", "import", "synthetic", "-o", ds, "--count", "120", "--size", "16", "--classes", "2", "--seed", "5"); err != nil {
+// tinyDataAndModel makes, through the CLI, 120 synthetic 16×16 images
+// (2 classes) and the zoo's small CNN for them, in dir.
+func tinyDataAndModel(t *testing.T, dir string) (data, model string) {
+	t.Helper()
+	data, model = filepath.Join(dir, "d.arrow"), filepath.Join(dir, "m.onnx")
+	if _, errOut, err := runApp("data", "import", "synthetic", "-o", data, "--count", "120", "--size", "16", "--classes", "2", "--seed", "5"); err != nil {
 		t.Fatalf("%v %s", err, errOut)
 	}
 	if _, errOut, err := runApp("model", "zoo", "smallcnn", "--classes", "2", "--in-channels", "1", "--size", "16", "-o", model); err != nil {
 		t.Fatalf("%v %s", err, errOut)
 	}
+	return data, model
+}
+
+// The three policy-gradient trainers through the CLI on a tiny synthetic
+// dataset: APGA (unet-small policy), noise-mask heating, then fine-tuning of
+// the heated model; each writes its run directory and records its method.
+func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
+	dir := t.TempDir()
+	ds, model := tinyDataAndModel(t, dir)
 	apgaDir := filepath.Join(dir, "apga")
 	stdout, errOut, err := runApp("train", "apga", "--classifier", model, "--policy", "zoo:unet-small", "--data", ds, "-o", apgaDir,
 		"--epochs", "1", "--batch", "8", "--eval-every", "4", "--grid-images", "3", "--lambda-zeros", "0.05", "--preset", "paper")
@@ -159,13 +167,7 @@ func TestTrainAPGANoiseMaskFinetuneCommands(t *testing.T) {
 // values.
 func TestTrainNoiseMaskNoiseStart(t *testing.T) {
 	dir := t.TempDir()
-	ds, model := filepath.Join(dir, "d.arrow"), filepath.Join(dir, "m.onnx")
-	if _, errOut, err := runApp("data", "import", "synthetic", "-o", ds, "--count", "120", "--size", "16", "--classes", "2", "--seed", "5"); err != nil {
-		t.Fatalf("%v %s", err, errOut)
-	}
-	if _, errOut, err := runApp("model", "zoo", "smallcnn", "--classes", "2", "--in-channels", "1", "--size", "16", "-o", model); err != nil {
-		t.Fatalf("%v %s", err, errOut)
-	}
+	ds, model := tinyDataAndModel(t, dir)
 	args := func(out string, extra ...string) []string {
 		return append([]string{"train", "noisemask", "--classifier", model, "--data", ds, "-o", out, "--epochs", "1", "--batch", "8",
 			"--policy", "zoo:smallcnn", "--grid", "4", "--blur-kernel", "0", "--grid-images", "-1"}, extra...)

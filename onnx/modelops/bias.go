@@ -18,21 +18,17 @@ func SetOutputProbability(m *onnxpb.ModelProto, p float64) (string, error) {
 	if !(p > 0 && p < 1) {
 		return "", fmt.Errorf("output probability %v outside (0, 1)", p)
 	}
-	ix, err := indexGraph(m)
+	ix, out, err := indexSingleOutput(m)
 	if err != nil {
 		return "", err
 	}
-	outs := m.GetGraph().GetOutput()
-	if len(outs) != 1 {
-		return "", fmt.Errorf("the model has %d outputs; an output bias needs exactly one", len(outs))
-	}
-	sig := ix.producer[outs[0].GetName()]
+	sig := ix.producer[out]
 	if sig == nil || sig.GetOpType() != "Sigmoid" {
 		what := "a graph input"
 		if sig != nil {
 			what = nodeLabel(sig)
 		}
-		return "", fmt.Errorf("output %q is produced by %s; an output bias needs a Sigmoid there", outs[0].GetName(), what)
+		return "", fmt.Errorf("output %q is produced by %s; an output bias needs a Sigmoid there", out, what)
 	}
 	c, biasName, err := layerBias(ix, sig.GetInput()[0], "the Sigmoid")
 	if err != nil {
@@ -53,20 +49,16 @@ func SetOutputProbability(m *onnxpb.ModelProto, p float64) (string, error) {
 // bias must have exactly len(values) elements and belong to that layer
 // alone. It returns the bias tensor's name.
 func SetOutputBias(m *onnxpb.ModelProto, values []float32) (string, error) {
-	ix, err := indexGraph(m)
+	ix, out, err := indexSingleOutput(m)
 	if err != nil {
 		return "", err
 	}
-	outs := m.GetGraph().GetOutput()
-	if len(outs) != 1 {
-		return "", fmt.Errorf("the model has %d outputs; an output bias needs exactly one", len(outs))
-	}
-	c, biasName, err := layerBias(ix, outs[0].GetName(), fmt.Sprintf("output %q", outs[0].GetName()))
+	c, biasName, err := layerBias(ix, out, fmt.Sprintf("output %q", out))
 	if err != nil {
 		return "", err
 	}
 	if len(c.data) != len(values) {
-		return "", fmt.Errorf("the bias %q of output %q has %d elements, %d values given", biasName, outs[0].GetName(), len(c.data), len(values))
+		return "", fmt.Errorf("the bias %q of output %q has %d elements, %d values given", biasName, out, len(c.data), len(values))
 	}
 	ix.set(c, c.dims, append([]float32(nil), values...))
 	return biasName, nil
@@ -107,4 +99,18 @@ func layerBias(ix *graphIndex, value, consumer string) (*constTensor, string, er
 		return nil, "", err
 	}
 	return c, biasName, nil
+}
+
+// indexSingleOutput indexes m's graph and names its one output (an output
+// bias needs exactly one).
+func indexSingleOutput(m *onnxpb.ModelProto) (*graphIndex, string, error) {
+	ix, err := indexGraph(m)
+	if err != nil {
+		return nil, "", err
+	}
+	outs := m.GetGraph().GetOutput()
+	if len(outs) != 1 {
+		return nil, "", fmt.Errorf("the model has %d outputs; an output bias needs exactly one", len(outs))
+	}
+	return ix, outs[0].GetName(), nil
 }
