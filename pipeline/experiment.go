@@ -260,7 +260,7 @@ func experimentMarkdown(res ExperimentResult) string {
 			}
 			b.WriteString("\n")
 		}
-		b.WriteString("\nMask quality on the val split (the selected model's policy or Grad-CAM maps against the true regions, and deletion/insertion AUCs): mean and 95% interval over the seeds.\n")
+		b.WriteString("\nMask quality on the val split (APGA's policy as trained to the end, beside the selected classifier, or the selected classifier's Grad-CAM maps, against the true regions, and deletion/insertion AUCs): mean and 95% interval over the seeds.\n")
 	}
 	var warned bool
 	for _, m := range res.Methods {
