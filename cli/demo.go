@@ -18,8 +18,9 @@ func demoCommand() *cli.Command {
 		Description: "Checks the setup (gorgonia, BLAS, ONNX Runtime), then runs the whole pipeline on data it makes\n" +
 			"itself: a seeded synthetic radiograph-like dataset in Arrow; zoo networks exported to ONNX,\n" +
 			"imported and checked against ONNX Runtime; plain training to convergence; then the plain\n" +
-			"baseline, APGA (with a U-Net policy, and test-time augmentation) and the noise mask (heating and\n" +
-			"fine-tuning) as gorgonia graphs; export to ONNX; ONNX Runtime inference on the test split; and an\n" +
+			"baseline, APGA (the sampled preset, a U-Net policy from scratch; its mask scores against the\n" +
+			"planted structure) and the noise mask (heating from a mild noise start, then fine-tuning) as\n" +
+			"gorgonia graphs; export to ONNX; ONNX Runtime inference on the test split; and an\n" +
 			"HTML report that compares the methods (--dir/experiment.html, each seed's run report linked).\n" +
 			"Re-running skips what is done.",
 		Flags: []cli.Flag{
