@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real-data experiments on PneumoniaMNIST (../shared/data/pneumoniamnist.npz):
-#   1. APGA's presets (paper, reference, sampled) against no augmentation, Cutout and
+#   1. APGA's presets (sampled, paper, reference) against no augmentation, Cutout and
 #      Grad-CAM, 100 images per class (the APGA paper's data-constrained regime), 5 seeds:
 #      runs/pneumonia-apga/results.md, one table of all;
 #   2. normal training against noise-mask heating + fine-tuning (the scaled loss), 300 and 100
@@ -33,11 +33,11 @@ run() { # run NAME [DIR FLAGS...]
 }
 apga() {
   local root=runs/pneumonia-apga
-  run apga "$root/paper"
-  for preset in reference sampled; do
-    run apga "$root/$preset" --methods apga --apga.preset "$preset" --reuse-from "$root/paper"
+  run apga "$root/sampled"
+  for preset in paper reference; do
+    run apga "$root/$preset" --methods apga --apga.preset "$preset" --reuse-from "$root/sampled"
   done
-  "$bin" experiment compare paper="$root/paper" reference="$root/reference" sampled="$root/sampled" -o "$root/results.md"
+  "$bin" experiment compare sampled="$root/sampled" paper="$root/paper" reference="$root/reference" -o "$root/results.md"
 }
 noisemask() {
   # The defaults (the scaled loss, log α, log β bounded to ±3) at 300 and 100 images per
