@@ -14,7 +14,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/ipc"
-	"github.com/apache/arrow/go/v15/arrow/memory"
 )
 
 // Row is the index entry of one image: every column but the pixels and the
@@ -167,35 +166,19 @@ func (d *Dataset) where(r *Row) string {
 }
 
 func (d *Dataset) openFile(idx int, name string) (err error) {
-	f, err := os.Open(name)
+	pf, err := openPart(name)
 	if err != nil {
-		return fmt.Errorf("opening dataset: %w", err)
+		return fmt.Errorf("dataset %w", err)
 	}
-	pf := &partFile{path: name, f: f, cacheB: -1}
 	defer func() {
 		if r := recover(); r != nil {
 			recovered(r)
 			err = fmt.Errorf("dataset file %s is corrupt: %v", name, r)
 		}
 		if err != nil {
-			f.Close()
+			pf.f.Close()
 		}
 	}()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("opening dataset: %w", err)
-	}
-	pf.blocks, pf.layout, err = readFooterBlocks(f, st.Size())
-	if err != nil {
-		return fmt.Errorf("dataset file %s: %w", name, err)
-	}
-	pf.fr, err = ipc.NewFileReader(f, ipc.WithAllocator(memory.NewGoAllocator()))
-	if err != nil {
-		return fmt.Errorf("dataset file %s: not a readable Arrow IPC file: %w", name, err)
-	}
-	if pf.fr.NumRecords() != len(pf.blocks) {
-		return fmt.Errorf("dataset file %s: footer lists %d record batches, the Arrow reader %d", name, len(pf.blocks), pf.fr.NumRecords())
-	}
 	schema := pf.fr.Schema()
 	meta, err := MetadataFromArrow(schema.Metadata())
 	if err != nil {

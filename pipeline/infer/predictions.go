@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/ipc"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
+	"github.com/pgaug/pgaug/datasets/arrowds"
 	"github.com/pgaug/pgaug/datasets/atomicfile"
 )
 
@@ -209,14 +210,12 @@ func (w *predictionWriter) abort() {
 
 // ReadPredictions reads a predictions file written by Run.
 func ReadPredictions(path string) (*Predictions, error) {
-	f, err := os.Open(path)
+	// arrowds checks the footer and each batch's buffers before the Arrow
+	// library decodes them: on a corrupt file it panics or allocates what
+	// the file claims (found by FuzzReadPredictions).
+	r, err := arrowds.OpenIPC(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading predictions: %w", err)
-	}
-	defer f.Close()
-	r, err := ipc.NewFileReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("reading predictions %s: not an Arrow IPC file: %w", path, err)
 	}
 	defer r.Close()
 	p, err := readHeader(r.Schema())
@@ -227,9 +226,11 @@ func ReadPredictions(path string) (*Predictions, error) {
 	for i := 0; i < r.NumRecords(); i++ {
 		rec, err := r.Record(i)
 		if err != nil {
-			return nil, fmt.Errorf("reading predictions %s: record batch %d: %w", path, i, err)
+			return nil, fmt.Errorf("reading predictions: %w", err)
 		}
-		if err := p.appendRecord(rec, k); err != nil {
+		err = p.appendChecked(rec, k)
+		rec.Release()
+		if err != nil {
 			return nil, fmt.Errorf("reading predictions %s: record batch %d: %w", path, i, err)
 		}
 	}
@@ -271,6 +272,19 @@ func readHeader(s *arrow.Schema) (*Predictions, error) {
 	return p, nil
 }
 
+// appendChecked is appendRecord with the Arrow arrays' panics on buffers
+// that contradict their lengths (a string offset beyond the data, a short
+// validity bitmap) turned into an error: decoding checks less than the
+// accessors assume.
+func (p *Predictions) appendChecked(rec arrow.Record, k int) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("corrupt: %v", r)
+		}
+	}()
+	return p.appendRecord(rec, k)
+}
+
 func (p *Predictions) appendRecord(rec arrow.Record, k int) error {
 	ids := rec.Column(0).(*array.String)
 	rows := rec.Column(1).(*array.Int64)
@@ -293,6 +307,9 @@ func (p *Predictions) appendRecord(rec arrow.Record, k int) error {
 		start, end := probs.ValueOffsets(i)
 		if int(end-start) != k {
 			return fmt.Errorf("row %d: %d probabilities, want %d", i, end-start, k)
+		}
+		if start < 0 || int(end) > values.Len() {
+			return fmt.Errorf("row %d: probabilities %d..%d of a list of %d values", i, start, end, values.Len())
 		}
 		p.Probs = append(p.Probs, values.Float32Values()[start:end]...)
 	}
