@@ -43,7 +43,7 @@ func predictionsBytes(tb testing.TB, classes []string, rows int) []byte {
 }
 
 // FuzzReadPredictions reads arbitrary bytes as a predictions file (what
-// `pgaug infer merge` and `eval metrics --predictions` read from other
+// `pgaug infer merge` reads from other
 // machines): no panic, every error names the file, and what reads holds
 // one probability vector of the classes' width per row.
 func FuzzReadPredictions(f *testing.F) {
