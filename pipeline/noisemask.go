@@ -54,7 +54,7 @@ type NoiseMaskConfig struct {
 	// (heat.DefaultBound: 3 for scaled, 0 for paper and reinforce).
 	ParamBound float64
 	GridImages int `fingerprint:"-"` // images per figure (0: 6; negative: none)
-	// NoiseStartMean and NoiseStartStd, when the mean is not 0, start the
+	// NoiseStartMean and NoiseStartStd, unless both are 0, start the
 	// noise at that mean and standard deviation in every cell: the
 	// dataset-level parameters and the policy's output bias are set to the
 	// noise model's parameters for them (noisemask.Model.ParamsFor), in
@@ -232,18 +232,17 @@ func noiseStart(model noisemask.Model, mean, std, l float64, grid int) (noiseSta
 	if err != nil {
 		return noiseStartParams{}, fmt.Errorf("noise start (mean %g, std %g): %w", mean, std, err)
 	}
-	ra, err := heat.RawFor(a, l)
-	if err != nil {
-		return noiseStartParams{}, fmt.Errorf("noise start (mean %g, std %g: a = %.4g, b = %.4g): %w", mean, std, a, b, err)
-	}
-	rb, err := heat.RawFor(b, l)
-	if err != nil {
-		return noiseStartParams{}, fmt.Errorf("noise start (mean %g, std %g: a = %.4g, b = %.4g): %w", mean, std, a, b, err)
-	}
+	// The head's outputs are a's G² cells, then b's.
 	cells := grid * grid
 	bias := make([]float32, 2*cells)
-	for i := range cells {
-		bias[i], bias[cells+i] = float32(ra), float32(rb)
+	for half, t := range []float64{a, b} {
+		raw, err := heat.RawFor(t, l)
+		if err != nil {
+			return noiseStartParams{}, fmt.Errorf("noise start (mean %g, std %g: a = %.4g, b = %.4g): %w", mean, std, a, b, err)
+		}
+		for i := range cells {
+			bias[half*cells+i] = float32(raw)
+		}
 	}
 	return noiseStartParams{a: a, b: b, bias: bias}, nil
 }
